@@ -1,0 +1,128 @@
+// Broker: Ferry's engine behind both front doors. It owns the store, validates requests,
+// chooses partitions, appends and reads records, and runs retention. No gRPC in here: the
+// front doors translate their protocol into these calls and absl::Status back.
+// Thread-safe.
+#ifndef FERRY_SERVER_BROKER_BROKER_H_
+#define FERRY_SERVER_BROKER_BROKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "ferry/v1/ferry.pb.h"
+#include "server/broker/clock.h"
+#include "storage/store.h"
+
+namespace ferry::broker {
+
+struct BrokerOptions {
+  storage::StoreOptions store;
+  bool auto_create_topics = true;
+  int32_t default_partitions = 3;
+  int32_t max_partitions = 10000;        // per topic
+  int32_t max_record_bytes = 1 << 20;    // key + value + headers of one record
+  int64_t max_batch_bytes = 16 << 20;    // all records of one publish request
+  int32_t max_subscribe_records = 1000;  // per Subscribe message
+  int32_t max_subscribe_bytes = 1 << 20;
+  absl::Duration retention_check_interval = absl::Seconds(30);
+};
+
+// Per-topic counters since start-up, for metrics.
+struct TopicCounters {
+  std::atomic<int64_t> records_published{0};
+  std::atomic<int64_t> bytes_published{0};
+};
+
+class Broker {
+ public:
+  // Opens (and recovers) the store and starts the retention task.
+  static absl::StatusOr<std::unique_ptr<Broker>> Open(const BrokerOptions& options,
+                                                      const Clock* clock);
+  ~Broker();  // Close()s.
+
+  const BrokerOptions& options() const { return options_; }
+  const storage::RecoverySummary& recovery() const { return store_->recovery(); }
+
+  // --- topics ---------------------------------------------------------------------------
+  absl::StatusOr<std::shared_ptr<const storage::Topic>> CreateTopic(std::string_view name,
+                                                                    int32_t partitions,
+                                                                    const v1::TopicConfig& config);
+  absl::Status DeleteTopic(std::string_view name);
+  absl::StatusOr<std::shared_ptr<const storage::Topic>> CreatePartitions(std::string_view name,
+                                                                        int32_t total);
+  // NOT_FOUND (or INVALID_ARGUMENT for a bad name) when absent.
+  absl::StatusOr<std::shared_ptr<const storage::Topic>> GetTopic(std::string_view name) const;
+  std::vector<std::shared_ptr<const storage::Topic>> ListTopics() const;
+  // The partition's log: INVALID_ARGUMENT for a negative partition, NOT_FOUND when absent.
+  absl::StatusOr<std::shared_ptr<storage::PartitionLog>> GetPartition(std::string_view topic,
+                                                                     int32_t partition) const;
+  void FillTopicInfo(const storage::Topic& topic, v1::TopicInfo* info) const;
+
+  // --- publish --------------------------------------------------------------------------
+  using PublishDone = std::function<void(absl::Status, v1::PublishResponse*)>;
+  // Validates and appends `request`'s records atomically, then calls `done` once they are
+  // durable per the fsync policy (on the commit thread), or at once on rejection (on this
+  // thread). Records are moved out of `request`.
+  void Publish(v1::PublishRequest* request, PublishDone done);
+
+  // --- read -----------------------------------------------------------------------------
+  // The offset to start reading `log` at for a direct subscription (after validation).
+  absl::StatusOr<int64_t> ResolveStart(const storage::PartitionLog& log,
+                                       const v1::DirectSubscription& sub) const;
+  // Reads records from `from` into `out` (records with offsets, end_offset), at most
+  // `max_records` and about `max_bytes` (always at least one record when any exists).
+  // Returns the offset after the last record read; `from` when nothing is there yet.
+  absl::StatusOr<int64_t> Read(const storage::PartitionLog& log, int64_t from,
+                               int32_t max_records, int32_t max_bytes,
+                               v1::SubscribeResponse* out) const;
+
+  // --- retention ------------------------------------------------------------------------
+  // One retention pass at the clock's current time; returns batches removed.
+  absl::StatusOr<int64_t> EnforceRetention();
+
+  // Counters of `topic`, created on first use; never null.
+  std::shared_ptr<TopicCounters> Counters(std::string_view topic) const;
+
+  // Stops delivering: subscriptions end with UNAVAILABLE, new appends are refused.
+  void BeginShutdown();
+  // Finishes queued appends and closes the store. Idempotent.
+  void Close();
+
+  storage::Store& store() { return *store_; }
+
+ private:
+  Broker(const BrokerOptions& options, const Clock* clock, std::unique_ptr<storage::Store> store);
+  absl::StatusOr<std::shared_ptr<const storage::Topic>> TopicForPublish(std::string_view name);
+  void RetentionLoop();
+
+  const BrokerOptions options_;
+  const Clock* const clock_;
+  std::unique_ptr<storage::Store> store_;
+
+  mutable absl::Mutex counters_mu_;
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<TopicCounters>> counters_
+      ABSL_GUARDED_BY(counters_mu_);
+
+  // Spreads keyless records: each topic's next partition in turn.
+  mutable absl::Mutex spread_mu_;
+  absl::flat_hash_map<uint64_t, uint32_t> spread_ ABSL_GUARDED_BY(spread_mu_);
+
+  absl::Notification stop_retention_;
+  std::thread retention_thread_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace ferry::broker
+
+#endif  // FERRY_SERVER_BROKER_BROKER_H_

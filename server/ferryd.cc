@@ -1,0 +1,270 @@
+// ferryd: the Ferry broker. Flags and wiring only; the engine is in server/broker/.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+#include <algorithm>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_cat.h"
+#include "server/broker/broker.h"
+#include "server/grpc/admin_service.h"
+#include "server/grpc/broker_service.h"
+#include "server/log.h"
+#include "server/metrics/metrics.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, port_file, "",
+          "When set, the bound gRPC port is written to this file once the broker is serving");
+ABSL_FLAG(std::string, data_dir, "data", "RocksDB data directory (created when missing)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics HTTP address; empty turns metrics off");
+ABSL_FLAG(std::string, fsync, "always",
+          "always: acknowledge after the WAL is synced (group commit); interval: sync every "
+          "--fsync-interval-ms; never: leave syncing to the OS");
+ABSL_FLAG(int32_t, fsync_interval_ms, 100, "WAL sync period for --fsync=interval");
+ABSL_FLAG(bool, auto_create_topics, true, "Create a topic on its first publish");
+ABSL_FLAG(int32_t, default_partitions, 3, "Partitions of an auto-created topic");
+ABSL_FLAG(int32_t, max_partitions, 10000, "Most partitions a topic may have");
+ABSL_FLAG(int32_t, max_record_bytes, 1 << 20, "Largest record (key + value + headers) accepted");
+ABSL_FLAG(int64_t, max_batch_bytes, 16 << 20, "Largest publish request (sum of its records)");
+ABSL_FLAG(int32_t, max_subscribe_records, 1000, "Most records in one Subscribe message");
+ABSL_FLAG(int32_t, max_subscribe_bytes, 1 << 20, "About the most bytes in one Subscribe message");
+ABSL_FLAG(int32_t, retention_check_interval_ms, 30000, "How often retention runs");
+ABSL_FLAG(int32_t, block_cache_mb, 64, "RocksDB block cache shared by all partitions");
+ABSL_FLAG(int32_t, write_buffer_mb, 128, "Memory for all partitions' memtables together");
+ABSL_FLAG(int32_t, shutdown_timeout_ms, 5000, "On SIGTERM, how long in-flight RPCs may take");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+
+namespace ferry {
+namespace {
+
+int Fail(std::string_view event, const std::string& message, int code) {
+  log::Event(log::Level::kError, event, {{"error", message}});
+  return code;
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.good()) return absl::FailedPreconditionError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::FailedPreconditionError("cannot write " + path + ": " + ec.message());
+  return absl::OkStatus();
+}
+
+void RaiseFileLimit() {
+  // One RocksDB file set per partition: take every descriptor the hard limit allows.
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+int Run() {
+  log::Level level;
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::fprintf(stderr, "ferryd: --log-level must be debug, info, warn or error\n");
+    return 2;
+  }
+  log::SetLevel(level);
+
+  broker::BrokerOptions options;
+  const std::string fsync = absl::GetFlag(FLAGS_fsync);
+  if (fsync == "always") {
+    options.store.fsync = storage::FsyncPolicy::kAlways;
+  } else if (fsync == "interval") {
+    options.store.fsync = storage::FsyncPolicy::kInterval;
+  } else if (fsync == "never") {
+    options.store.fsync = storage::FsyncPolicy::kNever;
+  } else {
+    std::fprintf(stderr, "ferryd: --fsync must be always, interval or never, got '%s'\n",
+                 fsync.c_str());
+    return 2;
+  }
+  options.store.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.store.fsync_interval = absl::Milliseconds(absl::GetFlag(FLAGS_fsync_interval_ms));
+  options.store.block_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  options.store.write_buffer_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_write_buffer_mb))
+                                     << 20;
+  options.auto_create_topics = absl::GetFlag(FLAGS_auto_create_topics);
+  options.default_partitions = absl::GetFlag(FLAGS_default_partitions);
+  options.max_partitions = absl::GetFlag(FLAGS_max_partitions);
+  options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
+  options.max_batch_bytes = absl::GetFlag(FLAGS_max_batch_bytes);
+  options.max_subscribe_records = absl::GetFlag(FLAGS_max_subscribe_records);
+  options.max_subscribe_bytes = absl::GetFlag(FLAGS_max_subscribe_bytes);
+  options.retention_check_interval =
+      absl::Milliseconds(absl::GetFlag(FLAGS_retention_check_interval_ms));
+  if (options.default_partitions < 1 || options.max_partitions < options.default_partitions ||
+      options.max_record_bytes < 1 || options.max_batch_bytes < options.max_record_bytes ||
+      options.max_subscribe_records < 1 || options.max_subscribe_bytes < 1 ||
+      options.store.fsync_interval <= absl::ZeroDuration()) {
+    std::fprintf(stderr,
+                 "ferryd: limits must be positive, --max-partitions >= --default-partitions and "
+                 "--max-batch-bytes >= --max-record-bytes\n");
+    return 2;
+  }
+
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  log::Event(log::Level::kInfo, "starting",
+             {{"listen", listen},
+              {"metrics_listen", metrics_listen},
+              {"data_dir", options.store.data_dir},
+              {"fsync", fsync},
+              {"auto_create_topics", options.auto_create_topics ? "true" : "false"},
+              {"default_partitions", std::to_string(options.default_partitions)},
+              {"max_record_bytes", std::to_string(options.max_record_bytes)},
+              {"max_batch_bytes", std::to_string(options.max_batch_bytes)}});
+  RaiseFileLimit();
+
+  broker::RealClock clock;
+  auto broker_or = broker::Broker::Open(options, &clock);
+  if (!broker_or.ok()) return Fail("start_failed", std::string(broker_or.status().message()), 1);
+  std::unique_ptr<broker::Broker> broker = *std::move(broker_or);
+  const auto& rec = broker->recovery();
+  log::Event(log::Level::kInfo, "recovered",
+             {{"topics", std::to_string(rec.topics)},
+              {"partitions", std::to_string(rec.partitions)},
+              {"records", std::to_string(rec.records)},
+              {"seconds", absl::StrCat(absl::ToDoubleSeconds(rec.duration))}});
+
+  grpc_server::BrokerService broker_service(broker.get());
+  grpc_server::AdminService admin_service(broker.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&broker_service);
+  builder.RegisterService(&admin_service);
+  // Room for a full batch plus protobuf framing; larger requests get RESOURCE_EXHAUSTED.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(options.max_batch_bytes + (4 << 20), INT32_MAX)));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail("start_failed", "cannot listen on " + listen + " (address in use or invalid?)", 1);
+  }
+
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!metrics_listen.empty()) {
+    auto m = metrics::MetricsServer::Start(metrics_listen, broker.get());
+    if (!m.ok()) return Fail("start_failed", std::string(m.status().message()), 1);
+    metrics_server = *std::move(m);
+  }
+
+  server->GetHealthCheckService()->SetServingStatus(true);
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty()) {
+    absl::Status s = WritePortFile(port_file, port);
+    if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
+  }
+  log::Event(log::Level::kInfo, "serving",
+             {{"grpc_port", std::to_string(port)}, {"pid", std::to_string(getpid())}});
+
+  // Signals were blocked in every thread; only this one takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+
+  const absl::Time stop_started = absl::Now();
+  log::Event(log::Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  server->GetHealthCheckService()->SetServingStatus(false);
+  broker->BeginShutdown();  // subscriptions end now instead of holding Shutdown up
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_timeout_ms)));
+  metrics_server.reset();
+  broker->Close();
+  log::Event(log::Level::kInfo, "stopped",
+             {{"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - stop_started))}});
+  return 0;
+}
+
+}  // namespace
+}  // namespace ferry
+
+// Ferry's flags are spelled with dashes (--data-dir); Abseil's names use underscores.
+std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string>* storage) {
+  storage->reserve(argc);
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (i > 0 && arg.starts_with("--") && arg.size() > 2) {
+      const size_t eq = arg.find('=');
+      const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      arg = "--" + absl::StrReplaceAll(name, {{"-", "_"}}) +
+            (eq == std::string::npos ? "" : arg.substr(eq));
+    }
+    storage->push_back(std::move(arg));
+  }
+  std::vector<char*> out;
+  for (auto& a : *storage) out.push_back(a.data());
+  return out;
+}
+
+void PrintHelp() {
+  std::printf(
+      "ferryd: the Ferry message broker.\n\nUsage: ferryd [flags]\n\nFlags (also "
+      "--flag value; --fromenv=name,... reads FLAGS_name from the environment):\n");
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (flag->Filename().find("ferryd.cc") != std::string::npos) flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](auto* a, auto* b) { return a->Name() < b->Name(); });
+  for (const auto* f : flags) {
+    std::printf("  --%s (default: \"%s\")\n      %s\n",
+                absl::StrReplaceAll(f->Name(), {{"_", "-"}}).c_str(),
+                f->DefaultValue().c_str(), f->Help().c_str());
+  }
+}
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h" || arg == "--helpfull") {
+      PrintHelp();
+      return 0;
+    }
+  }
+  // Block the stop signals before any thread starts, so every thread inherits the mask and
+  // the main thread's sigwait receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::SetProgramUsageMessage(
+      "The Ferry message broker.\n\n  ferryd [--listen=127.0.0.1:50051] [--data-dir=data] "
+      "[--fsync=always] ...");
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlags(argc, argv, &storage);
+  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "ferryd: unexpected argument '%s' (see ferryd --help)\n", positional[1]);
+    return 2;
+  }
+  return ferry::Run();
+}

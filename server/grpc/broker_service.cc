@@ -1,0 +1,269 @@
+#include "server/grpc/broker_service.h"
+
+#include <deque>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/grpc/status.h"
+
+namespace ferry::grpc_server {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// PublishStream: requests are appended as they arrive (up to kMaxInFlight at once), and answers
+// are written in request order, one write at a time.
+class PublishStreamReactor final
+    : public grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse> {
+ public:
+  explicit PublishStreamReactor(broker::Broker* broker) : broker_(broker) {
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      {
+        absl::MutexLock lock(&mu_);
+        reading_ = false;
+        reads_done_ = true;
+      }
+      Drive();
+      return;
+    }
+    auto slot = std::make_shared<Slot>();
+    slot->response.set_sequence(request_.sequence());
+    auto request = std::make_shared<v1::PublishRequest>(std::move(request_));
+    request_.Clear();
+    {
+      absl::MutexLock lock(&mu_);
+      slots_.push_back(slot);
+      reading_ = false;
+    }
+    broker_->Publish(request.get(), [this, slot, request](absl::Status s,
+                                                           v1::PublishResponse* response) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (s.ok()) {
+          slot->response.mutable_ok()->Swap(response);
+        } else {
+          slot->response.mutable_error()->set_code(static_cast<int>(s.code()));
+          slot->response.mutable_error()->set_message(std::string(s.message()));
+        }
+        slot->done = true;
+      }
+      Drive();
+    });
+    Drive();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) broken_ = true;
+    }
+    Drive();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kMaxInFlight = 64;
+
+  struct Slot {
+    bool done = false;
+    v1::PublishStreamResponse response;
+  };
+
+  // Decides the next steps under the lock and takes them outside it: gRPC may run a reaction
+  // inline from StartRead/StartWrite.
+  void Drive() {
+    bool read = false, write = false, finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      if (broken_) {
+        // The client is gone: drop answers, but wait for appends in flight (they hold `this`).
+        while (!slots_.empty() && slots_.front()->done) slots_.pop_front();
+      } else if (!writing_ && !slots_.empty() && slots_.front()->done) {
+        current_ = std::move(slots_.front()->response);
+        slots_.pop_front();
+        writing_ = write = true;
+      }
+      if (!broken_ && !reading_ && !reads_done_ && slots_.size() < kMaxInFlight) {
+        reading_ = read = true;
+      }
+      if ((reads_done_ || broken_) && slots_.empty() && !writing_ && !reading_) {
+        finished_ = finish = true;
+      }
+    }
+    if (write) StartWrite(&current_);
+    if (read) StartRead(&request_);
+    if (finish) Finish(grpc::Status::OK);
+  }
+
+  broker::Broker* const broker_;
+  v1::PublishRequest request_;  // owned by the read in progress
+  v1::PublishStreamResponse current_;  // owned by the write in progress
+  absl::Mutex mu_;
+  std::deque<std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Subscribe (direct mode): read, write, and when caught up, wait on the partition's append
+// notification. At any time exactly one of these owns the stream: a Pump() call, the write in
+// flight, or the registered waiter; OnCancel only flags and, when the waiter is idle, finishes.
+class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+ public:
+  SubscribeReactor(broker::Broker* broker, const v1::SubscribeRequest& request)
+      : broker_(broker) {
+    absl::Status s = Init(request);
+    if (!s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      if (waiter_ != 0 && log_->RemoveWaiter(waiter_)) {
+        waiter_ = 0;
+        finish = true;
+      }
+    }
+    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Init(const v1::SubscribeRequest& request) {
+    if (request.max_records_per_message() < 0 || request.max_bytes_per_message() < 0) {
+      return absl::InvalidArgumentError(
+          "max_records_per_message and max_bytes_per_message must be >= 0 (0: broker default)");
+    }
+    max_records_ = request.max_records_per_message();
+    max_bytes_ = request.max_bytes_per_message();
+    switch (request.mode_case()) {
+      case v1::SubscribeRequest::kDirect:
+        break;
+      case v1::SubscribeRequest::kGroup:
+        return absl::UnimplementedError(
+            "group mode of Subscribe needs the consumer-group coordinator, which this broker "
+            "version does not have yet; subscribe in direct mode");
+      default:
+        return absl::InvalidArgumentError("set `direct` (topic and partition) or `group`");
+    }
+    const v1::DirectSubscription& direct = request.direct();
+    auto log = broker_->GetPartition(direct.topic(), direct.partition());
+    if (!log.ok()) return log.status();
+    log_ = *std::move(log);
+    reset_ = direct.offset_reset();
+    auto start = broker_->ResolveStart(*log_, direct);
+    if (!start.ok()) return start.status();
+    next_ = *start;
+    response_.set_topic(direct.topic());
+    topic_ = direct.topic();
+    return absl::OkStatus();
+  }
+
+  void Pump() {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (cancelled_) break;
+      }
+      response_.Clear();
+      auto next = broker_->Read(*log_, next_, max_records_, max_bytes_, &response_);
+      if (!next.ok()) {
+        // Retention may pass a slow reader by; the reset policy says whether to skip ahead.
+        if (absl::IsOutOfRange(next.status()) && next_ < log_->log_start_offset() &&
+            reset_ == v1::OFFSET_RESET_EARLIEST) {
+          next_ = log_->log_start_offset();
+          continue;
+        }
+        Finish(ToGrpcStatus(next.status()));
+        return;
+      }
+      if (response_.records_size() > 0) {
+        next_ = *next;
+        response_.set_topic(topic_);
+        StartWrite(&response_);
+        return;
+      }
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) break;
+      waiter_ = log_->AddWaiter(next_, [this] { OnAppended(); });
+      if (waiter_ != 0) return;
+      // Records arrived (or the log went away) between the read and the registration.
+    }
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+  }
+
+  void OnAppended() {
+    {
+      absl::MutexLock lock(&mu_);
+      waiter_ = 0;
+    }
+    Pump();
+  }
+
+  broker::Broker* const broker_;
+  std::shared_ptr<storage::PartitionLog> log_;
+  std::string topic_;
+  int64_t next_ = 0;
+  int32_t max_records_ = 0;
+  int32_t max_bytes_ = 0;
+  v1::OffsetReset reset_ = v1::OFFSET_RESET_UNSPECIFIED;
+  v1::SubscribeResponse response_;
+
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t waiter_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
+                                                 const v1::PublishRequest* request,
+                                                 v1::PublishResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The request is gRPC's, alive until Finish, and not read by gRPC after this call: records
+  // are moved out of it instead of copied.
+  broker_->Publish(const_cast<v1::PublishRequest*>(request),
+                   [reactor, response](absl::Status s, v1::PublishResponse* result) {
+                     if (s.ok()) response->Swap(result);
+                     reactor->Finish(ToGrpcStatus(s));
+                   });
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>*
+BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
+  return new PublishStreamReactor(broker_);
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
+    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+  return new SubscribeReactor(broker_, *request);
+}
+
+}  // namespace ferry::grpc_server

@@ -1,0 +1,116 @@
+// PartitionLog: one partition's records in its own RocksDB column family, keyed by the
+// big-endian offset of each stored batch's first record.
+//
+// Appends, retention and deletion go through Store (which orders them in its commit queue);
+// this class serves reads and wakes waiters when new records become visible.
+// Thread-safe: every method may be called from any thread.
+#ifndef FERRY_STORAGE_PARTITION_LOG_H_
+#define FERRY_STORAGE_PARTITION_LOG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace ferry::storage {
+
+// A batch as stored: `count` records from `base_offset`, encoded by the layer above into
+// `payload`. Storage never looks inside the payload.
+struct StoredBatch {
+  int64_t base_offset = 0;
+  uint32_t count = 0;
+  int64_t max_timestamp_ms = 0;
+  std::string payload;
+};
+
+// The stored value of a batch: a 13-byte header (format, count, max timestamp) + payload.
+std::string EncodeBatchValue(uint32_t count, int64_t max_timestamp_ms, std::string_view payload);
+absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out);
+constexpr size_t kBatchHeaderBytes = 13;
+
+class PartitionLog {
+ public:
+  PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t topic_id,
+               int32_t partition, int64_t next_offset, int64_t log_start_offset,
+               int64_t size_bytes);
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  int32_t partition() const { return partition_; }
+  uint64_t topic_id() const { return topic_id_; }
+
+  // The offset the next appended record will get once every acknowledged append is visible.
+  int64_t end_offset() const { return end_offset_.load(std::memory_order_acquire); }
+  int64_t log_start_offset() const { return log_start_.load(std::memory_order_acquire); }
+  // Bytes of stored batch values (headers included).
+  int64_t size_bytes() const { return size_bytes_.load(std::memory_order_acquire); }
+  // True once the topic is deleted or the store is closing; reads and appends then fail.
+  bool deleted() const { return state_.load(std::memory_order_acquire) != kOpen; }
+
+  // Reads whole batches that hold records from `from` on, until at least `max_records` records
+  // or `max_bytes` payload bytes are gathered (always at least one batch when any exists).
+  // The first batch may start before `from`. Empty when `from` == end offset.
+  // OUT_OF_RANGE when `from` is below the log start or above the end; NOT_FOUND when deleted.
+  absl::Status Read(int64_t from, size_t max_records, size_t max_bytes,
+                    std::vector<StoredBatch>* out) const;
+
+  // The base offset of the first batch whose max timestamp is >= `timestamp_ms`, or the end
+  // offset when there is none. The caller refines within the batch.
+  absl::StatusOr<int64_t> FindBatchByTimestamp(int64_t timestamp_ms) const;
+
+  // Registers `wake` to run once when the end offset moves past `offset` or the log is deleted
+  // or closed. Returns 0, without registering, when that is already the case. `wake` runs on the
+  // store's notifier thread, never inside this call.
+  using Waiter = std::function<void()>;
+  uint64_t AddWaiter(int64_t offset, Waiter wake);
+  // True when the waiter was removed before it fired.
+  bool RemoveWaiter(uint64_t id);
+
+ private:
+  friend class Store;
+
+  struct PendingWaiter {
+    uint64_t id;
+    int64_t offset;
+    Waiter wake;
+  };
+
+  // Makes appended records visible up to `end`; moves fired waiters into `fired`.
+  void Advance(int64_t end, std::vector<Waiter>* fired);
+  enum State { kOpen, kDeleted, kClosing };
+  // Marks the log deleted or closing and fires every waiter.
+  void MarkGone(State state, std::vector<Waiter>* fired);
+  absl::Status GoneError() const;
+
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const cf_;
+  const uint64_t topic_id_;
+  const int32_t partition_;
+
+  // Guarded by Store::append_mu_: the next offset to assign, ahead of end_offset_ while
+  // appends are in the commit queue.
+  int64_t next_offset_;
+
+  std::atomic<int64_t> end_offset_;
+  std::atomic<int64_t> log_start_;
+  std::atomic<int64_t> size_bytes_;
+  std::atomic<int> state_{kOpen};
+
+  mutable absl::Mutex waiters_mu_;
+  uint64_t next_waiter_id_ ABSL_GUARDED_BY(waiters_mu_) = 1;
+  std::vector<PendingWaiter> waiters_ ABSL_GUARDED_BY(waiters_mu_);
+};
+
+}  // namespace ferry::storage
+
+#endif  // FERRY_STORAGE_PARTITION_LOG_H_
