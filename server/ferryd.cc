@@ -22,6 +22,7 @@
 #include "server/broker/broker.h"
 #include "server/grpc/admin_service.h"
 #include "server/grpc/broker_service.h"
+#include "server/group/consumer_groups.h"
 #include "server/log.h"
 #include "server/metrics/metrics.h"
 
@@ -47,6 +48,13 @@ ABSL_FLAG(int32_t, block_cache_mb, 64, "RocksDB block cache shared by all partit
 ABSL_FLAG(int32_t, write_buffer_mb, 128, "Memory for all partitions' memtables together");
 ABSL_FLAG(int32_t, shutdown_timeout_ms, 5000, "On SIGTERM, how long in-flight RPCs may take");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+ABSL_FLAG(int32_t, group_min_session_timeout_ms, 500, "Shortest session timeout a member may ask");
+ABSL_FLAG(int32_t, group_max_session_timeout_ms, 1800000, "Longest session timeout a member may ask");
+ABSL_FLAG(int32_t, group_default_session_timeout_ms, 10000, "Session timeout when a member asks none");
+ABSL_FLAG(int32_t, group_revoke_grace_ms, 3000,
+          "How long a revoked partition waits for its old owner's final commit before moving");
+ABSL_FLAG(int32_t, group_max_members, 1000, "Most members in one consumer group");
+ABSL_FLAG(int32_t, max_groups, 10000, "Most consumer groups with members");
 
 namespace ferry {
 namespace {
@@ -147,8 +155,20 @@ int Run() {
               {"records", std::to_string(rec.records)},
               {"seconds", absl::StrCat(absl::ToDoubleSeconds(rec.duration))}});
 
-  grpc_server::BrokerService broker_service(broker.get());
-  grpc_server::AdminService admin_service(broker.get());
+  group::CoordinatorOptions group_options;
+  group_options.min_session_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_group_min_session_timeout_ms));
+  group_options.max_session_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_group_max_session_timeout_ms));
+  group_options.default_session_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_group_default_session_timeout_ms));
+  group_options.revoke_grace = absl::Milliseconds(absl::GetFlag(FLAGS_group_revoke_grace_ms));
+  group_options.max_members_per_group = absl::GetFlag(FLAGS_group_max_members);
+  group_options.max_groups = absl::GetFlag(FLAGS_max_groups);
+  group::ConsumerGroups groups(broker.get(), group_options, &clock, /*run_timer=*/true);
+
+  grpc_server::BrokerService broker_service(broker.get(), &groups);
+  grpc_server::AdminService admin_service(broker.get(), &groups);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -191,7 +211,9 @@ int Run() {
   const absl::Time stop_started = absl::Now();
   log::Event(log::Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->GetHealthCheckService()->SetServingStatus(false);
-  broker->BeginShutdown();  // subscriptions end now instead of holding Shutdown up
+  // Subscriptions end now instead of holding Shutdown up.
+  groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker is shutting down"));
+  broker->BeginShutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_timeout_ms)));
   metrics_server.reset();

@@ -77,7 +77,9 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
   meta.retention_ms = config.retention_ms();
   meta.retention_bytes = config.retention_bytes();
   meta.max_record_bytes = config.max_record_bytes();
-  return store_->CreateTopic(std::move(meta));
+  auto topic = store_->CreateTopic(std::move(meta));
+  if (topic.ok() && topics_changed_) topics_changed_();
+  return topic;
 }
 
 absl::Status Broker::DeleteTopic(std::string_view name) {
@@ -85,6 +87,7 @@ absl::Status Broker::DeleteTopic(std::string_view name) {
   if (!s.ok()) return s;
   s = store_->DeleteTopic(name);
   if (!s.ok()) return s;
+  if (topics_changed_) topics_changed_();
   absl::MutexLock lock(&counters_mu_);
   counters_.erase(std::string(name));
   return absl::OkStatus();
@@ -98,7 +101,9 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreatePartitions(
     return absl::InvalidArgumentError(absl::StrCat("a topic has at most ", options_.max_partitions,
                                                    " partitions, asked for ", total));
   }
-  return store_->AddPartitions(name, total);
+  auto topic = store_->AddPartitions(name, total);
+  if (topic.ok() && topics_changed_) topics_changed_();
+  return topic;
 }
 
 absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::GetTopic(

@@ -91,6 +91,12 @@ class Broker {
   // One retention pass at the clock's current time; returns batches removed.
   absl::StatusOr<int64_t> EnforceRetention();
 
+  // Called after a topic is created (auto-creation included), grown or deleted. Set once,
+  // before serving.
+  void SetTopicsChangedListener(std::function<void()> listener) {
+    topics_changed_ = std::move(listener);
+  }
+
   // Counters of `topic`, created on first use; never null.
   std::shared_ptr<TopicCounters> Counters(std::string_view topic) const;
 
@@ -118,6 +124,7 @@ class Broker {
   mutable absl::Mutex spread_mu_;
   absl::flat_hash_map<uint64_t, uint32_t> spread_ ABSL_GUARDED_BY(spread_mu_);
 
+  std::function<void()> topics_changed_;
   absl::Notification stop_retention_;
   std::thread retention_thread_;
   std::atomic<bool> closed_{false};

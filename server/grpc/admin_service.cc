@@ -5,6 +5,27 @@
 namespace ferry::grpc_server {
 namespace {
 
+v1::GroupState ToProto(group::GroupState state) {
+  switch (state) {
+    case group::GroupState::kEmpty:
+      return v1::GROUP_STATE_EMPTY;
+    case group::GroupState::kRebalancing:
+      return v1::GROUP_STATE_REBALANCING;
+    case group::GroupState::kStable:
+      return v1::GROUP_STATE_STABLE;
+  }
+  return v1::GROUP_STATE_UNSPECIFIED;
+}
+
+void FillPartitions(const std::vector<group::TopicPartition>& from,
+                    google::protobuf::RepeatedPtrField<v1::TopicPartition>* to) {
+  for (const auto& tp : from) {
+    v1::TopicPartition* out = to->Add();
+    out->set_topic(tp.first);
+    out->set_partition(tp.second);
+  }
+}
+
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& s) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
@@ -58,6 +79,77 @@ grpc::ServerUnaryReactor* AdminService::CreatePartitions(
   auto topic = broker_->CreatePartitions(request->topic(), request->partitions());
   if (topic.ok()) broker_->FillTopicInfo(**topic, response->mutable_topic());
   return Done(context, topic.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::ListGroups(grpc::CallbackServerContext* context,
+                                                   const v1::ListGroupsRequest* /*request*/,
+                                                   v1::ListGroupsResponse* response) {
+  auto groups = groups_->List();
+  if (groups.ok()) {
+    for (const auto& g : *groups) {
+      v1::GroupSummary* out = response->add_groups();
+      out->set_group(g.group);
+      out->set_state(ToProto(g.state));
+      out->set_members(static_cast<int32_t>(g.members.size()));
+    }
+  }
+  return Done(context, groups.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::DescribeGroup(grpc::CallbackServerContext* context,
+                                                      const v1::DescribeGroupRequest* request,
+                                                      v1::DescribeGroupResponse* response) {
+  auto d = groups_->Describe(request->group());
+  if (d.ok()) {
+    response->set_group(d->info.group);
+    response->set_state(ToProto(d->info.state));
+    response->set_generation(d->info.generation);
+    for (const auto& m : d->info.members) {
+      v1::GroupMember* out = response->add_members();
+      out->set_member_id(m.member_id);
+      out->set_instance_id(m.instance_id);
+      FillPartitions(m.assignment, out->mutable_assignment());
+    }
+    for (const auto& p : d->partitions) {
+      v1::GroupPartitionLag* out = response->add_partitions();
+      out->set_topic(p.tp.first);
+      out->set_partition(p.tp.second);
+      out->set_member_id(p.member_id);
+      out->set_committed_offset(p.committed);
+      out->set_end_offset(p.end);
+      out->set_lag(p.lag);
+    }
+  }
+  return Done(context, d.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::DeleteGroup(grpc::CallbackServerContext* context,
+                                                    const v1::DeleteGroupRequest* request,
+                                                    v1::DeleteGroupResponse* /*response*/) {
+  return Done(context, groups_->Delete(request->group()));
+}
+
+grpc::ServerUnaryReactor* AdminService::ResetOffsets(grpc::CallbackServerContext* context,
+                                                     const v1::ResetOffsetsRequest* request,
+                                                     v1::ResetOffsetsResponse* response) {
+  for (int32_t p : request->partitions()) {
+    if (p < 0) {
+      return Done(context, absl::InvalidArgumentError("partitions must be >= 0"));
+    }
+  }
+  auto offsets = groups_->ResetOffsets(
+      request->group(), request->topic(),
+      std::vector<int32_t>(request->partitions().begin(), request->partitions().end()),
+      request->to(), request->offset(), request->timestamp_ms());
+  if (offsets.ok()) {
+    for (const auto& o : *offsets) {
+      v1::CommittedOffset* c = response->add_offsets();
+      c->set_topic(o.topic);
+      c->set_partition(o.partition);
+      c->set_offset(o.offset);
+    }
+  }
+  return Done(context, offsets.status());
 }
 
 }  // namespace ferry::grpc_server

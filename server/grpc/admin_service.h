@@ -1,15 +1,17 @@
-// The ferry.v1.Admin gRPC service: topic administration over broker::Broker.
+// The ferry.v1.Admin gRPC service: topics over broker::Broker, groups over ConsumerGroups.
 #ifndef FERRY_SERVER_GRPC_ADMIN_SERVICE_H_
 #define FERRY_SERVER_GRPC_ADMIN_SERVICE_H_
 
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "server/broker/broker.h"
+#include "server/group/consumer_groups.h"
 
 namespace ferry::grpc_server {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  explicit AdminService(broker::Broker* broker) : broker_(broker) {}
+  AdminService(broker::Broker* broker, group::ConsumerGroups* groups)
+      : broker_(broker), groups_(groups) {}
 
   grpc::ServerUnaryReactor* CreateTopic(grpc::CallbackServerContext* context,
                                         const v1::CreateTopicRequest* request,
@@ -27,8 +29,22 @@ class AdminService final : public v1::Admin::CallbackService {
                                              const v1::CreatePartitionsRequest* request,
                                              v1::CreatePartitionsResponse* response) override;
 
+  grpc::ServerUnaryReactor* ListGroups(grpc::CallbackServerContext* context,
+                                       const v1::ListGroupsRequest* request,
+                                       v1::ListGroupsResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeGroup(grpc::CallbackServerContext* context,
+                                          const v1::DescribeGroupRequest* request,
+                                          v1::DescribeGroupResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteGroup(grpc::CallbackServerContext* context,
+                                        const v1::DeleteGroupRequest* request,
+                                        v1::DeleteGroupResponse* response) override;
+  grpc::ServerUnaryReactor* ResetOffsets(grpc::CallbackServerContext* context,
+                                         const v1::ResetOffsetsRequest* request,
+                                         v1::ResetOffsetsResponse* response) override;
+
  private:
   broker::Broker* const broker_;
+  group::ConsumerGroups* const groups_;
 };
 
 }  // namespace ferry::grpc_server

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "server/broker/validation.h"
+#include "server/grpc/group_subscribe.h"
 #include "server/grpc/status.h"
 
 namespace ferry::grpc_server {
@@ -165,10 +167,6 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
     switch (request.mode_case()) {
       case v1::SubscribeRequest::kDirect:
         break;
-      case v1::SubscribeRequest::kGroup:
-        return absl::UnimplementedError(
-            "group mode of Subscribe needs the consumer-group coordinator, which this broker "
-            "version does not have yet; subscribe in direct mode");
       default:
         return absl::InvalidArgumentError("set `direct` (topic and partition) or `group`");
     }
@@ -263,7 +261,146 @@ BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
     grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+  if (request->mode_case() == v1::SubscribeRequest::kGroup) {
+    return NewGroupSubscribeReactor(broker_, groups_, *request);
+  }
   return new SubscribeReactor(broker_, *request);
+}
+
+namespace {
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& s) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+void FillPartitions(const std::vector<group::TopicPartition>& from,
+                    google::protobuf::RepeatedPtrField<v1::TopicPartition>* to) {
+  for (const auto& tp : from) {
+    v1::TopicPartition* out = to->Add();
+    out->set_topic(tp.first);
+    out->set_partition(tp.second);
+  }
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* context,
+                                                   const v1::JoinGroupRequest* request,
+                                                   v1::JoinGroupResponse* response) {
+  if (request->session_timeout_ms() < 0) {
+    return Done(context, absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)"));
+  }
+  group::JoinRequest join;
+  join.group = request->group();
+  join.topics.assign(request->topics().begin(), request->topics().end());
+  join.session_timeout = absl::Milliseconds(request->session_timeout_ms());
+  join.member_id = request->member_id();
+  join.instance_id = request->instance_id();
+  switch (request->assignor()) {
+    case v1::ASSIGNOR_UNSPECIFIED:
+    case v1::ASSIGNOR_STICKY:
+      join.assignor = group::AssignorKind::kSticky;
+      break;
+    case v1::ASSIGNOR_RANGE:
+      join.assignor = group::AssignorKind::kRange;
+      break;
+    case v1::ASSIGNOR_ROUNDROBIN:
+      join.assignor = group::AssignorKind::kRoundRobin;
+      break;
+    default:
+      return Done(context, absl::InvalidArgumentError(absl::StrCat(
+                               "unknown assignor ", static_cast<int>(request->assignor()),
+                               "; use RANGE, ROUNDROBIN or STICKY")));
+  }
+  auto joined = groups_->Join(join);
+  if (joined.ok()) {
+    response->set_member_id(joined->member_id);
+    response->set_generation(joined->generation);
+    FillPartitions(joined->assignment, response->mutable_assignment());
+  }
+  return Done(context, joined.status());
+}
+
+grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* context,
+                                                   const v1::HeartbeatRequest* request,
+                                                   v1::HeartbeatResponse* response) {
+  auto view =
+      groups_->coordinator().Heartbeat(request->group(), request->member_id(),
+                                       request->generation());
+  if (view.ok()) {
+    response->set_generation(view->generation);
+    FillPartitions(view->assignment, response->mutable_assignment());
+  }
+  return Done(context, view.status());
+}
+
+grpc::ServerUnaryReactor* BrokerService::LeaveGroup(grpc::CallbackServerContext* context,
+                                                    const v1::LeaveGroupRequest* request,
+                                                    v1::LeaveGroupResponse* /*response*/) {
+  return Done(context, groups_->coordinator().Leave(request->group(), request->member_id()));
+}
+
+grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContext* context,
+                                                      const v1::CommitOffsetRequest* request,
+                                                      v1::CommitOffsetResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status s = broker::ValidateGroupName(request->group());
+  if (s.ok() && request->offsets().empty()) {
+    s = absl::InvalidArgumentError("commit has no offsets");
+  }
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  std::vector<group::OffsetToCommit> offsets;
+  for (const auto& o : request->offsets()) {
+    offsets.push_back({{o.topic(), o.partition()}, o.offset(), o.metadata()});
+  }
+  groups_->Commit(
+      request->group(), request->member_id(), request->generation(), offsets,
+      [reactor, response, offsets](std::vector<absl::Status> results) {
+        // Accepted partitions are stored even when others are rejected; the call fails when
+        // any is, with every rejection in the message, so a client that checks only the
+        // status cannot miss one.
+        std::string rejected;
+        absl::StatusCode code = absl::StatusCode::kOk;
+        for (size_t i = 0; i < results.size(); ++i) {
+          v1::CommitResult* r = response->add_results();
+          r->set_topic(offsets[i].tp.first);
+          r->set_partition(offsets[i].tp.second);
+          r->set_code(static_cast<int>(results[i].code()));
+          r->set_message(std::string(results[i].message()));
+          if (!results[i].ok()) {
+            if (code == absl::StatusCode::kOk) code = results[i].code();
+            absl::StrAppend(&rejected, rejected.empty() ? "" : "; ", offsets[i].tp.first, "-",
+                            offsets[i].tp.second, ": ", results[i].message());
+          }
+        }
+        reactor->Finish(code == absl::StatusCode::kOk
+                            ? grpc::Status::OK
+                            : ToGrpcStatus(absl::Status(code, "commit rejected: " + rejected)));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::FetchOffsets(grpc::CallbackServerContext* context,
+                                                      const v1::FetchOffsetsRequest* request,
+                                                      v1::FetchOffsetsResponse* response) {
+  std::vector<group::TopicPartition> tps;
+  for (const auto& tp : request->partitions()) tps.emplace_back(tp.topic(), tp.partition());
+  auto offsets = groups_->FetchOffsets(request->group(), tps);
+  if (offsets.ok()) {
+    for (const auto& o : *offsets) {
+      v1::CommittedOffset* c = response->add_offsets();
+      c->set_topic(o.topic);
+      c->set_partition(o.partition);
+      c->set_offset(o.offset);
+      c->set_metadata(o.metadata);
+    }
+  }
+  return Done(context, offsets.status());
 }
 
 }  // namespace ferry::grpc_server

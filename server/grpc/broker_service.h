@@ -5,12 +5,14 @@
 
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "server/broker/broker.h"
+#include "server/group/consumer_groups.h"
 
 namespace ferry::grpc_server {
 
 class BrokerService final : public v1::Broker::CallbackService {
  public:
-  explicit BrokerService(broker::Broker* broker) : broker_(broker) {}
+  BrokerService(broker::Broker* broker, group::ConsumerGroups* groups)
+      : broker_(broker), groups_(groups) {}
 
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
                                     const v1::PublishRequest* request,
@@ -20,8 +22,25 @@ class BrokerService final : public v1::Broker::CallbackService {
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
 
+  grpc::ServerUnaryReactor* JoinGroup(grpc::CallbackServerContext* context,
+                                      const v1::JoinGroupRequest* request,
+                                      v1::JoinGroupResponse* response) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
+                                      const v1::HeartbeatRequest* request,
+                                      v1::HeartbeatResponse* response) override;
+  grpc::ServerUnaryReactor* LeaveGroup(grpc::CallbackServerContext* context,
+                                       const v1::LeaveGroupRequest* request,
+                                       v1::LeaveGroupResponse* response) override;
+  grpc::ServerUnaryReactor* CommitOffset(grpc::CallbackServerContext* context,
+                                         const v1::CommitOffsetRequest* request,
+                                         v1::CommitOffsetResponse* response) override;
+  grpc::ServerUnaryReactor* FetchOffsets(grpc::CallbackServerContext* context,
+                                         const v1::FetchOffsetsRequest* request,
+                                         v1::FetchOffsetsResponse* response) override;
+
  private:
   broker::Broker* const broker_;
+  group::ConsumerGroups* const groups_;
 };
 
 }  // namespace ferry::grpc_server

@@ -1,0 +1,278 @@
+#include "server/group/consumer_groups.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "server/broker/validation.h"
+
+namespace ferry::group {
+
+class ConsumerGroups::Topics : public TopicView {
+ public:
+  explicit Topics(broker::Broker* broker) : broker_(broker) {}
+  int32_t PartitionCount(const std::string& topic) const override {
+    auto t = broker_->store().FindTopic(topic);
+    return t == nullptr ? 0 : t->meta.partitions;
+  }
+
+ private:
+  broker::Broker* const broker_;
+};
+
+ConsumerGroups::ConsumerGroups(broker::Broker* broker, const CoordinatorOptions& options,
+                               const broker::Clock* clock, bool run_timer)
+    : broker_(broker),
+      topics_(std::make_unique<Topics>(broker)),
+      coordinator_(options, clock, topics_.get()) {
+  broker_->SetTopicsChangedListener([this] { coordinator_.TopicsChanged(); });
+  if (run_timer) timer_ = std::thread([this] { TimerLoop(); });
+}
+
+ConsumerGroups::~ConsumerGroups() {
+  broker_->SetTopicsChangedListener(nullptr);
+  {
+    absl::MutexLock lock(&timer_mu_);
+    stop_ = true;
+  }
+  if (timer_.joinable()) timer_.join();
+}
+
+void ConsumerGroups::TimerLoop() {
+  // Session timeouts need only be noticed promptly, not to the millisecond: wake at the next
+  // deadline, and at least every 100 ms to see deadlines set since.
+  absl::MutexLock lock(&timer_mu_);
+  while (!stop_) {
+    const absl::Time wake =
+        std::min(coordinator_.NextDeadline(), absl::Now() + absl::Milliseconds(100));
+    timer_mu_.AwaitWithDeadline(absl::Condition(&stop_), wake);
+    if (stop_) break;
+    timer_mu_.Unlock();
+    coordinator_.Tick();
+    timer_mu_.Lock();
+  }
+}
+
+absl::StatusOr<JoinResult> ConsumerGroups::Join(const JoinRequest& request) {
+  for (const auto& topic : request.topics) {
+    absl::Status s = broker::ValidateTopicName(topic);
+    if (!s.ok()) return s;
+    if (broker_->store().FindTopic(topic) != nullptr) continue;
+    if (!broker_->options().auto_create_topics) {
+      return absl::NotFoundError(absl::StrCat("topic '", topic,
+                                              "' does not exist and auto-creation is off"));
+    }
+    auto created = broker_->CreateTopic(topic, 0, v1::TopicConfig());
+    if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+  }
+  return coordinator_.Join(request);
+}
+
+void ConsumerGroups::Commit(const std::string& group, const std::string& member_id,
+                            int64_t generation, std::vector<OffsetToCommit> offsets,
+                            CommitDone done) {
+  std::vector<absl::Status> results(offsets.size());
+  std::vector<TopicPartition> tps;
+  for (const auto& o : offsets) tps.push_back(o.tp);
+  std::vector<absl::Status> checks = coordinator_.CheckCommit(group, member_id, generation, tps);
+  std::vector<storage::CommittedOffset> accepted;
+  std::vector<TopicPartition> accepted_tps;
+  std::set<TopicPartition> seen;
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    const OffsetToCommit& o = offsets[i];
+    if (!seen.insert(o.tp).second) {
+      results[i] = absl::InvalidArgumentError(
+          absl::StrCat("partition ", o.tp.first, "-", o.tp.second, " appears twice"));
+      continue;
+    }
+    auto log = broker_->GetPartition(o.tp.first, o.tp.second);
+    if (!log.ok()) {
+      results[i] = log.status();
+    } else if (o.offset < 0) {
+      results[i] = absl::InvalidArgumentError(
+          absl::StrCat("offset must be >= 0, got ", o.offset, " for ", o.tp.first, "-",
+                       o.tp.second));
+    } else if (o.offset > (*log)->end_offset()) {
+      results[i] = absl::OutOfRangeError(absl::StrCat(
+          "offset ", o.offset, " is beyond the end offset ", (*log)->end_offset(), " of ",
+          o.tp.first, "-", o.tp.second));
+    } else if (!checks[i].ok()) {
+      results[i] = checks[i];
+    } else {
+      accepted.push_back({o.tp.first, o.tp.second, o.offset, o.metadata});
+      accepted_tps.push_back(o.tp);
+    }
+  }
+  if (accepted.empty()) {
+    done(std::move(results));
+    return;
+  }
+  broker_->store().offsets().Commit(
+      group, accepted,
+      [this, group, member_id, accepted_tps = std::move(accepted_tps),
+       results = std::move(results), done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) {
+          for (auto& r : results) {
+            if (r.ok()) r = s;
+          }
+        } else {
+          coordinator_.Committed(group, member_id, accepted_tps);
+        }
+        done(std::move(results));
+      });
+}
+
+absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::FetchOffsets(
+    const std::string& group, const std::vector<TopicPartition>& partitions) const {
+  absl::Status s = broker::ValidateGroupName(group);
+  if (!s.ok()) return s;
+  if (partitions.empty()) return broker_->store().offsets().FetchAll(group);
+  std::vector<storage::CommittedOffset> out;
+  for (const auto& tp : partitions) {
+    auto c = broker_->store().offsets().Fetch(group, tp.first, tp.second);
+    if (!c.ok()) return c.status();
+    if (c->has_value()) {
+      out.push_back(**c);
+    } else {
+      out.push_back({tp.first, tp.second, -1, ""});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> ConsumerGroups::StartOffset(const std::string& group,
+                                                    const TopicPartition& tp,
+                                                    v1::OffsetReset reset) const {
+  auto log = broker_->GetPartition(tp.first, tp.second);
+  if (!log.ok()) return log.status();
+  auto c = broker_->store().offsets().Fetch(group, tp.first, tp.second);
+  if (!c.ok()) return c.status();
+  const int64_t start = (*log)->log_start_offset();
+  const int64_t end = (*log)->end_offset();
+  if (c->has_value() && (*c)->offset >= start && (*c)->offset <= end) return (*c)->offset;
+  switch (reset) {
+    case v1::OFFSET_RESET_EARLIEST:
+      return start;
+    case v1::OFFSET_RESET_LATEST:
+    case v1::OFFSET_RESET_UNSPECIFIED:
+      return end;
+    default:
+      break;
+  }
+  if (!c->has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("group '", group, "' has no committed offset for ", tp.first, "-", tp.second,
+                     " and offset_reset is NONE: commit one, reset the group's offsets, or "
+                     "subscribe with EARLIEST or LATEST"));
+  }
+  return absl::OutOfRangeError(absl::StrCat("committed offset ", (*c)->offset, " of ", tp.first,
+                                            "-", tp.second, " is outside the log [", start, ", ",
+                                            end, "] and offset_reset is NONE"));
+}
+
+absl::StatusOr<std::vector<GroupInfo>> ConsumerGroups::List() const {
+  std::vector<GroupInfo> out = coordinator_.ListGroups();
+  auto stored = broker_->store().offsets().ListGroups();
+  if (!stored.ok()) return stored.status();
+  std::set<std::string> known;
+  for (const auto& g : out) known.insert(g.group);
+  for (const auto& name : *stored) {
+    if (known.contains(name)) continue;
+    GroupInfo info;
+    info.group = name;
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const GroupInfo& a, const GroupInfo& b) { return a.group < b.group; });
+  return out;
+}
+
+absl::StatusOr<GroupDescription> ConsumerGroups::Describe(const std::string& group) const {
+  absl::Status s = broker::ValidateGroupName(group);
+  if (!s.ok()) return s;
+  GroupDescription d;
+  auto info = coordinator_.Describe(group);
+  auto committed = broker_->store().offsets().FetchAll(group);
+  if (!committed.ok()) return committed.status();
+  if (!info.ok() && committed->empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("group '", group, "' has neither members nor committed offsets"));
+  }
+  if (info.ok()) {
+    d.info = *std::move(info);
+  } else {
+    d.info.group = group;
+  }
+  std::map<TopicPartition, PartitionLag> rows;
+  for (const auto& m : d.info.members) {
+    for (const auto& tp : m.assignment) rows[tp].member_id = m.member_id;
+    for (const auto& topic : m.topics) {
+      auto t = broker_->store().FindTopic(topic);
+      if (t == nullptr) continue;
+      for (int32_t p = 0; p < t->meta.partitions; ++p) rows[{topic, p}];
+    }
+  }
+  for (const auto& c : *committed) rows[{c.topic, c.partition}].committed = c.offset;
+  for (auto& [tp, row] : rows) {
+    row.tp = tp;
+    auto log = broker_->GetPartition(tp.first, tp.second);
+    if (!log.ok()) continue;  // a deleted topic
+    row.log_start = (*log)->log_start_offset();
+    row.end = (*log)->end_offset();
+    row.lag = std::max<int64_t>(0, row.end - (row.committed >= 0 ? row.committed : row.log_start));
+    d.partitions.push_back(row);
+  }
+  return d;
+}
+
+absl::Status ConsumerGroups::Delete(const std::string& group) {
+  absl::Status s = broker::ValidateGroupName(group);
+  if (!s.ok()) return s;
+  if (coordinator_.HasMembers(group)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "group '", group, "' has members; only an empty group can be deleted"));
+  }
+  auto committed = broker_->store().offsets().FetchAll(group);
+  if (!committed.ok()) return committed.status();
+  const bool known = coordinator_.Describe(group).ok();
+  if (!known && committed->empty()) {
+    return absl::NotFoundError(absl::StrCat("group '", group, "' does not exist"));
+  }
+  s = coordinator_.Delete(group);
+  if (!s.ok()) return s;
+  return broker_->store().offsets().DeleteGroup(group);
+}
+
+absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::ResetOffsets(
+    const std::string& group, const std::string& topic_name, std::vector<int32_t> partitions,
+    v1::StartPosition to, int64_t offset, int64_t timestamp_ms) {
+  absl::Status s = broker::ValidateGroupName(group);
+  if (!s.ok()) return s;
+  if (coordinator_.HasMembers(group)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "group '", group, "' has members; stop them (or wait for their sessions to end) first"));
+  }
+  auto topic = broker_->GetTopic(topic_name);
+  if (!topic.ok()) return topic.status();
+  if (partitions.empty()) {
+    for (int32_t p = 0; p < (*topic)->meta.partitions; ++p) partitions.push_back(p);
+  }
+  std::vector<storage::CommittedOffset> out;
+  for (int32_t p : partitions) {
+    auto log = broker_->GetPartition(topic_name, p);
+    if (!log.ok()) return log.status();
+    v1::DirectSubscription sub;
+    sub.set_start(to);
+    sub.set_offset(offset);
+    sub.set_timestamp_ms(timestamp_ms);
+    auto resolved = broker_->ResolveStart(**log, sub);
+    if (!resolved.ok()) return resolved.status();
+    out.push_back({topic_name, p, *resolved, ""});
+  }
+  s = broker_->store().offsets().CommitSync(group, out);
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace ferry::group

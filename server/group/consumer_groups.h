@@ -1,0 +1,98 @@
+// ConsumerGroups: the consumer-group engine both front doors use. It joins the in-memory
+// GroupCoordinator with the broker's topics and the committed offsets in storage: commits are
+// checked by the coordinator and stored durably; start offsets, lag, resets and deletion read
+// both. It also runs the coordinator's timer (session timeouts, revoke grace).
+// Thread-safe.
+#ifndef FERRY_SERVER_GROUP_CONSUMER_GROUPS_H_
+#define FERRY_SERVER_GROUP_CONSUMER_GROUPS_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "ferry/v1/ferry.pb.h"
+#include "server/broker/broker.h"
+#include "server/group/group_coordinator.h"
+#include "storage/offset_store.h"
+
+namespace ferry::group {
+
+struct OffsetToCommit {
+  TopicPartition tp;
+  int64_t offset = 0;
+  std::string metadata;
+};
+
+struct PartitionLag {
+  TopicPartition tp;
+  std::string member_id;        // empty when unassigned
+  int64_t committed = -1;       // -1: nothing committed
+  int64_t log_start = 0;
+  int64_t end = 0;
+  int64_t lag = 0;              // end - committed, or end - log start when nothing committed
+};
+
+struct GroupDescription {
+  GroupInfo info;
+  std::vector<PartitionLag> partitions;
+};
+
+class ConsumerGroups {
+ public:
+  // `run_timer`: start the thread that expires sessions (off in tests that Tick by hand).
+  ConsumerGroups(broker::Broker* broker, const CoordinatorOptions& options,
+                 const broker::Clock* clock, bool run_timer);
+  ~ConsumerGroups();
+
+  GroupCoordinator& coordinator() { return coordinator_; }
+
+  // Creates missing topics first when the broker auto-creates topics (else NOT_FOUND).
+  absl::StatusOr<JoinResult> Join(const JoinRequest& request);
+
+  // Checks each partition with the coordinator and the log, stores the accepted ones in one
+  // durable write, then calls `done` with a status per partition (in request order).
+  using CommitDone = std::function<void(std::vector<absl::Status>)>;
+  void Commit(const std::string& group, const std::string& member_id, int64_t generation,
+              std::vector<OffsetToCommit> offsets, CommitDone done);
+
+  // Committed offsets; every partition the group committed when `partitions` is empty.
+  absl::StatusOr<std::vector<storage::CommittedOffset>> FetchOffsets(
+      const std::string& group, const std::vector<TopicPartition>& partitions) const;
+
+  // Where a member starts reading `tp`: the committed offset when it is inside the log, else
+  // by `reset` (NONE: FAILED_PRECONDITION when nothing is committed, OUT_OF_RANGE otherwise).
+  absl::StatusOr<int64_t> StartOffset(const std::string& group, const TopicPartition& tp,
+                                      v1::OffsetReset reset) const;
+
+  // Groups with members or committed offsets.
+  absl::StatusOr<std::vector<GroupInfo>> List() const;
+  absl::StatusOr<GroupDescription> Describe(const std::string& group) const;
+  // Only an empty group; forgets its committed offsets.
+  absl::Status Delete(const std::string& group);
+  // Only while the group is empty. `partitions` empty: every partition of the topic.
+  absl::StatusOr<std::vector<storage::CommittedOffset>> ResetOffsets(
+      const std::string& group, const std::string& topic, std::vector<int32_t> partitions,
+      v1::StartPosition to, int64_t offset, int64_t timestamp_ms);
+
+ private:
+  class Topics;
+  void TimerLoop();
+
+  broker::Broker* const broker_;
+  std::unique_ptr<Topics> topics_;
+  GroupCoordinator coordinator_;
+
+  absl::Mutex timer_mu_;
+  bool stop_ ABSL_GUARDED_BY(timer_mu_) = false;
+  std::thread timer_;
+};
+
+}  // namespace ferry::group
+
+#endif  // FERRY_SERVER_GROUP_CONSUMER_GROUPS_H_

@@ -1,0 +1,553 @@
+#include "server/group/group_coordinator.h"
+
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/broker/validation.h"
+#include "server/log.h"
+
+namespace ferry::group {
+namespace {
+
+std::string TpName(const TopicPartition& tp) { return absl::StrCat(tp.first, "-", tp.second); }
+
+std::vector<TopicPartition> Sorted(const std::set<TopicPartition>& s) {
+  return std::vector<TopicPartition>(s.begin(), s.end());
+}
+
+std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
+
+}  // namespace
+
+const char* GroupStateName(GroupState state) {
+  switch (state) {
+    case GroupState::kEmpty:
+      return "empty";
+    case GroupState::kRebalancing:
+      return "rebalancing";
+    case GroupState::kStable:
+      return "stable";
+  }
+  return "empty";
+}
+
+GroupCoordinator::GroupCoordinator(const CoordinatorOptions& options, const broker::Clock* clock,
+                                   const TopicView* topics)
+    : options_(options), clock_(clock), topics_(topics) {}
+
+GroupCoordinator::Group* GroupCoordinator::FindGroup(const std::string& name) {
+  auto it = groups_.find(name);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<GroupCoordinator::Member*> GroupCoordinator::FindMember(
+    Group& g, const std::string& member_id) {
+  auto it = g.members.find(member_id);
+  if (it == g.members.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "unknown member ", Quoted(member_id), " of group ", Quoted(g.name),
+        " (it timed out, left, or the broker restarted): join again without a member id"));
+  }
+  return &it->second;
+}
+
+std::string GroupCoordinator::NewMemberId(const std::string& group) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return absl::StrCat(group.size() > 32 ? group.substr(0, 32) : group, "-", ++member_counter_,
+                      "-", buf);
+}
+
+absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
+  absl::Status s = broker::ValidateGroupName(req.group);
+  if (!s.ok()) return s;
+  if (req.topics.empty()) return absl::InvalidArgumentError("join needs at least one topic");
+  if (static_cast<int>(req.topics.size()) > options_.max_topics_per_member) {
+    return absl::InvalidArgumentError(absl::StrCat("a member subscribes to at most ",
+                                                   options_.max_topics_per_member, " topics"));
+  }
+  for (const auto& t : req.topics) {
+    s = broker::ValidateTopicName(t);
+    if (!s.ok()) return s;
+  }
+  absl::Duration timeout = req.session_timeout;
+  if (timeout == absl::ZeroDuration()) timeout = options_.default_session_timeout;
+  if (timeout < options_.min_session_timeout || timeout > options_.max_session_timeout) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "session timeout ", absl::FormatDuration(timeout), " is outside the allowed range [",
+        absl::FormatDuration(options_.min_session_timeout), ", ",
+        absl::FormatDuration(options_.max_session_timeout), "]"));
+  }
+  const std::set<std::string> topics(req.topics.begin(), req.topics.end());
+  JoinResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindGroup(req.group);
+    if (g == nullptr) {
+      if (!req.member_id.empty()) {
+        return absl::NotFoundError(absl::StrCat(
+            "unknown member ", Quoted(req.member_id), ": group ", Quoted(req.group),
+            " has no members (the broker may have restarted); join again without a member id"));
+      }
+      if (static_cast<int>(groups_.size()) >= options_.max_groups) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("the broker has ", groups_.size(), " groups, its limit"));
+      }
+      g = &groups_[req.group];
+      g->name = req.group;
+    }
+    if (!g->members.empty() && g->assignor != req.assignor) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("group ", Quoted(req.group), " uses the ", AssignorName(g->assignor),
+                       " assignor; join with the same assignor"));
+    }
+    const absl::Time now = clock_->Now();
+    Member* m = nullptr;
+    bool rebalance = false;
+    if (!req.member_id.empty()) {
+      auto found = FindMember(*g, req.member_id);
+      if (!found.ok()) return found.status();
+      m = *found;
+    } else if (!req.instance_id.empty() && g->static_members.contains(req.instance_id)) {
+      // Static membership: the same instance is back; it keeps its member id and partitions.
+      m = &g->members.at(g->static_members.at(req.instance_id));
+      if (m->stream != nullptr) {
+        pending_.push_back(Pending{std::move(m->stream), true, {},
+                                   absl::FailedPreconditionError(
+                                       "a newer instance with the same instance id joined")});
+        m->stream_id = 0;
+      }
+    } else {
+      if (static_cast<int>(g->members.size()) >= options_.max_members_per_group) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("group ", Quoted(req.group), " has ", g->members.size(),
+                         " members, the limit (--group-max-members)"));
+      }
+      if (g->members.empty()) g->assignor = req.assignor;
+      const std::string id = NewMemberId(req.group);
+      m = &g->members[id];
+      m->id = id;
+      m->instance_id = req.instance_id;
+      if (!req.instance_id.empty()) g->static_members[req.instance_id] = id;
+      rebalance = true;
+      log::Event(log::Level::kInfo, "member_joined",
+                 {{"group", req.group}, {"member", id}, {"instance", req.instance_id}});
+    }
+    if (m->topics != topics) {
+      m->topics = topics;
+      rebalance = true;
+    }
+    m->session_timeout = timeout;
+    m->deadline = now + timeout;
+    if (rebalance) Rebalance(*g, "join");
+    result.member_id = m->id;
+    result.generation = g->generation;
+    result.assignment = Sorted(m->owned);
+  }
+  Dispatch();
+  return result;
+}
+
+absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
+                                                       const std::string& member_id,
+                                                       int64_t generation) {
+  MemberView view;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindGroup(group);
+    if (g == nullptr) {
+      return absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                              Quoted(group), " has no members; join again"));
+    }
+    auto m = FindMember(*g, member_id);
+    if (!m.ok()) return m.status();
+    if (generation > g->generation) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "generation ", generation, " is ahead of group ", Quoted(group), "'s ", g->generation));
+    }
+    (*m)->deadline = clock_->Now() + (*m)->session_timeout;
+    if (generation == g->generation && !(*m)->revoking.empty()) {
+      // The member has seen the current generation, so it knows what was revoked.
+      (*m)->revoking.clear();
+      HandOff(*g);
+    }
+    view.generation = g->generation;
+    view.assignment = Sorted((*m)->owned);
+  }
+  Dispatch();
+  return view;
+}
+
+absl::Status GroupCoordinator::Leave(const std::string& group, const std::string& member_id) {
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindGroup(group);
+    if (g == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("unknown member ", Quoted(member_id), ": group ", Quoted(group),
+                       " has no members"));
+    }
+    auto m = FindMember(*g, member_id);
+    if (!m.ok()) return m.status();
+    log::Event(log::Level::kInfo, "member_left", {{"group", group}, {"member", member_id}});
+    RemoveMember(*g, member_id, absl::OkStatus());
+    Rebalance(*g, "leave");
+  }
+  Dispatch();
+  return absl::OkStatus();
+}
+
+std::vector<absl::Status> GroupCoordinator::CheckCommit(
+    const std::string& group, const std::string& member_id, int64_t generation,
+    const std::vector<TopicPartition>& partitions) {
+  absl::MutexLock lock(&mu_);
+  std::vector<absl::Status> out;
+  Group* g = FindGroup(group);
+  Member* m = nullptr;
+  absl::Status member_status;
+  if (g == nullptr || !g->members.contains(member_id)) {
+    member_status = absl::FailedPreconditionError(absl::StrCat(
+        "unknown member ", Quoted(member_id), " of group ", Quoted(group),
+        " (it timed out, left, or the broker restarted): join again, then commit"));
+  } else {
+    m = &g->members.at(member_id);
+  }
+  const absl::Time now = clock_->Now();
+  for (const auto& tp : partitions) {
+    if (m == nullptr) {
+      out.push_back(member_status);
+      continue;
+    }
+    auto revoking = m->revoking.find(tp);
+    if (revoking != m->revoking.end() && now <= revoking->second && generation <= g->generation) {
+      out.push_back(absl::OkStatus());  // the final commit of a revoked partition
+    } else if (generation != g->generation) {
+      out.push_back(absl::FailedPreconditionError(
+          absl::StrCat("stale generation ", generation, ": group ", Quoted(group), " is at ",
+                       g->generation, "; take the new assignment, then commit")));
+    } else if (!m->owned.contains(tp)) {
+      out.push_back(absl::FailedPreconditionError(
+          absl::StrCat("partition ", TpName(tp), " is not assigned to member ",
+                       Quoted(member_id), " at generation ", generation)));
+    } else {
+      out.push_back(absl::OkStatus());
+    }
+  }
+  return out;
+}
+
+void GroupCoordinator::Committed(const std::string& group, const std::string& member_id,
+                                 const std::vector<TopicPartition>& partitions) {
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindGroup(group);
+    if (g == nullptr || !g->members.contains(member_id)) return;
+    Member& m = g->members.at(member_id);
+    bool released = false;
+    for (const auto& tp : partitions) released |= m.revoking.erase(tp) > 0;
+    if (released) HandOff(*g);
+  }
+  Dispatch();
+}
+
+absl::StatusOr<uint64_t> GroupCoordinator::OpenStream(const std::string& group,
+                                                      const std::string& member_id,
+                                                      std::shared_ptr<MemberStream> stream) {
+  uint64_t id;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindGroup(group);
+    if (g == nullptr) {
+      return absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                              Quoted(group), " has no members; join first"));
+    }
+    auto m = FindMember(*g, member_id);
+    if (!m.ok()) return m.status();
+    if ((*m)->stream != nullptr) {
+      pending_.push_back(Pending{std::move((*m)->stream), true, {},
+                                 absl::FailedPreconditionError(
+                                     "replaced by a newer stream of the same member")});
+    }
+    id = next_stream_id_++;
+    (*m)->stream = std::move(stream);
+    (*m)->stream_id = id;
+    AssignmentChange change;
+    change.generation = g->generation;
+    change.added = Sorted((*m)->owned);
+    change.assignment = change.added;
+    Notify(**m, std::move(change));
+  }
+  Dispatch();
+  return id;
+}
+
+void GroupCoordinator::CloseStream(const std::string& group, const std::string& member_id,
+                                   uint64_t stream_id) {
+  absl::MutexLock lock(&mu_);
+  Group* g = FindGroup(group);
+  if (g == nullptr || !g->members.contains(member_id)) return;
+  Member& m = g->members.at(member_id);
+  if (m.stream_id != stream_id) return;
+  m.stream.reset();
+  m.stream_id = 0;
+  m.deadline = clock_->Now() + m.session_timeout;
+}
+
+void GroupCoordinator::CloseAllStreams(const absl::Status& why) {
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (auto& [name, g] : groups_) {
+      for (auto& [id, m] : g.members) {
+        if (m.stream == nullptr) continue;
+        pending_.push_back(Pending{std::move(m.stream), true, {}, why});
+        m.stream_id = 0;
+        m.deadline = now + m.session_timeout;
+      }
+    }
+  }
+  Dispatch();
+}
+
+void GroupCoordinator::TopicsChanged() {
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, g] : groups_) {
+      if (!g.members.empty()) Rebalance(g, "topics changed");
+    }
+  }
+  Dispatch();
+}
+
+void GroupCoordinator::Tick() {
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (auto& [name, g] : groups_) {
+      std::vector<std::string> expired;
+      bool released = false;
+      for (auto& [id, m] : g.members) {
+        if (m.stream == nullptr && m.deadline < now) {
+          expired.push_back(id);
+          continue;
+        }
+        for (auto it = m.revoking.begin(); it != m.revoking.end();) {
+          if (it->second < now) {
+            it = m.revoking.erase(it);
+            released = true;
+          } else {
+            ++it;
+          }
+        }
+      }
+      for (const auto& id : expired) {
+        log::Event(log::Level::kWarn, "member_timed_out", {{"group", name}, {"member", id}});
+        RemoveMember(g, id,
+                     absl::DeadlineExceededError("the member's session timed out"));
+      }
+      if (!expired.empty()) {
+        Rebalance(g, "session timeout");
+      } else if (released) {
+        HandOff(g);
+      }
+    }
+  }
+  Dispatch();
+}
+
+absl::Time GroupCoordinator::NextDeadline() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time next = absl::InfiniteFuture();
+  for (const auto& [name, g] : groups_) {
+    for (const auto& [id, m] : g.members) {
+      if (m.stream == nullptr) next = std::min(next, m.deadline);
+      for (const auto& [tp, deadline] : m.revoking) next = std::min(next, deadline);
+    }
+  }
+  return next;
+}
+
+bool GroupCoordinator::OwnedOrRevoking(const Group& g, const TopicPartition& tp) const {
+  for (const auto& [id, m] : g.members) {
+    if (m.owned.contains(tp) || m.revoking.contains(tp)) return true;
+  }
+  return false;
+}
+
+void GroupCoordinator::Notify(Member& m, AssignmentChange change) {
+  if (m.stream == nullptr) return;
+  pending_.push_back(Pending{m.stream, false, std::move(change), absl::OkStatus()});
+}
+
+void GroupCoordinator::RemoveMember(Group& g, const std::string& member_id,
+                                    const absl::Status& why) {
+  auto it = g.members.find(member_id);
+  if (it == g.members.end()) return;
+  Member& m = it->second;
+  if (m.stream != nullptr) {
+    pending_.push_back(Pending{std::move(m.stream), true, {}, why});
+  }
+  if (!m.instance_id.empty()) g.static_members.erase(m.instance_id);
+  g.members.erase(it);
+}
+
+void GroupCoordinator::Rebalance(Group& g, std::string_view reason) {
+  AssignInput input;
+  std::set<std::string> topics;
+  for (const auto& [id, m] : g.members) {
+    input.subscriptions[id] = m.topics;
+    topics.insert(m.topics.begin(), m.topics.end());
+  }
+  for (const auto& t : topics) {
+    const int32_t n = topics_->PartitionCount(t);
+    if (n > 0) input.partitions[t] = n;
+  }
+  // Sticky keeps partitions with whoever holds them or is about to.
+  for (const auto& [tp, owner] : g.target) {
+    if (g.members.contains(owner)) input.current[tp] = owner;
+  }
+  Assignment target = Assign(g.assignor, input);
+  if (target == g.target && !g.members.empty()) {
+    HandOff(g);
+    return;
+  }
+  ++g.generation;
+  ++g.rebalances;
+  int moved = 0;
+  const absl::Time now = clock_->Now();
+  for (auto& [id, m] : g.members) {
+    AssignmentChange change;
+    change.generation = g.generation;
+    for (auto it = m.owned.begin(); it != m.owned.end();) {
+      auto t = target.find(*it);
+      if (t == target.end() || t->second != id) {
+        change.revoked.push_back(*it);
+        // A deleted partition needs no hand-over; a moved one waits for the owner's final word.
+        if (t != target.end()) m.revoking[*it] = now + options_.revoke_grace;
+        it = m.owned.erase(it);
+        ++moved;
+      } else {
+        ++it;
+      }
+    }
+    change.assignment = Sorted(m.owned);
+    Notify(m, std::move(change));
+  }
+  g.target = std::move(target);
+  log::Event(log::Level::kInfo, "rebalance",
+             {{"group", g.name},
+              {"generation", std::to_string(g.generation)},
+              {"members", std::to_string(g.members.size())},
+              {"moved_partitions", std::to_string(moved)},
+              {"reason", std::string(reason)}});
+  HandOff(g);
+}
+
+void GroupCoordinator::HandOff(Group& g) {
+  std::map<std::string, std::vector<TopicPartition>> added;
+  for (const auto& [tp, owner] : g.target) {
+    auto m = g.members.find(owner);
+    if (m == g.members.end() || m->second.owned.contains(tp) || OwnedOrRevoking(g, tp)) continue;
+    m->second.owned.insert(tp);
+    added[owner].push_back(tp);
+  }
+  for (auto& [id, tps] : added) {
+    Member& m = g.members.at(id);
+    AssignmentChange change;
+    change.generation = g.generation;
+    change.added = std::move(tps);
+    change.assignment = Sorted(m.owned);
+    Notify(m, std::move(change));
+  }
+}
+
+GroupInfo GroupCoordinator::Info(const Group& g) const {
+  GroupInfo info;
+  info.group = g.name;
+  info.generation = g.generation;
+  info.assignor = AssignorName(g.assignor);
+  info.rebalances = g.rebalances;
+  bool settled = true;
+  for (const auto& [tp, owner] : g.target) {
+    auto m = g.members.find(owner);
+    if (m != g.members.end() && !m->second.owned.contains(tp)) settled = false;
+  }
+  info.state = g.members.empty() ? GroupState::kEmpty
+               : settled         ? GroupState::kStable
+                                 : GroupState::kRebalancing;
+  for (const auto& [id, m] : g.members) {
+    MemberInfo mi;
+    mi.member_id = id;
+    mi.instance_id = m.instance_id;
+    mi.topics.assign(m.topics.begin(), m.topics.end());
+    mi.assignment = Sorted(m.owned);
+    for (const auto& [tp, deadline] : m.revoking) mi.revoking.push_back(tp);
+    mi.streaming = m.stream != nullptr;
+    info.members.push_back(std::move(mi));
+  }
+  return info;
+}
+
+std::vector<GroupInfo> GroupCoordinator::ListGroups() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<GroupInfo> out;
+  for (const auto& [name, g] : groups_) out.push_back(Info(g));
+  return out;
+}
+
+absl::StatusOr<GroupInfo> GroupCoordinator::Describe(const std::string& group) const {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(group);
+  if (it == groups_.end()) {
+    return absl::NotFoundError(absl::StrCat("group ", Quoted(group), " has no members"));
+  }
+  return Info(it->second);
+}
+
+bool GroupCoordinator::HasMembers(const std::string& group) const {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(group);
+  return it != groups_.end() && !it->second.members.empty();
+}
+
+absl::Status GroupCoordinator::Delete(const std::string& group) {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return absl::OkStatus();
+  if (!it->second.members.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("group ", Quoted(group), " has ", it->second.members.size(),
+                     " members; only an empty group can be deleted"));
+  }
+  groups_.erase(it);
+  return absl::OkStatus();
+}
+
+int64_t GroupCoordinator::Rebalances(const std::string& group) const {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(group);
+  return it == groups_.end() ? 0 : it->second.rebalances;
+}
+
+void GroupCoordinator::Dispatch() {
+  absl::MutexLock order(&dispatch_mu_);
+  while (true) {
+    Pending p;
+    {
+      absl::MutexLock lock(&mu_);
+      if (pending_.empty()) return;
+      p = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    if (p.removed) {
+      p.stream->OnRemoved(p.why);
+    } else {
+      p.stream->OnAssignmentChange(p.change);
+    }
+  }
+}
+
+}  // namespace ferry::group

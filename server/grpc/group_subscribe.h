@@ -1,0 +1,19 @@
+// Subscribe in group mode: one stream delivers the records of every partition the coordinator
+// assigns to the member, and the assignment changes themselves.
+#ifndef FERRY_SERVER_GRPC_GROUP_SUBSCRIBE_H_
+#define FERRY_SERVER_GRPC_GROUP_SUBSCRIBE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "ferry/v1/ferry.pb.h"
+#include "server/broker/broker.h"
+#include "server/group/consumer_groups.h"
+
+namespace ferry::grpc_server {
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* NewGroupSubscribeReactor(
+    broker::Broker* broker, group::ConsumerGroups* groups, const v1::SubscribeRequest& request);
+
+}  // namespace ferry::grpc_server
+
+#endif  // FERRY_SERVER_GRPC_GROUP_SUBSCRIBE_H_
