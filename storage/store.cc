@@ -216,19 +216,8 @@ absl::Status Store::Recover() {
       } else if (!gs.IsNotFound() && !gs.ok()) {
         return FromRocks(gs, "read partition stats");
       }
-      // The stats are written in the same atomic batch as the records; the last stored batch
-      // must agree with them. Trust the log itself if it is ahead.
-      std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), cf));
-      last->SeekToLast();
-      if (last->Valid()) {
-        int64_t base;
-        StoredBatch b;
-        if (ParseOffsetKey(std::string_view(last->key().data(), last->key().size()), &base) &&
-            DecodeBatchValue(std::string_view(last->value().data(), last->value().size()), &b)
-                .ok()) {
-          next = std::max(next, base + static_cast<int64_t>(b.count));
-        }
-      }
+      // The stats are written in the same atomic write batch as the records they count, so
+      // they are exact after any crash; no data is scanned at start-up.
       topic->partitions.push_back(
           std::make_shared<PartitionLog>(db_, cf, topic->meta.id, p, next, start, bytes));
       recovery_.records += next - start;
