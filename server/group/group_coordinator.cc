@@ -93,8 +93,8 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
             " has no members (the broker may have restarted); join again without a member id"));
       }
       if (static_cast<int>(groups_.size()) >= options_.max_groups) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("the broker has ", groups_.size(), " groups, its limit"));
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "the broker has ", groups_.size(), " groups with members, its limit (--max-groups)"));
       }
       g = &groups_[req.group];
       g->name = req.group;
@@ -195,6 +195,8 @@ absl::Status GroupCoordinator::Leave(const std::string& group, const std::string
     log::Event(log::Level::kInfo, "member_left", {{"group", group}, {"member", member_id}});
     RemoveMember(*g, member_id, absl::OkStatus());
     Rebalance(*g, "leave");
+    // A group lives here only while it has members; its offsets stay in storage.
+    if (g->members.empty()) groups_.erase(group);
   }
   Dispatch();
   return absl::OkStatus();
@@ -224,6 +226,10 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
     auto revoking = m->revoking.find(tp);
     if (revoking != m->revoking.end() && now <= revoking->second && generation <= g->generation) {
       out.push_back(absl::OkStatus());  // the final commit of a revoked partition
+    } else if (generation > g->generation) {
+      out.push_back(absl::FailedPreconditionError(
+          absl::StrCat("generation ", generation, " is ahead of group ", Quoted(group), "'s ",
+                       g->generation, ": use the generation JoinGroup or the stream gave")));
     } else if (generation != g->generation) {
       out.push_back(absl::FailedPreconditionError(
           absl::StrCat("stale generation ", generation, ": group ", Quoted(group), " is at ",
@@ -354,6 +360,7 @@ void GroupCoordinator::Tick() {
         HandOff(g);
       }
     }
+    std::erase_if(groups_, [](const auto& entry) { return entry.second.members.empty(); });
   }
   Dispatch();
 }
