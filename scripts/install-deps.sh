@@ -6,7 +6,9 @@ set -euo pipefail
 PACKAGES=(
   cmake g++ make ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  librocksdb-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # Tests: promtool validates the /metrics exposition; Python checks the Grafana dashboard.
+  prometheus python3
 )
 
 missing=()

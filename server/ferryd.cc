@@ -24,11 +24,15 @@
 #include "server/grpc/broker_service.h"
 #include "server/group/consumer_groups.h"
 #include "server/log.h"
+#include "server/grpc/engine.h"
 #include "server/metrics/metrics.h"
+#include "server/metrics/rpc_metrics.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, port_file, "",
-          "When set, the bound gRPC port is written to this file once the broker is serving");
+          "When set, the bound gRPC port is written to this file once listening");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "When set, the bound metrics port is written to this file once listening");
 ABSL_FLAG(std::string, data_dir, "data", "RocksDB data directory (created when missing)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Prometheus /metrics HTTP address; empty turns metrics off");
@@ -144,9 +148,59 @@ int Run() {
               {"max_batch_bytes", std::to_string(options.max_batch_bytes)}});
   RaiseFileLimit();
 
+  // Serve first, NOT_SERVING, so probes see the broker starting; attach the engine (and go
+  // SERVING) once storage has recovered. Until then RPCs answer UNAVAILABLE.
+  grpc_server::Engine engine;
+  auto registry = std::make_shared<prometheus::Registry>();
+  grpc_server::BrokerService broker_service(&engine);
+  grpc_server::AdminService admin_service(&engine);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&broker_service);
+  builder.RegisterService(&admin_service);
+  // Room for a full batch plus protobuf framing; larger requests get RESOURCE_EXHAUSTED.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(options.max_batch_bytes + (4 << 20), INT32_MAX)));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(metrics::NewRpcMetricsInterceptor(registry.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail("start_failed", "cannot listen on " + listen + " (address in use or invalid?)", 1);
+  }
+  server->GetHealthCheckService()->SetServingStatus(false);
+
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!metrics_listen.empty()) {
+    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, registry);
+    if (!m.ok()) return Fail("start_failed", std::string(m.status().message()), 1);
+    metrics_server = *std::move(m);
+  }
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty()) {
+    absl::Status s = WritePortFile(port_file, port);
+    if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
+  }
+  const std::string metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
+  if (!metrics_port_file.empty() && metrics_server != nullptr) {
+    absl::Status s = WritePortFile(metrics_port_file, metrics_server->port());
+    if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
+  }
+  log::Event(log::Level::kInfo, "listening",
+             {{"grpc_port", std::to_string(port)},
+              {"metrics_port",
+               metrics_server != nullptr ? std::to_string(metrics_server->port()) : ""},
+              {"pid", std::to_string(getpid())}});
+
   broker::RealClock clock;
   auto broker_or = broker::Broker::Open(options, &clock);
-  if (!broker_or.ok()) return Fail("start_failed", std::string(broker_or.status().message()), 1);
+  if (!broker_or.ok()) {
+    server->Shutdown();
+    return Fail("start_failed", std::string(broker_or.status().message()), 1);
+  }
   std::unique_ptr<broker::Broker> broker = *std::move(broker_or);
   const auto& rec = broker->recovery();
   log::Event(log::Level::kInfo, "recovered",
@@ -167,38 +221,9 @@ int Run() {
   group_options.max_groups = absl::GetFlag(FLAGS_max_groups);
   group::ConsumerGroups groups(broker.get(), group_options, &clock, /*run_timer=*/true);
 
-  grpc_server::BrokerService broker_service(broker.get(), &groups);
-  grpc_server::AdminService admin_service(broker.get(), &groups);
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&broker_service);
-  builder.RegisterService(&admin_service);
-  // Room for a full batch plus protobuf framing; larger requests get RESOURCE_EXHAUSTED.
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::min<int64_t>(options.max_batch_bytes + (4 << 20), INT32_MAX)));
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return Fail("start_failed", "cannot listen on " + listen + " (address in use or invalid?)", 1);
-  }
-
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
-  if (!metrics_listen.empty()) {
-    auto m = metrics::MetricsServer::Start(metrics_listen, broker.get());
-    if (!m.ok()) return Fail("start_failed", std::string(m.status().message()), 1);
-    metrics_server = *std::move(m);
-  }
-
+  engine.Attach(broker.get(), &groups);
   server->GetHealthCheckService()->SetServingStatus(true);
-  const std::string port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty()) {
-    absl::Status s = WritePortFile(port_file, port);
-    if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
-  }
-  log::Event(log::Level::kInfo, "serving",
-             {{"grpc_port", std::to_string(port)}, {"pid", std::to_string(getpid())}});
+  log::Event(log::Level::kInfo, "serving", {{"grpc_port", std::to_string(port)}});
 
   // Signals were blocked in every thread; only this one takes them.
   sigset_t stop_signals;
@@ -211,6 +236,7 @@ int Run() {
   const absl::Time stop_started = absl::Now();
   log::Event(log::Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->GetHealthCheckService()->SetServingStatus(false);
+  if (metrics_server != nullptr) metrics_server->SetShuttingDown();
   // Subscriptions end now instead of holding Shutdown up.
   groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker is shutting down"));
   broker->BeginShutdown();

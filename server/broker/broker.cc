@@ -88,9 +88,25 @@ absl::Status Broker::DeleteTopic(std::string_view name) {
   s = store_->DeleteTopic(name);
   if (!s.ok()) return s;
   if (topics_changed_) topics_changed_();
-  absl::MutexLock lock(&counters_mu_);
-  counters_.erase(std::string(name));
+  {
+    absl::MutexLock lock(&counters_mu_);
+    counters_.erase(std::string(name));
+  }
+  // A deleted topic's series disappear from the metrics.
+  absl::MutexLock lock(&delivered_mu_);
+  std::erase_if(delivered_, [&](const auto& e) { return e.first.first == name; });
   return absl::OkStatus();
+}
+
+void Broker::CountDelivered(const std::string& topic, const std::string& group,
+                            int64_t records) {
+  absl::MutexLock lock(&delivered_mu_);
+  delivered_[{topic, group}] += records;
+}
+
+std::map<std::pair<std::string, std::string>, int64_t> Broker::Delivered() const {
+  absl::MutexLock lock(&delivered_mu_);
+  return delivered_;
 }
 
 absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreatePartitions(

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +44,12 @@ struct BrokerOptions {
 struct TopicCounters {
   std::atomic<int64_t> records_published{0};
   std::atomic<int64_t> bytes_published{0};
+};
+
+// Open Subscribe streams by mode, for metrics.
+struct StreamGauges {
+  std::atomic<int64_t> direct{0};
+  std::atomic<int64_t> group{0};
 };
 
 class Broker {
@@ -99,6 +107,11 @@ class Broker {
 
   // Counters of `topic`, created on first use; never null.
   std::shared_ptr<TopicCounters> Counters(std::string_view topic) const;
+  // Records sent to subscribers of `topic` (`group` empty for direct subscribers).
+  void CountDelivered(const std::string& topic, const std::string& group, int64_t records);
+  // (topic, group) -> records delivered since start-up.
+  std::map<std::pair<std::string, std::string>, int64_t> Delivered() const;
+  StreamGauges& streams() { return streams_; }
 
   // Stops delivering: subscriptions end with UNAVAILABLE, new appends are refused.
   void BeginShutdown();
@@ -119,6 +132,10 @@ class Broker {
   mutable absl::Mutex counters_mu_;
   mutable absl::flat_hash_map<std::string, std::shared_ptr<TopicCounters>> counters_
       ABSL_GUARDED_BY(counters_mu_);
+
+  mutable absl::Mutex delivered_mu_;
+  std::map<std::pair<std::string, std::string>, int64_t> delivered_ ABSL_GUARDED_BY(delivered_mu_);
+  StreamGauges streams_;
 
   // Spreads keyless records: each topic's next partition in turn.
   mutable absl::Mutex spread_mu_;

@@ -37,22 +37,28 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl:
 grpc::ServerUnaryReactor* AdminService::CreateTopic(grpc::CallbackServerContext* context,
                                                     const v1::CreateTopicRequest* request,
                                                     v1::CreateTopicResponse* response) {
-  auto topic = broker_->CreateTopic(request->topic(), request->partitions(), request->config());
-  if (topic.ok()) broker_->FillTopicInfo(**topic, response->mutable_topic());
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return Done(context, Engine::NotReady());
+  auto topic = broker->CreateTopic(request->topic(), request->partitions(), request->config());
+  if (topic.ok()) broker->FillTopicInfo(**topic, response->mutable_topic());
   return Done(context, topic.status());
 }
 
 grpc::ServerUnaryReactor* AdminService::DeleteTopic(grpc::CallbackServerContext* context,
                                                     const v1::DeleteTopicRequest* request,
                                                     v1::DeleteTopicResponse* /*response*/) {
-  return Done(context, broker_->DeleteTopic(request->topic()));
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return Done(context, Engine::NotReady());
+  return Done(context, broker->DeleteTopic(request->topic()));
 }
 
 grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* context,
                                                    const v1::ListTopicsRequest* /*request*/,
                                                    v1::ListTopicsResponse* response) {
-  for (const auto& topic : broker_->ListTopics()) {
-    broker_->FillTopicInfo(*topic, response->add_topics());
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return Done(context, Engine::NotReady());
+  for (const auto& topic : broker->ListTopics()) {
+    broker->FillTopicInfo(*topic, response->add_topics());
   }
   return Done(context, absl::OkStatus());
 }
@@ -60,9 +66,11 @@ grpc::ServerUnaryReactor* AdminService::ListTopics(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AdminService::DescribeTopic(grpc::CallbackServerContext* context,
                                                       const v1::DescribeTopicRequest* request,
                                                       v1::DescribeTopicResponse* response) {
-  auto topic = broker_->GetTopic(request->topic());
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return Done(context, Engine::NotReady());
+  auto topic = broker->GetTopic(request->topic());
   if (!topic.ok()) return Done(context, topic.status());
-  broker_->FillTopicInfo(**topic, response->mutable_topic());
+  broker->FillTopicInfo(**topic, response->mutable_topic());
   for (const auto& log : (*topic)->partitions) {
     v1::PartitionInfo* p = response->add_partitions();
     p->set_partition(log->partition());
@@ -76,30 +84,36 @@ grpc::ServerUnaryReactor* AdminService::DescribeTopic(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* AdminService::CreatePartitions(
     grpc::CallbackServerContext* context, const v1::CreatePartitionsRequest* request,
     v1::CreatePartitionsResponse* response) {
-  auto topic = broker_->CreatePartitions(request->topic(), request->partitions());
-  if (topic.ok()) broker_->FillTopicInfo(**topic, response->mutable_topic());
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return Done(context, Engine::NotReady());
+  auto topic = broker->CreatePartitions(request->topic(), request->partitions());
+  if (topic.ok()) broker->FillTopicInfo(**topic, response->mutable_topic());
   return Done(context, topic.status());
 }
 
 grpc::ServerUnaryReactor* AdminService::ListGroups(grpc::CallbackServerContext* context,
                                                    const v1::ListGroupsRequest* /*request*/,
                                                    v1::ListGroupsResponse* response) {
-  auto groups = groups_->List();
-  if (groups.ok()) {
-    for (const auto& g : *groups) {
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
+  auto list = groups->List();
+  if (list.ok()) {
+    for (const auto& g : *list) {
       v1::GroupSummary* out = response->add_groups();
       out->set_group(g.group);
       out->set_state(ToProto(g.state));
       out->set_members(static_cast<int32_t>(g.members.size()));
     }
   }
-  return Done(context, groups.status());
+  return Done(context, list.status());
 }
 
 grpc::ServerUnaryReactor* AdminService::DescribeGroup(grpc::CallbackServerContext* context,
                                                       const v1::DescribeGroupRequest* request,
                                                       v1::DescribeGroupResponse* response) {
-  auto d = groups_->Describe(request->group());
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
+  auto d = groups->Describe(request->group());
   if (d.ok()) {
     response->set_group(d->info.group);
     response->set_state(ToProto(d->info.state));
@@ -126,18 +140,22 @@ grpc::ServerUnaryReactor* AdminService::DescribeGroup(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* AdminService::DeleteGroup(grpc::CallbackServerContext* context,
                                                     const v1::DeleteGroupRequest* request,
                                                     v1::DeleteGroupResponse* /*response*/) {
-  return Done(context, groups_->Delete(request->group()));
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
+  return Done(context, groups->Delete(request->group()));
 }
 
 grpc::ServerUnaryReactor* AdminService::ResetOffsets(grpc::CallbackServerContext* context,
                                                      const v1::ResetOffsetsRequest* request,
                                                      v1::ResetOffsetsResponse* response) {
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
   for (int32_t p : request->partitions()) {
     if (p < 0) {
       return Done(context, absl::InvalidArgumentError("partitions must be >= 0"));
     }
   }
-  auto offsets = groups_->ResetOffsets(
+  auto offsets = groups->ResetOffsets(
       request->group(), request->topic(),
       std::vector<int32_t>(request->partitions().begin(), request->partitions().end()),
       request->to(), request->offset(), request->timestamp_ms());

@@ -5,13 +5,13 @@
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
+#include "server/grpc/engine.h"
 
 namespace ferry::grpc_server {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  AdminService(broker::Broker* broker, group::ConsumerGroups* groups)
-      : broker_(broker), groups_(groups) {}
+  explicit AdminService(const Engine* engine) : engine_(engine) {}
 
   grpc::ServerUnaryReactor* CreateTopic(grpc::CallbackServerContext* context,
                                         const v1::CreateTopicRequest* request,
@@ -43,8 +43,7 @@ class AdminService final : public v1::Admin::CallbackService {
                                          v1::ResetOffsetsResponse* response) override;
 
  private:
-  broker::Broker* const broker_;
-  group::ConsumerGroups* const groups_;
+  const Engine* const engine_;
 };
 
 }  // namespace ferry::grpc_server

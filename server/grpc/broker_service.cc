@@ -154,7 +154,10 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
     if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (counted_) broker_->streams().direct.fetch_sub(1);
+    delete this;
+  }
 
  private:
   absl::Status Init(const v1::SubscribeRequest& request) {
@@ -180,6 +183,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
     next_ = *start;
     response_.set_topic(direct.topic());
     topic_ = direct.topic();
+    broker_->streams().direct.fetch_add(1);
+    counted_ = true;
     return absl::OkStatus();
   }
 
@@ -204,6 +209,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
       if (response_.records_size() > 0) {
         next_ = *next;
         response_.set_topic(topic_);
+        broker_->CountDelivered(topic_, "", response_.records_size());
         StartWrite(&response_);
         return;
       }
@@ -232,42 +238,26 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   int32_t max_bytes_ = 0;
   v1::OffsetReset reset_ = v1::OFFSET_RESET_UNSPECIFIED;
   v1::SubscribeResponse response_;
+  bool counted_ = false;  // in the open-streams gauge
 
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t waiter_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace
+// Streams refused before they start (the broker is not ready).
+class RefusedWriteReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+ public:
+  explicit RefusedWriteReactor(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+  void OnDone() override { delete this; }
+};
 
-grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
-                                                 const v1::PublishRequest* request,
-                                                 v1::PublishResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The request is gRPC's, alive until Finish, and not read by gRPC after this call: records
-  // are moved out of it instead of copied.
-  broker_->Publish(const_cast<v1::PublishRequest*>(request),
-                   [reactor, response](absl::Status s, v1::PublishResponse* result) {
-                     if (s.ok()) response->Swap(result);
-                     reactor->Finish(ToGrpcStatus(s));
-                   });
-  return reactor;
-}
-
-grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>*
-BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
-  return new PublishStreamReactor(broker_);
-}
-
-grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
-    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
-  if (request->mode_case() == v1::SubscribeRequest::kGroup) {
-    return NewGroupSubscribeReactor(broker_, groups_, *request);
-  }
-  return new SubscribeReactor(broker_, *request);
-}
-
-namespace {
+class RefusedBidiReactor final
+    : public grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse> {
+ public:
+  explicit RefusedBidiReactor(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+  void OnDone() override { delete this; }
+};
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& s) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -286,9 +276,45 @@ void FillPartitions(const std::vector<group::TopicPartition>& from,
 
 }  // namespace
 
+grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
+                                                 const v1::PublishRequest* request,
+                                                 v1::PublishResponse* response) {
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return Done(context, Engine::NotReady());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The request is gRPC's, alive until Finish, and not read by gRPC after this call: records
+  // are moved out of it instead of copied.
+  broker->Publish(const_cast<v1::PublishRequest*>(request),
+                   [reactor, response](absl::Status s, v1::PublishResponse* result) {
+                     if (s.ok()) response->Swap(result);
+                     reactor->Finish(ToGrpcStatus(s));
+                   });
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>*
+BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return new RefusedBidiReactor(Engine::NotReady());
+  return new PublishStreamReactor(broker);
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
+    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+  broker::Broker* const broker = engine_->broker();
+  if (broker == nullptr) return new RefusedWriteReactor(Engine::NotReady());
+  if (request->mode_case() == v1::SubscribeRequest::kGroup) {
+    return NewGroupSubscribeReactor(broker, engine_->groups(), *request);
+  }
+  return new SubscribeReactor(broker, *request);
+}
+
+
 grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* context,
                                                    const v1::JoinGroupRequest* request,
                                                    v1::JoinGroupResponse* response) {
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
   if (request->session_timeout_ms() < 0) {
     return Done(context, absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)"));
   }
@@ -314,7 +340,7 @@ grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* 
                                "unknown assignor ", static_cast<int>(request->assignor()),
                                "; use RANGE, ROUNDROBIN or STICKY")));
   }
-  auto joined = groups_->Join(join);
+  auto joined = groups->Join(join);
   if (joined.ok()) {
     response->set_member_id(joined->member_id);
     response->set_generation(joined->generation);
@@ -326,8 +352,10 @@ grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* context,
                                                    const v1::HeartbeatRequest* request,
                                                    v1::HeartbeatResponse* response) {
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
   auto view =
-      groups_->coordinator().Heartbeat(request->group(), request->member_id(),
+      groups->coordinator().Heartbeat(request->group(), request->member_id(),
                                        request->generation());
   if (view.ok()) {
     response->set_generation(view->generation);
@@ -339,12 +367,16 @@ grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* BrokerService::LeaveGroup(grpc::CallbackServerContext* context,
                                                     const v1::LeaveGroupRequest* request,
                                                     v1::LeaveGroupResponse* /*response*/) {
-  return Done(context, groups_->coordinator().Leave(request->group(), request->member_id()));
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
+  return Done(context, groups->coordinator().Leave(request->group(), request->member_id()));
 }
 
 grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContext* context,
                                                       const v1::CommitOffsetRequest* request,
                                                       v1::CommitOffsetResponse* response) {
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::Status s = broker::ValidateGroupName(request->group());
   if (s.ok() && request->offsets().empty()) {
@@ -358,7 +390,7 @@ grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContex
   for (const auto& o : request->offsets()) {
     offsets.push_back({{o.topic(), o.partition()}, o.offset(), o.metadata()});
   }
-  groups_->Commit(
+  groups->Commit(
       request->group(), request->member_id(), request->generation(), offsets,
       [reactor, response, offsets](std::vector<absl::Status> results) {
         // Accepted partitions are stored even when others are rejected; the call fails when
@@ -388,9 +420,11 @@ grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* BrokerService::FetchOffsets(grpc::CallbackServerContext* context,
                                                       const v1::FetchOffsetsRequest* request,
                                                       v1::FetchOffsetsResponse* response) {
+  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
+  group::ConsumerGroups* const groups = engine_->groups();
   std::vector<group::TopicPartition> tps;
   for (const auto& tp : request->partitions()) tps.emplace_back(tp.topic(), tp.partition());
-  auto offsets = groups_->FetchOffsets(request->group(), tps);
+  auto offsets = groups->FetchOffsets(request->group(), tps);
   if (offsets.ok()) {
     for (const auto& o : *offsets) {
       v1::CommittedOffset* c = response->add_offsets();

@@ -6,13 +6,13 @@
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
+#include "server/grpc/engine.h"
 
 namespace ferry::grpc_server {
 
 class BrokerService final : public v1::Broker::CallbackService {
  public:
-  BrokerService(broker::Broker* broker, group::ConsumerGroups* groups)
-      : broker_(broker), groups_(groups) {}
+  explicit BrokerService(const Engine* engine) : engine_(engine) {}
 
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
                                     const v1::PublishRequest* request,
@@ -39,8 +39,7 @@ class BrokerService final : public v1::Broker::CallbackService {
                                          v1::FetchOffsetsResponse* response) override;
 
  private:
-  broker::Broker* const broker_;
-  group::ConsumerGroups* const groups_;
+  const Engine* const engine_;
 };
 
 }  // namespace ferry::grpc_server

@@ -158,6 +158,7 @@ absl::Status GroupStream::Start(Reactor* reactor) {
     absl::MutexLock lock(&mu_);
     stream_id_ = *id;
   }
+  broker_->streams().group.fetch_add(1);
   Run();
   return absl::OkStatus();
 }
@@ -202,7 +203,10 @@ void GroupStream::Detach() {
       part.waiter = 0;
     }
   }
-  if (id != 0) groups_->coordinator().CloseStream(group_, member_id_, id);
+  if (id != 0) {
+    broker_->streams().group.fetch_sub(1);
+    groups_->coordinator().CloseStream(group_, member_id_, id);
+  }
 }
 
 // The reactor's StartWrite and Finish are called without holding mu_: gRPC may run a
@@ -332,6 +336,7 @@ bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
     it->second.next = *next;
     last_served_ = tp;
     response_.set_topic(tp.first);
+    broker_->CountDelivered(tp.first, group_, response_.records_size());
     return true;
   }
   response_.Clear();

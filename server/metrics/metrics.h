@@ -1,31 +1,50 @@
-// Prometheus metrics on an HTTP endpoint (/metrics). Values are read from the broker at scrape
-// time, so the publish path pays nothing for them.
+// The metrics HTTP endpoint: /metrics (Prometheus text format), /healthz (the process is up)
+// and /readyz (serving: storage recovered, not shutting down). Broker, group, storage and
+// process figures are read at scrape time, so the hot paths pay nothing for them; RPC figures
+// come from the registry the gRPC interceptor records into.
 #ifndef FERRY_SERVER_METRICS_METRICS_H_
 #define FERRY_SERVER_METRICS_METRICS_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/broker/broker.h"
+#include "prometheus/registry.h"
+#include "server/grpc/engine.h"
 
-namespace prometheus {
-class Exposer;
-}
+class CivetServer;
 
 namespace ferry::metrics {
 
+class Handler;
+
 class MetricsServer {
  public:
-  // Serves http://`listen`/metrics until destroyed.
-  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& listen,
-                                                              broker::Broker* broker);
+  // Serves on `listen` (host:port) until destroyed. `registry` holds the RPC metrics.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
+      const std::string& listen, const grpc_server::Engine* engine,
+      std::shared_ptr<prometheus::Registry> registry);
   ~MetricsServer();
+
+  // /readyz answers 503 from now on.
+  void SetShuttingDown() { shutting_down_.store(true); }
+
+  // The exposition text, as /metrics serves it.
+  std::string Scrape() const;
+  bool Ready() const;
+  // The port it listens on (useful with port 0).
+  int port() const;
 
  private:
   MetricsServer() = default;
-  std::shared_ptr<void> collector_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+
+  const grpc_server::Engine* engine_ = nullptr;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<CivetServer> server_;
+  std::vector<std::unique_ptr<Handler>> handlers_;
 };
 
 }  // namespace ferry::metrics

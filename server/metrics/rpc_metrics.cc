@@ -1,0 +1,152 @@
+#include "server/metrics/rpc_metrics.h"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+
+namespace ferry::metrics {
+namespace {
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "UNKNOWN";
+  }
+}
+
+// "/ferry.v1.Broker/Publish" -> "Publish"; other services keep their full name, so the label
+// set stays bounded by the methods the server has.
+std::string MethodLabel(const char* full) {
+  std::string m = full == nullptr ? "" : full;
+  if (m.starts_with("/ferry.v1.")) {
+    const size_t slash = m.rfind('/');
+    return m.substr(slash + 1);
+  }
+  return m;
+}
+
+class RpcMetrics {
+ public:
+  explicit RpcMetrics(prometheus::Registry* registry)
+      : duration_(prometheus::BuildHistogram()
+                      .Name("ferry_rpc_duration_seconds")
+                      .Help("Time from a call's start to its status, by method and status code; "
+                            "for streams, the stream's lifetime.")
+                      .Register(*registry)),
+        in_flight_(prometheus::BuildGauge()
+                       .Name("ferry_rpc_in_flight")
+                       .Help("Calls (and streams) in progress, by method.")
+                       .Register(*registry)) {}
+
+  prometheus::Gauge& InFlight(const std::string& method) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& g = in_flight_by_method_[method];
+    if (g == nullptr) g = &in_flight_.Add({{"method", method}});
+    return *g;
+  }
+
+  void Observe(const std::string& method, grpc::StatusCode code, double seconds) {
+    prometheus::Histogram* h;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& slot = duration_by_key_[{method, code}];
+      if (slot == nullptr) {
+        slot = &duration_.Add({{"method", method}, {"code", CodeName(code)}},
+                              prometheus::Histogram::BucketBoundaries{
+                                  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+      }
+      h = slot;
+    }
+    h->Observe(seconds);
+  }
+
+ private:
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Gauge>& in_flight_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, grpc::StatusCode>, prometheus::Histogram*> duration_by_key_;
+  std::map<std::string, prometheus::Gauge*> in_flight_by_method_;
+};
+
+class RpcInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  RpcInterceptor(RpcMetrics* metrics, std::string method)
+      : metrics_(metrics), method_(std::move(method)) {}
+  ~RpcInterceptor() override { Done(); }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      start_ = std::chrono::steady_clock::now();
+      metrics_->InFlight(method_).Increment();
+      started_ = true;
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      code_ = methods->GetSendStatus().error_code();
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) Done();
+    methods->Proceed();
+  }
+
+ private:
+  // Records the call once, at its close (or when gRPC destroys the interceptor).
+  void Done() {
+    if (!started_) return;
+    started_ = false;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    metrics_->Observe(method_, code_, seconds);
+    metrics_->InFlight(method_).Decrement();
+  }
+
+  RpcMetrics* const metrics_;
+  const std::string method_;
+  std::chrono::steady_clock::time_point start_;
+  grpc::StatusCode code_ = grpc::StatusCode::OK;
+  bool started_ = false;
+};
+
+class RpcInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit RpcInterceptorFactory(prometheus::Registry* registry) : metrics_(registry) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcInterceptor(&metrics_, MethodLabel(info->method()));
+  }
+
+ private:
+  RpcMetrics metrics_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewRpcMetricsInterceptor(
+    prometheus::Registry* registry) {
+  return std::make_unique<RpcInterceptorFactory>(registry);
+}
+
+}  // namespace ferry::metrics
