@@ -38,9 +38,10 @@ class PublishStreamReactor final
     auto request = std::make_shared<v1::PublishRequest>(std::move(request_));
     request_.Clear();
     {
+      // `reading_` stays true until this request is in the commit queue, so no later request
+      // of the stream can be read and appended ahead of it.
       absl::MutexLock lock(&mu_);
       slots_.push_back(slot);
-      reading_ = false;
     }
     broker_->Publish(request.get(), [this, slot, request](absl::Status s,
                                                            v1::PublishResponse* response) {
@@ -56,6 +57,10 @@ class PublishStreamReactor final
       }
       Drive();
     });
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+    }
     Drive();
   }
 
