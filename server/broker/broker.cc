@@ -6,6 +6,7 @@
 #include "server/broker/partitioner.h"
 #include "server/broker/record_codec.h"
 #include "server/broker/validation.h"
+#include "server/log.h"
 
 namespace ferry::broker {
 namespace {
@@ -42,8 +43,14 @@ void Broker::Close() {
 
 void Broker::RetentionLoop() {
   while (!stop_retention_.WaitForNotificationWithTimeout(options_.retention_check_interval)) {
-    // A failed pass is retried at the next interval; storage errors also surface on writes.
-    (void)EnforceRetention();
+    auto removed = EnforceRetention();
+    if (!removed.ok()) {
+      // Retried at the next interval; storage errors also surface on writes.
+      log::Event(log::Level::kError, "retention_failed",
+                 {{"error", std::string(removed.status().message())}});
+    } else if (*removed > 0) {
+      log::Event(log::Level::kInfo, "retention", {{"batches_removed", std::to_string(*removed)}});
+    }
   }
 }
 
@@ -78,7 +85,14 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
   meta.retention_bytes = config.retention_bytes();
   meta.max_record_bytes = config.max_record_bytes();
   auto topic = store_->CreateTopic(std::move(meta));
-  if (topic.ok() && topics_changed_) topics_changed_();
+  if (topic.ok()) {
+    log::Event(log::Level::kInfo, "topic_created",
+               {{"topic", (*topic)->meta.name},
+                {"partitions", std::to_string((*topic)->meta.partitions)},
+                {"retention_ms", std::to_string((*topic)->meta.retention_ms)},
+                {"retention_bytes", std::to_string((*topic)->meta.retention_bytes)}});
+    if (topics_changed_) topics_changed_();
+  }
   return topic;
 }
 
@@ -87,6 +101,7 @@ absl::Status Broker::DeleteTopic(std::string_view name) {
   if (!s.ok()) return s;
   s = store_->DeleteTopic(name);
   if (!s.ok()) return s;
+  log::Event(log::Level::kInfo, "topic_deleted", {{"topic", std::string(name)}});
   if (topics_changed_) topics_changed_();
   {
     absl::MutexLock lock(&counters_mu_);
@@ -118,7 +133,11 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreatePartitions(
                                                    " partitions, asked for ", total));
   }
   auto topic = store_->AddPartitions(name, total);
-  if (topic.ok() && topics_changed_) topics_changed_();
+  if (topic.ok()) {
+    log::Event(log::Level::kInfo, "partitions_added",
+               {{"topic", std::string(name)}, {"partitions", std::to_string(total)}});
+    if (topics_changed_) topics_changed_();
+  }
   return topic;
 }
 
