@@ -14,6 +14,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
@@ -155,6 +156,10 @@ absl::Status Store::Recover() {
   // One WAL for every partition; cap it so idle partitions' memtables get flushed.
   db_opts.max_total_wal_size = options_.write_buffer_bytes * 2;
   db_opts.avoid_flush_during_shutdown = false;
+  // Tickers only (WAL syncs, stall time): no per-operation timers on the write path.
+  statistics_ = rocksdb::CreateDBStatistics();
+  statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
+  db_opts.statistics = statistics_;
 
   std::vector<std::string> names;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_opts, options_.data_dir, &names);
@@ -513,6 +518,7 @@ void Store::CommitLoop() {
       absl::Status status;
       if (wb.Count() > 0) {
         status = FromRocks(db_->Write(wo, &wb), "write");
+        commit_groups_.fetch_add(1, std::memory_order_relaxed);
         unsynced = unsynced || !wo.sync;
         if (!status.ok()) {
           absl::MutexLock lock(&append_mu_);
@@ -619,6 +625,25 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
     }
   }
   return removed_total;
+}
+
+StoreStats Store::Stats() const {
+  StoreStats st;
+  if (db_ == nullptr) return st;
+  uint64_t v = 0;
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+    st.memtable_bytes = static_cast<int64_t>(v);
+  }
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                                    &v)) {
+    st.pending_compaction_bytes = static_cast<int64_t>(v);
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
+  st.block_cache_bytes = static_cast<int64_t>(block_cache_->GetUsage());
+  st.wal_syncs = static_cast<int64_t>(statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED));
+  st.write_stall_micros = static_cast<int64_t>(statistics_->getTickerCount(rocksdb::STALL_MICROS));
+  st.commit_groups = commit_groups_.load(std::memory_order_relaxed);
+  return st;
 }
 
 void Store::CloseReaders() {

@@ -7,7 +7,7 @@
 #ifndef FERRY_STORAGE_STORE_H_
 #define FERRY_STORAGE_STORE_H_
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -26,6 +26,7 @@
 
 namespace rocksdb {
 class Cache;
+class Statistics;
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
@@ -65,6 +66,17 @@ struct TopicMeta {
 struct Topic {
   TopicMeta meta;
   std::vector<std::shared_ptr<PartitionLog>> partitions;
+};
+
+// RocksDB's health, for metrics.
+struct StoreStats {
+  int64_t memtable_bytes = 0;          // all memtables, every column family
+  int64_t block_cache_bytes = 0;       // block cache usage
+  int64_t pending_compaction_bytes = 0;
+  int64_t wal_syncs = 0;               // since start-up
+  int64_t write_stall_micros = 0;      // time writes were delayed or stopped, since start-up
+  bool write_stopped = false;
+  int64_t commit_groups = 0;           // RocksDB writes made by the commit queue
 };
 
 struct RecoverySummary {
@@ -114,6 +126,7 @@ class Store {
   absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms);
 
   OffsetStore& offsets() { return *offsets_; }
+  StoreStats Stats() const;
 
   // One change of a Write. A put's value is `value_prefix` followed by `value`.
   struct WriteOp {
@@ -157,6 +170,8 @@ class Store {
   const StoreOptions options_;
   rocksdb::DB* db_ = nullptr;
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
+  std::atomic<int64_t> commit_groups_{0};
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* offsets_cf_ = nullptr;
   std::unique_ptr<OffsetStore> offsets_;
