@@ -240,8 +240,17 @@ int Run() {
   // Subscriptions end now instead of holding Shutdown up.
   groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker is shutting down"));
   broker->BeginShutdown();
-  server->Shutdown(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_timeout_ms)));
+  broker_service.StopStreams();
+  // Let calls in progress finish (bounded), then shut down at once: gRPC's Shutdown would
+  // otherwise wait out its whole deadline for idle client connections to acknowledge GOAWAY.
+  const absl::Time deadline =
+      stop_started + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_timeout_ms));
+  while (metrics::ActiveRpcCount() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  server->Shutdown(std::chrono::system_clock::now());
+  log::Event(log::Level::kDebug, "grpc_stopped",
+             {{"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - stop_started))}});
   metrics_server.reset();
   broker->Close();
   log::Event(log::Level::kInfo, "stopped",

@@ -10,17 +10,35 @@
 #include "server/grpc/status.h"
 
 namespace ferry::grpc_server {
-namespace {
 
 // ---------------------------------------------------------------------------------------------
 // PublishStream: requests are appended as they arrive (up to kMaxInFlight at once), and answers
 // are written in request order, one write at a time.
+//
+// The reactor owns itself through `self_` until OnDone; append callbacks and the shutdown
+// path hold their own references, so none of them can outlive it.
 class PublishStreamReactor final
-    : public grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse> {
+    : public grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>,
+      public std::enable_shared_from_this<PublishStreamReactor> {
  public:
-  explicit PublishStreamReactor(broker::Broker* broker) : broker_(broker) {
-    reading_ = true;
+  explicit PublishStreamReactor(broker::Broker* broker) : broker_(broker) {}
+
+  void Start() {
+    self_ = shared_from_this();
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+    }
     StartRead(&request_);
+  }
+
+  // Shutdown: stop reading; finish with UNAVAILABLE once the answers in flight are written.
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    Drive();
   }
 
   void OnReadDone(bool ok) override {
@@ -43,8 +61,8 @@ class PublishStreamReactor final
       absl::MutexLock lock(&mu_);
       slots_.push_back(slot);
     }
-    broker_->Publish(request.get(), [this, slot, request](absl::Status s,
-                                                           v1::PublishResponse* response) {
+    broker_->Publish(request.get(), [this, self = shared_from_this(), slot, request](
+                                        absl::Status s, v1::PublishResponse* response) {
       {
         absl::MutexLock lock(&mu_);
         if (s.ok()) {
@@ -73,7 +91,10 @@ class PublishStreamReactor final
     Drive();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    // Deletes this, unless an append callback or the shutdown path still holds a reference.
+    std::shared_ptr<PublishStreamReactor> last = std::move(self_);
+  }
 
  private:
   static constexpr size_t kMaxInFlight = 64;
@@ -87,6 +108,7 @@ class PublishStreamReactor final
   // inline from StartRead/StartWrite.
   void Drive() {
     bool read = false, write = false, finish = false;
+    grpc::Status status = grpc::Status::OK;
     {
       absl::MutexLock lock(&mu_);
       if (finished_) return;
@@ -98,16 +120,22 @@ class PublishStreamReactor final
         slots_.pop_front();
         writing_ = write = true;
       }
-      if (!broken_ && !reading_ && !reads_done_ && slots_.size() < kMaxInFlight) {
+      if (!broken_ && !stopping_ && !reading_ && !reads_done_ && slots_.size() < kMaxInFlight) {
         reading_ = read = true;
       }
       if ((reads_done_ || broken_) && slots_.empty() && !writing_ && !reading_) {
         finished_ = finish = true;
+      } else if (stopping_ && slots_.empty() && !writing_) {
+        // A read may still be pending: Finish ends it (it completes with ok = false).
+        finished_ = finish = true;
+        status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "the broker is shutting down; every request before this was "
+                              "answered: reconnect and send the rest");
       }
     }
     if (write) StartWrite(&current_);
     if (read) StartRead(&request_);
-    if (finish) Finish(grpc::Status::OK);
+    if (finish) Finish(status);
   }
 
   broker::Broker* const broker_;
@@ -119,8 +147,12 @@ class PublishStreamReactor final
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<PublishStreamReactor> self_;
 };
+
+namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Subscribe (direct mode): read, write, and when caught up, wait on the partition's append
@@ -301,7 +333,17 @@ grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>*
 BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
   broker::Broker* const broker = engine_->broker();
   if (broker == nullptr) return new RefusedBidiReactor(Engine::NotReady());
-  return new PublishStreamReactor(broker);
+  auto reactor = std::make_shared<PublishStreamReactor>(broker);
+  {
+    absl::MutexLock lock(&streams_mu_);
+    if (stopping_) {
+      return new RefusedBidiReactor(absl::UnavailableError("the broker is shutting down"));
+    }
+    std::erase_if(publish_streams_, [](const auto& w) { return w.expired(); });
+    publish_streams_.push_back(reactor);
+  }
+  reactor->Start();
+  return reactor.get();
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
@@ -314,6 +356,18 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
   return new SubscribeReactor(broker, *request);
 }
 
+
+void BrokerService::StopStreams() {
+  std::vector<std::weak_ptr<PublishStreamReactor>> streams;
+  {
+    absl::MutexLock lock(&streams_mu_);
+    stopping_ = true;
+    streams.swap(publish_streams_);
+  }
+  for (auto& weak : streams) {
+    if (auto reactor = weak.lock()) reactor->Stop();  // no lock held: Finish may run OnDone
+  }
+}
 
 grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* context,
                                                    const v1::JoinGroupRequest* request,

@@ -3,6 +3,10 @@
 #ifndef FERRY_SERVER_GRPC_BROKER_SERVICE_H_
 #define FERRY_SERVER_GRPC_BROKER_SERVICE_H_
 
+#include <memory>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
@@ -10,9 +14,15 @@
 
 namespace ferry::grpc_server {
 
+class PublishStreamReactor;
+
 class BrokerService final : public v1::Broker::CallbackService {
  public:
   explicit BrokerService(const Engine* engine) : engine_(engine) {}
+
+  // Shutdown: open PublishStreams stop reading and end (UNAVAILABLE) once their answers in
+  // flight are written, instead of holding the server's shutdown until its deadline.
+  void StopStreams();
 
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
                                     const v1::PublishRequest* request,
@@ -40,6 +50,9 @@ class BrokerService final : public v1::Broker::CallbackService {
 
  private:
   const Engine* const engine_;
+  absl::Mutex streams_mu_;
+  bool stopping_ ABSL_GUARDED_BY(streams_mu_) = false;
+  std::vector<std::weak_ptr<PublishStreamReactor>> publish_streams_ ABSL_GUARDED_BY(streams_mu_);
 };
 
 }  // namespace ferry::grpc_server

@@ -1,5 +1,6 @@
 #include "server/metrics/rpc_metrics.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -12,6 +13,8 @@
 
 namespace ferry::metrics {
 namespace {
+
+std::atomic<int64_t> g_active_rpcs{0};
 
 const char* CodeName(grpc::StatusCode code) {
   switch (code) {
@@ -102,30 +105,37 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       start_ = std::chrono::steady_clock::now();
       metrics_->InFlight(method_).Increment();
+      g_active_rpcs.fetch_add(1, std::memory_order_relaxed);
       started_ = true;
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       code_ = methods->GetSendStatus().error_code();
+      status_sent_ = true;
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) Done();
     methods->Proceed();
   }
 
  private:
-  // Records the call once, at its close (or when gRPC destroys the interceptor).
+  // Records the call once, at its close (or when gRPC destroys the interceptor). A call that
+  // closes before the server sent a status was cancelled (the client cancelled, its deadline
+  // passed, the connection broke): the handler's later Finish is never sent, and its status
+  // never reaches PRE_SEND_STATUS, so it would otherwise count as OK.
   void Done() {
     if (!started_) return;
     started_ = false;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    metrics_->Observe(method_, code_, seconds);
+    metrics_->Observe(method_, status_sent_ ? code_ : grpc::StatusCode::CANCELLED, seconds);
     metrics_->InFlight(method_).Decrement();
+    g_active_rpcs.fetch_sub(1, std::memory_order_relaxed);
   }
 
   RpcMetrics* const metrics_;
   const std::string method_;
   std::chrono::steady_clock::time_point start_;
   grpc::StatusCode code_ = grpc::StatusCode::OK;
+  bool status_sent_ = false;
   bool started_ = false;
 };
 
@@ -143,6 +153,8 @@ class RpcInterceptorFactory final
 };
 
 }  // namespace
+
+int64_t ActiveRpcCount() { return g_active_rpcs.load(std::memory_order_relaxed); }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewRpcMetricsInterceptor(
     prometheus::Registry* registry) {

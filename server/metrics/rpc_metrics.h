@@ -5,6 +5,7 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <cstdint>
 #include <memory>
 
 #include "prometheus/registry.h"
@@ -15,6 +16,9 @@ namespace ferry::metrics {
 // grpc::ServerBuilder::experimental().SetInterceptorCreators.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewRpcMetricsInterceptor(
     prometheus::Registry* registry);
+
+// Calls in progress on the server right now (all methods), as the interceptor sees them.
+int64_t ActiveRpcCount();
 
 }  // namespace ferry::metrics
 
