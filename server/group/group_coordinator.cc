@@ -154,6 +154,8 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
 absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
                                                        const std::string& member_id,
                                                        int64_t generation) {
+  absl::Status valid = broker::ValidateGroupName(group);
+  if (!valid.ok()) return valid;
   MemberView view;
   {
     absl::MutexLock lock(&mu_);
@@ -182,6 +184,8 @@ absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
 }
 
 absl::Status GroupCoordinator::Leave(const std::string& group, const std::string& member_id) {
+  absl::Status valid = broker::ValidateGroupName(group);
+  if (!valid.ok()) return valid;
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindGroup(group);
