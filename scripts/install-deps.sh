@@ -9,6 +9,11 @@ PACKAGES=(
   librocksdb-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
   # Tests: promtool validates the /metrics exposition; Python checks the Grafana dashboard.
   prometheus python3
+  # Examples: the Python one runs on Debian's gRPC and protobuf (stubs from grpc_python_plugin,
+  # in protobuf-compiler-grpc above).
+  python3-grpcio python3-protobuf
+  # Deploy checks (tests/deploy_checks.sh): lints deploy/; its schema checks use node and npm.
+  yamllint
 )
 
 missing=()
@@ -17,6 +22,13 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The Node.js example needs node and npm. They may come from outside Debian (NodeSource's
+# nodejs package ships npm and conflicts with Debian's npm), so check the commands, not the
+# packages, and install Debian's only when one is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
