@@ -1,0 +1,43 @@
+// Internal to the client library: the gRPC channel every client object opens, and the mapping
+// of grpc::Status to absl::Status. Not part of the public API.
+#ifndef FERRY_CLIENT_FERRY_RPC_H_
+#define FERRY_CLIENT_FERRY_RPC_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace ferry::internal {
+
+// Unary calls of the client library give up after this long.
+inline constexpr absl::Duration kRpcTimeout = absl::Seconds(10);
+
+// A channel with its own connection (client objects do not share one), which reconnects
+// within about a second of a broker coming back: gRPC's default reconnect backoff grows to
+// two minutes, far too slow to follow a broker restart.
+inline std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+// absl::StatusCode and grpc::StatusCode share their numbering (google.rpc.Code).
+inline absl::Status ToStatus(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+inline void SetTimeout(grpc::ClientContext* context, absl::Duration timeout = kRpcTimeout) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+}  // namespace ferry::internal
+
+#endif  // FERRY_CLIENT_FERRY_RPC_H_

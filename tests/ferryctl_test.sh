@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# End-to-end test of ferryctl against a real ferryd on 127.0.0.1 (free port, temp dir): topics,
+# keyed produce, consume by partition and by group (-e, -c, -o, -f), group lag, offset resets,
+# group delete, and the error paths with their exit codes (see `ferryctl --help`):
+# 1 broker refused, 2 bad command line, 3 broker unreachable, 4 unknown topic/partition/group.
+#
+#   tests/ferryctl_test.sh path/to/ferryd path/to/ferryctl
+set -euo pipefail
+
+if (($# != 2)); then
+  echo "usage: $0 FERRYD FERRYCTL" >&2
+  exit 2
+fi
+FERRYD=$(realpath "$1")
+FERRYCTL=$(realpath "$2")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/ferryd.sh
+source "$HERE/lib/ferryd.sh"
+
+work=$(mktemp -d)
+trap 'ferryd_kill; rm -rf "$work"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+step() { echo "--- $*"; }
+
+# Every ferryctl call is bounded, so a hang fails the test instead of the CTest timeout.
+ctl() { timeout 60 "$FERRYCTL" "$@"; }
+
+expect_eq() { # expect_eq WHAT ACTUAL EXPECTED
+  [[ $2 == "$3" ]] || fail "$1: got '$2', expected '$3'"
+}
+
+# expect_fail CODE PATTERN ferryctl-args...: ferryctl exits CODE and its stderr has a
+# "ferryctl: " line matching PATTERN (grep -E).
+expect_fail() {
+  local code=$1 pattern=$2 rc=0
+  shift 2
+  ctl "$@" >"$work/out" 2>"$work/err" || rc=$?
+  ((rc == code)) || fail "ferryctl $* exited $rc, expected $code; stderr: $(cat "$work/err")"
+  grep -Eq "^ferryctl: .*($pattern)" "$work/err" ||
+    fail "ferryctl $* printed no 'ferryctl: ...' message matching '$pattern': $(cat "$work/err")"
+}
+
+# expect_usage ferryctl-args...: exit 2, an error message and a pointer to --help.
+expect_usage() {
+  expect_fail 2 "" "$@"
+  grep -q -- "--help' for usage" "$work/err" || fail "ferryctl $* gave no usage hint"
+}
+
+# The committed offset (column 4) or lag (column 6) of a group's partition.
+group_column() { # group_column GROUP TOPIC PARTITION COLUMN
+  ctl group describe "$1" | awk -v t="$2" -v p="$3" -v c="$4" '$1 == t && $2 == p {print $c}'
+}
+
+end_offset() { # end_offset TOPIC PARTITION
+  ctl topic describe "$1" | awk -v p="$2" 'NR > 2 && $1 == p {print $3}'
+}
+
+# Auto-creation off: an unknown topic is an error everywhere, produce included.
+ferryd_start "$FERRYD" "$work" --auto-create-topics=false --default-partitions=3
+echo "ferryd serves on $FERRY_BROKER"
+
+step "help on every command and subcommand"
+ctl --help | grep -q '^Usage: ferryctl'
+ctl --help | grep -q '3  the broker could not be reached'
+for cmd in "topic create" "topic list" "topic describe" "topic delete" "topic add-partitions" \
+  produce consume "group list" "group describe" "group reset-offsets" "group delete"; do
+  # shellcheck disable=SC2086
+  ctl $cmd --help | grep -q "^Usage: ferryctl $cmd " || fail "no usage for '$cmd --help'"
+done
+ctl topic --help | grep -q 'add-partitions'
+ctl group -h | grep -q 'reset-offsets'
+
+step "topic create / list / describe"
+ctl topic create orders --partitions 3 | grep -q "Created topic 'orders' with 3 partitions"
+ctl topic create events -p 2 >/dev/null
+expect_eq "orders partitions in topic list" "$(ctl topic list | awk '$1 == "orders" {print $2}')" 3
+ctl topic describe orders | grep -q '^topic orders: 3 partitions'
+
+step "produce keyed records (-K :), headers, progress"
+for ((i = 0; i < 30; i++)); do echo "key-$((i % 5)):value-$i"; done >"$work/orders.txt"
+ctl produce orders -K : --file "$work/orders.txt" -H source=test -H run=1
+total=0
+for p in 0 1 2; do total=$((total + $(end_offset orders $p))); done
+expect_eq "records in orders" "$total" 30
+
+step "consume every partition to the end (-e): all 30, keys kept, each key on one partition"
+ctl consume orders -e -f '%k %v %p %h\n' >"$work/all.txt"
+expect_eq "records consumed with -e" "$(wc -l <"$work/all.txt")" 30
+diff <(cut -d' ' -f1,2 "$work/all.txt" | sort) <(tr ':' ' ' <"$work/orders.txt" | sort) ||
+  fail "consumed keys/values differ from the produced lines"
+expect_eq "partitions per key" "$(cut -d' ' -f1,3 "$work/all.txt" | sort -u | wc -l)" 5
+expect_eq "headers" "$(cut -d' ' -f4 "$work/all.txt" | sort -u)" "source=test,run=1"
+
+step "consume by partition: -e, -c, -o"
+for p in 0 1 2; do
+  end=$(end_offset orders $p)
+  ctl consume orders -p $p -e -f '%o\n' >"$work/p$p.txt"
+  if ((end > 0)); then
+    diff <(seq 0 $((end - 1))) "$work/p$p.txt" || fail "partition $p: offsets not 0..$((end - 1))"
+  else
+    [[ ! -s $work/p$p.txt ]] || fail "partition $p is empty but consume printed records"
+  fi
+done
+busy=$(for p in 0 1 2; do echo "$(end_offset orders $p) $p"; done | sort -n | tail -1 | cut -d' ' -f2)
+busy_end=$(end_offset orders "$busy")
+expect_eq "-c 2" "$(ctl consume orders -p "$busy" -c 2 -f '%o,')" "0,1,"
+expect_eq "-o 1 -c 1" "$(ctl consume orders -p "$busy" -o 1 -c 1 -f '%t/%p/%o')" "orders/$busy/1"
+expect_eq "-o -1 -e" "$(ctl consume orders -p "$busy" -o -1 -e -f '%o')" "$((busy_end - 1))"
+expect_eq "-o latest -e" "$(ctl consume orders -p "$busy" -o latest -e | wc -l)" 0
+expect_eq "-o s@0 -c" "$(ctl consume orders -p "$busy" -o s@0 -c "$busy_end" -f '%o\n' | tail -1)" \
+  "$((busy_end - 1))"
+
+step "large input: progress on stderr"
+seq 1 2500 | ctl produce events -p 0 --progress 1000 2>"$work/progress.txt"
+grep -q 'produce: 1000 records sent' "$work/progress.txt" || fail "no progress at 1000"
+grep -q 'produce: 2000 records sent' "$work/progress.txt" || fail "no progress at 2000"
+grep -q 'done, 2500 records acknowledged' "$work/progress.txt" || fail "no final count"
+expect_eq "events/0 end" "$(end_offset events 0)" 2500
+for ((i = 0; i < 6; i++)); do echo "k$i=v$i"; done | ctl produce events -p 1 -K =
+
+step "consume by group with -c, then -e: every record exactly once"
+ctl consume events --group g1 -c 4 -f '%p %o\n' >"$work/g1a.txt"
+expect_eq "records with -c 4" "$(wc -l <"$work/g1a.txt")" 4
+ctl group describe g1 | grep -q '^group g1: state EMPTY'
+# The group committed exactly the printed records: per partition, offsets 0..n-1.
+for p in 0 1; do
+  n=$(awk -v p=$p '$1 == p' "$work/g1a.txt" | wc -l)
+  ((n > 0)) || continue
+  expect_eq "events/$p committed after -c 4" "$(group_column g1 events $p 4)" "$n"
+  expect_eq "events/$p lag after -c 4" "$(group_column g1 events $p 6)" \
+    "$(($(end_offset events $p) - n))"
+done
+ctl consume events --group g1 -e -f '%p %o\n' >"$work/g1b.txt"
+expect_eq "records with -e" "$(wc -l <"$work/g1b.txt")" 2502
+expect_eq "distinct records over both runs" "$(cat "$work/g1a.txt" "$work/g1b.txt" | sort -u | wc -l)" 2506
+expect_eq "g1 events/0 committed" "$(group_column g1 events 0 4)" 2500
+expect_eq "g1 events/1 committed" "$(group_column g1 events 1 4)" 6
+expect_eq "g1 events/0 lag" "$(group_column g1 events 0 6)" 0
+expect_eq "g1 events/1 lag" "$(group_column g1 events 1 6)" 0
+expect_eq "nothing left for g1" "$(ctl consume events --group g1 -e | wc -l)" 0
+
+step "lag table after more records"
+seq 1 5 | ctl produce events -p 0
+seq 1 2 | ctl produce events -p 1
+ctl group describe g1 >"$work/describe.txt"
+cat "$work/describe.txt"
+head -2 "$work/describe.txt" | tail -1 | grep -Eq '^TOPIC +PARTITION +MEMBER +COMMITTED +END +LAG$' ||
+  fail "lag table header"
+expect_eq "events/0 row" "$(awk '$1 == "events" && $2 == 0' "$work/describe.txt" | tr -s ' ')" \
+  "events 0 - 2500 2505 5"
+expect_eq "events/1 row" "$(awk '$1 == "events" && $2 == 1' "$work/describe.txt" | tr -s ' ')" \
+  "events 1 - 6 8 2"
+ctl group list | grep -Eq '^g1 +EMPTY +0$' || fail "group list: $(ctl group list)"
+
+step "reset offsets"
+ctl group reset-offsets g1 --topic events --to-earliest | grep -Eq '^events +1 +0$'
+expect_eq "events/0 lag after --to-earliest" "$(group_column g1 events 0 6)" 2505
+expect_eq "events/1 lag after --to-earliest" "$(group_column g1 events 1 6)" 8
+ctl group reset-offsets g1 --topic events --to-latest >/dev/null
+expect_eq "events/0 committed after --to-latest" "$(group_column g1 events 0 4)" 2505
+expect_eq "events/1 lag after --to-latest" "$(group_column g1 events 1 6)" 0
+ctl group reset-offsets g1 --topic events --partition 1 --to-offset 3 >/dev/null
+expect_eq "events/1 committed after --to-offset 3" "$(group_column g1 events 1 4)" 3
+expect_eq "events/1 lag after --to-offset 3" "$(group_column g1 events 1 6)" 5
+expect_eq "events/0 untouched by --partition 1" "$(group_column g1 events 0 4)" 2505
+expect_eq "consume after reset" "$(ctl consume events -g g1 -e -f '%p:%o ' )" "1:3 1:4 1:5 1:6 1:7 "
+ctl group reset-offsets g1 --topic events --to-timestamp 0 >/dev/null
+expect_eq "events/1 committed after --to-timestamp 0" "$(group_column g1 events 1 4)" 0
+ctl group reset-offsets g1 --topic events -p 0 --to-timestamp 4102444800000 >/dev/null
+expect_eq "events/0 committed after --to-timestamp (future)" "$(group_column g1 events 0 4)" 2505
+
+step "topic add-partitions"
+ctl topic add-partitions orders --add 1 | grep -q "now has 4 partitions"
+ctl topic add-partitions orders --partitions 5 | grep -q "now has 5 partitions"
+expect_fail 1 "partition" topic add-partitions orders --partitions 2
+
+step "group delete"
+ctl group delete g1 | grep -q "Deleted group 'g1'"
+expect_fail 4 "g1" group describe g1
+expect_fail 4 "g1" group delete g1
+
+step "unknown topic / partition: exit 4"
+expect_fail 4 "nosuch" topic describe nosuch
+expect_fail 4 "nosuch" topic delete nosuch
+expect_fail 4 "nosuch" consume nosuch -e
+expect_fail 4 "nosuch" consume nosuch --group g2 -e
+expect_fail 4 "nosuch" group reset-offsets g2 --topic nosuch --to-earliest
+echo "k:v" >"$work/one.txt"
+expect_fail 4 "nosuch" produce nosuch -K : --file "$work/one.txt"
+expect_fail 4 "partition 9 does not exist" consume orders -p 9 -e
+expect_fail 4 "partition 9 does not exist" produce orders -p 9 --file "$work/one.txt"
+
+step "broker refusals: exit 1"
+expect_fail 1 "already exists" topic create orders
+expect_fail 1 "invalid" topic create 'bad name!'
+
+step "bad command lines: exit 2 with a usage hint"
+expect_fail 2 "no command" # no arguments at all
+expect_usage frobnicate
+expect_usage topic
+expect_usage topic frob
+expect_usage topic create
+expect_usage topic create a b
+expect_usage consume orders -c abc
+expect_usage consume orders -c 0
+expect_usage consume orders --group g -p 0
+expect_usage consume orders --group g -o 5
+expect_usage consume orders -o sometime
+expect_usage consume orders -f '%z'
+expect_usage produce orders --bogus
+expect_usage produce orders -H novalue
+expect_usage produce orders -p
+expect_usage group reset-offsets g --topic orders
+expect_usage group reset-offsets g --topic orders --to-earliest --to-latest
+expect_usage topic list --timeout never
+expect_usage --broker
+
+step "broker down: exit 3, promptly, naming the address"
+expect_fail 3 "cannot reach the broker at 127.0.0.1:1" --broker 127.0.0.1:1 topic list
+expect_fail 3 "127.0.0.1:1" topic describe orders --broker=127.0.0.1:1
+FERRY_BROKER=127.0.0.1:1 expect_fail 3 "127.0.0.1:1" group list
+expect_fail 3 "127.0.0.1:1" -b 127.0.0.1:1 produce orders --file "$work/one.txt"
+expect_fail 3 "127.0.0.1:1" -b 127.0.0.1:1 consume orders -e
+expect_fail 3 "127.0.0.1:1" -b 127.0.0.1:1 consume orders -g g3 -e
+
+step "topic delete"
+ctl topic delete orders | grep -q "Deleted topic 'orders'"
+expect_fail 4 "orders" topic describe orders
+
+step "stop ferryd with SIGTERM: exits 0; the port is closed afterwards"
+ferryd_stop
+expect_fail 3 "cannot reach the broker" topic list
+echo "PASS: ferryctl end to end"
