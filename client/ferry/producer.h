@@ -71,12 +71,11 @@ class Producer {
   virtual ~Producer() = default;  // Close()s.
 
   // Queues a record; the callback runs once it is acknowledged or failed, on a producer thread
-  // (keep it short; callbacks of one partition run in offset order). A record rejected at once
-  // (no topic, negative partition: INVALID_ARGUMENT; closed producer: FAILED_PRECONDITION;
-  // full buffer with !block_when_full: RESOURCE_EXHAUSTED) gets its callback inline, on the
-  // calling thread. Blocks while the buffer is full when block_when_full, except when called
-  // from a producer callback: there it never blocks (it may exceed buffer_records).
-  // `callback` may be empty.
+  // (keep it short: acks wait for it). A record rejected at once (no topic, negative
+  // partition: INVALID_ARGUMENT; closed producer: FAILED_PRECONDITION; full buffer with
+  // !block_when_full: RESOURCE_EXHAUSTED) gets its callback inline, on the calling thread.
+  // Blocks while the buffer is full when block_when_full, except when called from a producer
+  // callback: there it never blocks (it may exceed buffer_records). `callback` may be empty.
   virtual void Send(ProducerRecord record, Callback callback) = 0;
   // Send with a future instead of a callback; the same blocking rules.
   std::future<absl::StatusOr<RecordMetadata>> Send(ProducerRecord record);

@@ -7,9 +7,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tools/ferryctl/commands.h"
-#include "tools/ferryctl/errors.h"
-#include "tools/ferryctl/output.h"
+#include "client/ferryctl/commands.h"
+#include "client/ferryctl/errors.h"
+#include "client/ferryctl/output.h"
 
 namespace ferry::ctl {
 namespace {

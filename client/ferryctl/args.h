@@ -4,8 +4,8 @@
 // Options take `--name value`, `--name=value`, `-x value` or `-xvalue`; `--` ends options.
 // Every command also accepts the common options (--broker, --timeout, --help).
 // Thread-compatible plain data.
-#ifndef FERRY_TOOLS_FERRYCTL_ARGS_H_
-#define FERRY_TOOLS_FERRYCTL_ARGS_H_
+#ifndef FERRY_CLIENT_FERRYCTL_ARGS_H_
+#define FERRY_CLIENT_FERRYCTL_ARGS_H_
 
 #include <cstdint>
 #include <map>
@@ -69,4 +69,4 @@ std::string FirstSentence(const std::string& text);
 
 }  // namespace ferry::ctl
 
-#endif  // FERRY_TOOLS_FERRYCTL_ARGS_H_
+#endif  // FERRY_CLIENT_FERRYCTL_ARGS_H_

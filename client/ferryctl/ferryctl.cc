@@ -1,5 +1,5 @@
 // ferryctl: a kcat-like command-line client for Ferry: topics, produce, consume, groups.
-// See `ferryctl --help` and tools/ferryctl/README.md.
+// See `ferryctl --help` and client/ferryctl/README.md.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "tools/ferryctl/args.h"
-#include "tools/ferryctl/commands.h"
-#include "tools/ferryctl/errors.h"
+#include "client/ferryctl/args.h"
+#include "client/ferryctl/commands.h"
+#include "client/ferryctl/errors.h"
 
 namespace ferry::ctl {
 namespace {

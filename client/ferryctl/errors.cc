@@ -1,4 +1,4 @@
-#include "tools/ferryctl/errors.h"
+#include "client/ferryctl/errors.h"
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"

@@ -1,7 +1,7 @@
 // How ferryctl fails: exit codes, usage errors, and the translation of gRPC statuses into a
 // message and an exit code the user (or a script) can act on.
-#ifndef FERRY_TOOLS_FERRYCTL_ERRORS_H_
-#define FERRY_TOOLS_FERRYCTL_ERRORS_H_
+#ifndef FERRY_CLIENT_FERRYCTL_ERRORS_H_
+#define FERRY_CLIENT_FERRYCTL_ERRORS_H_
 
 #include <string>
 
@@ -10,7 +10,7 @@
 
 namespace ferry::ctl {
 
-// ferryctl's exit status. Documented in `ferryctl --help` and tools/ferryctl/README.md.
+// ferryctl's exit status. Documented in `ferryctl --help` and client/ferryctl/README.md.
 enum ExitCode : int {
   kExitOk = 0,
   kExitFailed = 1,       // the broker refused or failed the operation
@@ -36,4 +36,4 @@ std::string ErrorMessage(const absl::Status& status, const std::string& broker);
 
 }  // namespace ferry::ctl
 
-#endif  // FERRY_TOOLS_FERRYCTL_ERRORS_H_
+#endif  // FERRY_CLIENT_FERRYCTL_ERRORS_H_

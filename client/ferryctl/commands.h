@@ -1,8 +1,8 @@
 // ferryctl's commands: each is a CommandSpec (its options and --help) and a function that runs
 // it against the broker named in the Context. A command returns OK or the status to report;
 // it prints its results on stdout and progress on stderr.
-#ifndef FERRY_TOOLS_FERRYCTL_COMMANDS_H_
-#define FERRY_TOOLS_FERRYCTL_COMMANDS_H_
+#ifndef FERRY_CLIENT_FERRYCTL_COMMANDS_H_
+#define FERRY_CLIENT_FERRYCTL_COMMANDS_H_
 
 #include <memory>
 #include <string>
@@ -10,9 +10,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/ferryctl/args.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "tools/ferryctl/args.h"
 
 namespace ferry::ctl {
 
@@ -43,4 +43,4 @@ Command ConsumeCommand();
 
 }  // namespace ferry::ctl
 
-#endif  // FERRY_TOOLS_FERRYCTL_COMMANDS_H_
+#endif  // FERRY_CLIENT_FERRYCTL_COMMANDS_H_

@@ -1,4 +1,4 @@
-#include "tools/ferryctl/args.h"
+#include "client/ferryctl/args.h"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "tools/ferryctl/errors.h"
+#include "client/ferryctl/errors.h"
 
 namespace ferry::ctl {
 namespace {

@@ -1,7 +1,7 @@
 // What ferryctl prints: aligned tables for admin commands, and records rendered by a
 // kcat-style format string for `consume`. Thread-compatible.
-#ifndef FERRY_TOOLS_FERRYCTL_OUTPUT_H_
-#define FERRY_TOOLS_FERRYCTL_OUTPUT_H_
+#ifndef FERRY_CLIENT_FERRYCTL_OUTPUT_H_
+#define FERRY_CLIENT_FERRYCTL_OUTPUT_H_
 
 #include <cstdio>
 #include <string>
@@ -42,4 +42,4 @@ class RecordFormat {
 
 }  // namespace ferry::ctl
 
-#endif  // FERRY_TOOLS_FERRYCTL_OUTPUT_H_
+#endif  // FERRY_CLIENT_FERRYCTL_OUTPUT_H_

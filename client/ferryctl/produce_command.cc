@@ -16,9 +16,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/ferryctl/commands.h"
+#include "client/ferryctl/errors.h"
 #include "ferry/producer.h"
-#include "tools/ferryctl/commands.h"
-#include "tools/ferryctl/errors.h"
 
 namespace ferry::ctl {
 namespace {

@@ -1,10 +1,10 @@
-#include "tools/ferryctl/output.h"
+#include "client/ferryctl/output.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "tools/ferryctl/errors.h"
+#include "client/ferryctl/errors.h"
 
 namespace ferry::ctl {
 

@@ -22,10 +22,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "client/ferryctl/commands.h"
+#include "client/ferryctl/errors.h"
+#include "client/ferryctl/output.h"
 #include "ferry/consumer.h"
-#include "tools/ferryctl/commands.h"
-#include "tools/ferryctl/errors.h"
-#include "tools/ferryctl/output.h"
 
 namespace ferry::ctl {
 namespace {
