@@ -229,7 +229,9 @@ TEST(ClientProducerTest, KeylessRecordsStickToOnePartitionPerBatch) {
   // A record's own partition wins over its key.
   ProducerRecord pinned = Keyed("spread", "some-key", "pinned");
   pinned.partition = 2;
-  const absl::StatusOr<RecordMetadata> pm = producer->Send(pinned).get();
+  auto pinned_ack = producer->Send(pinned);
+  ASSERT_TRUE(producer->Flush().ok());  // linger is an hour
+  const absl::StatusOr<RecordMetadata> pm = pinned_ack.get();
   ASSERT_TRUE(pm.ok()) << pm.status();
   EXPECT_EQ(pm->partition, 2);
 }
