@@ -5,30 +5,31 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "server/broker/broker.h"
+#include "server/group/consumer_groups.h"
 #include "server/grpc/admin_service.h"
 #include "server/grpc/broker_service.h"
-#include "server/group/consumer_groups.h"
-#include "server/log.h"
 #include "server/grpc/engine.h"
+#include "server/log.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/rpc_metrics.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, port_file, "",
           "When set, the bound gRPC port is written to this file once listening");
 ABSL_FLAG(std::string, metrics_port_file, "",
@@ -53,8 +54,10 @@ ABSL_FLAG(int32_t, write_buffer_mb, 128, "Memory for all partitions' memtables t
 ABSL_FLAG(int32_t, shutdown_timeout_ms, 5000, "On SIGTERM, how long in-flight RPCs may take");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 ABSL_FLAG(int32_t, group_min_session_timeout_ms, 500, "Shortest session timeout a member may ask");
-ABSL_FLAG(int32_t, group_max_session_timeout_ms, 1800000, "Longest session timeout a member may ask");
-ABSL_FLAG(int32_t, group_default_session_timeout_ms, 10000, "Session timeout when a member asks none");
+ABSL_FLAG(int32_t, group_max_session_timeout_ms, 1800000,
+          "Longest session timeout a member may ask");
+ABSL_FLAG(int32_t, group_default_session_timeout_ms, 10000,
+          "Session timeout when a member asks none");
 ABSL_FLAG(int32_t, group_revoke_grace_ms, 3000,
           "How long a revoked partition waits for its old owner's final commit before moving");
 ABSL_FLAG(int32_t, group_max_members, 1000, "Most members in one consumer group");
@@ -189,11 +192,11 @@ int Run() {
     absl::Status s = WritePortFile(metrics_port_file, metrics_server->port());
     if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
   }
-  log::Event(log::Level::kInfo, "listening",
-             {{"grpc_port", std::to_string(port)},
-              {"metrics_port",
-               metrics_server != nullptr ? std::to_string(metrics_server->port()) : ""},
-              {"pid", std::to_string(getpid())}});
+  log::Event(
+      log::Level::kInfo, "listening",
+      {{"grpc_port", std::to_string(port)},
+       {"metrics_port", metrics_server != nullptr ? std::to_string(metrics_server->port()) : ""},
+       {"pid", std::to_string(getpid())}});
 
   broker::RealClock clock;
   auto broker_or = broker::Broker::Open(options, &clock);
@@ -287,12 +290,11 @@ void PrintHelp() {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (flag->Filename().find("ferryd.cc") != std::string::npos) flags.push_back(flag);
   }
-  std::sort(flags.begin(), flags.end(),
-            [](auto* a, auto* b) { return a->Name() < b->Name(); });
+  std::sort(flags.begin(), flags.end(), [](auto* a, auto* b) { return a->Name() < b->Name(); });
   for (const auto* f : flags) {
     std::printf("  --%s (default: \"%s\")\n      %s\n",
-                absl::StrReplaceAll(f->Name(), {{"_", "-"}}).c_str(),
-                f->DefaultValue().c_str(), f->Help().c_str());
+                absl::StrReplaceAll(f->Name(), {{"_", "-"}}).c_str(), f->DefaultValue().c_str(),
+                f->Help().c_str());
   }
 }
 
@@ -318,7 +320,8 @@ int main(int argc, char** argv) {
       "[--fsync=always] ...");
   std::vector<std::string> storage;
   std::vector<char*> args = NormalizeFlags(argc, argv, &storage);
-  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (positional.size() > 1) {
     std::fprintf(stderr, "ferryd: unexpected argument '%s' (see ferryd --help)\n", positional[1]);
     return 2;

@@ -80,8 +80,7 @@ absl::Status PartitionLog::Read(int64_t from, size_t max_records, size_t max_byt
   size_t bytes = 0;
   for (; it->Valid(); it->Next()) {
     StoredBatch batch;
-    if (!ParseOffsetKey(std::string_view(it->key().data(), it->key().size()),
-                        &batch.base_offset)) {
+    if (!ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &batch.base_offset)) {
       return absl::DataLossError("storage: malformed offset key");
     }
     absl::Status s =

@@ -49,7 +49,9 @@ bool ParsePartitionCfName(std::string_view name, uint64_t* topic_id, int32_t* pa
          absl::SimpleAtoi(parts[2], partition);
 }
 
-std::string TopicKey(std::string_view name) { return std::string(1, kTopicPrefix) + std::string(name); }
+std::string TopicKey(std::string_view name) {
+  return std::string(1, kTopicPrefix) + std::string(name);
+}
 
 std::string StatsKey(uint64_t topic_id, int32_t partition) {
   std::string key(1, kStatsPrefix);
@@ -203,7 +205,8 @@ absl::Status Store::Recover() {
     std::string_view key(it->key().data(), it->key().size());
     if (!DecodeTopicMeta(key.substr(1), std::string_view(it->value().data(), it->value().size()),
                          &topic->meta)) {
-      return absl::DataLossError(absl::StrCat("storage: malformed metadata of topic ", std::string(key)));
+      return absl::DataLossError(
+          absl::StrCat("storage: malformed metadata of topic ", std::string(key)));
     }
     for (int32_t p = 0; p < topic->meta.partitions; ++p) {
       const std::string cf_name = PartitionCfName(topic->meta.id, p);
@@ -212,7 +215,8 @@ absl::Status Store::Recover() {
       if (cf == nullptr) {
         // Column families are created before the metadata that names them, so this means the
         // directory was tampered with; an empty partition is the best that can be done.
-        rocksdb::Status cs = db_->CreateColumnFamily(PartitionCfOptions(block_cache_), cf_name, &cf);
+        rocksdb::Status cs =
+            db_->CreateColumnFamily(PartitionCfOptions(block_cache_), cf_name, &cf);
         if (!cs.ok()) return FromRocks(cs, "recreate column family");
         handles_.push_back(cf);
       }
@@ -260,14 +264,12 @@ absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Store::CreatePartitio
   for (int32_t p = from; p < to; ++p) names.push_back(PartitionCfName(topic_id, p));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   // One call for all partitions: RocksDB rewrites its OPTIONS file once per call.
-  rocksdb::Status s =
-      db_->CreateColumnFamilies(PartitionCfOptions(block_cache_), names, &handles);
+  rocksdb::Status s = db_->CreateColumnFamilies(PartitionCfOptions(block_cache_), names, &handles);
   for (auto* h : handles) handles_.push_back(h);
   if (!s.ok()) return FromRocks(s, "create column families");
   std::vector<std::shared_ptr<PartitionLog>> logs;
   for (int32_t p = from; p < to; ++p) {
-    logs.push_back(
-        std::make_shared<PartitionLog>(db_, handles[p - from], topic_id, p, 0, 0, 0));
+    logs.push_back(std::make_shared<PartitionLog>(db_, handles[p - from], topic_id, p, 0, 0, 0));
   }
   return logs;
 }
@@ -306,16 +308,16 @@ absl::StatusOr<std::shared_ptr<const Topic>> Store::CreateTopic(TopicMeta meta) 
 }
 
 absl::StatusOr<std::shared_ptr<const Topic>> Store::AddPartitions(std::string_view name,
-                                                                 int32_t total) {
+                                                                  int32_t total) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
   std::shared_ptr<const Topic> old = FindTopic(name);
-  if (old == nullptr) return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
+  if (old == nullptr)
+    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
   if (total <= old->meta.partitions) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("topic '", std::string(name), "' has ", old->meta.partitions,
-                     " partitions; the new count must be greater (partitions never shrink), got ",
-                     total));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "topic '", std::string(name), "' has ", old->meta.partitions,
+        " partitions; the new count must be greater (partitions never shrink), got ", total));
   }
   auto logs = CreatePartitionLogs(old->meta.id, old->meta.partitions, total);
   if (!logs.ok()) return logs.status();
@@ -354,7 +356,8 @@ absl::Status Store::DeleteTopic(std::string_view name) {
 
   rocksdb::WriteBatch wb;
   wb.Delete(meta_cf_, TopicKey(topic->meta.name));
-  for (auto& log : topic->partitions) wb.Delete(meta_cf_, StatsKey(log->topic_id(), log->partition()));
+  for (auto& log : topic->partitions)
+    wb.Delete(meta_cf_, StatsKey(log->topic_id(), log->partition()));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   s = FromRocks(db_->Write(wo, &wb), "delete topic metadata");
@@ -395,9 +398,8 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
     if (closing_) {
       rejected = absl::UnavailableError("the broker is shutting down");
     } else if (!failed_.ok()) {
-      rejected = absl::UnavailableError(
-          absl::StrCat("storage failed earlier and accepts no writes until a restart: ",
-                       failed_.message()));
+      rejected = absl::UnavailableError(absl::StrCat(
+          "storage failed earlier and accepts no writes until a restart: ", failed_.message()));
     } else {
       for (const auto& part : parts) {
         if (part.log->deleted()) {
@@ -414,9 +416,8 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         const int64_t base = log.next_offset_;
         bases.push_back(base);
         log.next_offset_ += part.count;
-        const int64_t size =
-            log.size_bytes_.fetch_add(kBatchHeaderBytes + part.payload.size()) +
-            static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
+        const int64_t size = log.size_bytes_.fetch_add(kBatchHeaderBytes + part.payload.size()) +
+                             static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
         unit->bytes += kBatchHeaderBytes + part.payload.size();
 
         WriteOp data;
@@ -640,8 +641,7 @@ StoreStats Store::Stats() const {
   if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
     st.memtable_bytes = static_cast<int64_t>(v);
   }
-  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
-                                    &v)) {
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
     st.pending_compaction_bytes = static_cast<int64_t>(v);
   }
   if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;

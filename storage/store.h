@@ -70,13 +70,13 @@ struct Topic {
 
 // RocksDB's health, for metrics.
 struct StoreStats {
-  int64_t memtable_bytes = 0;          // all memtables, every column family
-  int64_t block_cache_bytes = 0;       // block cache usage
+  int64_t memtable_bytes = 0;     // all memtables, every column family
+  int64_t block_cache_bytes = 0;  // block cache usage
   int64_t pending_compaction_bytes = 0;
-  int64_t wal_syncs = 0;               // since start-up
-  int64_t write_stall_micros = 0;      // time writes were delayed or stopped, since start-up
+  int64_t wal_syncs = 0;           // since start-up
+  int64_t write_stall_micros = 0;  // time writes were delayed or stopped, since start-up
   bool write_stopped = false;
-  int64_t commit_groups = 0;           // RocksDB writes made by the commit queue
+  int64_t commit_groups = 0;  // RocksDB writes made by the commit queue
 };
 
 struct RecoverySummary {
@@ -98,8 +98,7 @@ class Store {
   // ALREADY_EXISTS when the name is taken. `meta.id` is assigned here.
   absl::StatusOr<std::shared_ptr<const Topic>> CreateTopic(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
-  absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(std::string_view name,
-                                                            int32_t total);
+  absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(std::string_view name, int32_t total);
   // Drops the topic's column families, metadata and committed offsets. Appends already
   // acknowledged are written first; later ones fail with NOT_FOUND.
   absl::Status DeleteTopic(std::string_view name);
@@ -158,8 +157,9 @@ class Store {
 
   explicit Store(const StoreOptions& options);
   absl::Status Recover();
-  absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> CreatePartitionLogs(
-      uint64_t topic_id, int32_t from, int32_t to);
+  absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> CreatePartitionLogs(uint64_t topic_id,
+                                                                                 int32_t from,
+                                                                                 int32_t to);
   absl::Status PutTopicMeta(const TopicMeta& meta);
   void Enqueue(std::unique_ptr<CommitUnit> unit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
   void CommitLoop();

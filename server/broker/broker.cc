@@ -113,8 +113,7 @@ absl::Status Broker::DeleteTopic(std::string_view name) {
   return absl::OkStatus();
 }
 
-void Broker::CountDelivered(const std::string& topic, const std::string& group,
-                            int64_t records) {
+void Broker::CountDelivered(const std::string& topic, const std::string& group, int64_t records) {
   absl::MutexLock lock(&delivered_mu_);
   delivered_[{topic, group}] += records;
 }
@@ -146,7 +145,8 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::GetTopic(
   absl::Status s = ValidateTopicName(name);
   if (!s.ok()) return s;
   auto topic = store_->FindTopic(name);
-  if (topic == nullptr) return absl::NotFoundError(absl::StrCat("topic ", Quoted(name), " does not exist"));
+  if (topic == nullptr)
+    return absl::NotFoundError(absl::StrCat("topic ", Quoted(name), " does not exist"));
   return topic;
 }
 
@@ -224,9 +224,9 @@ void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
     const v1::Record& r = request->records(i);
     const size_t bytes = RecordUserBytes(r);
     if (bytes > static_cast<size_t>(options_.max_record_bytes)) {
-      return reject(absl::ResourceExhaustedError(absl::StrCat(
-          "record ", i, " is ", bytes, " bytes (key + value + headers); the limit is ",
-          options_.max_record_bytes, " bytes (--max-record-bytes)")));
+      return reject(absl::ResourceExhaustedError(
+          absl::StrCat("record ", i, " is ", bytes, " bytes (key + value + headers); the limit is ",
+                       options_.max_record_bytes, " bytes (--max-record-bytes)")));
     }
     if (r.timestamp_ms() < 0) {
       return reject(absl::InvalidArgumentError(absl::StrCat(
@@ -248,9 +248,9 @@ void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
     for (int i = 0; i < n; ++i) {
       const size_t bytes = RecordUserBytes(request->records(i));
       if (bytes > static_cast<size_t>(topic->meta.max_record_bytes)) {
-        return reject(absl::ResourceExhaustedError(absl::StrCat(
-            "record ", i, " is ", bytes, " bytes; topic ", Quoted(topic->meta.name),
-            " accepts at most ", topic->meta.max_record_bytes, " bytes per record")));
+        return reject(absl::ResourceExhaustedError(
+            absl::StrCat("record ", i, " is ", bytes, " bytes; topic ", Quoted(topic->meta.name),
+                         " accepts at most ", topic->meta.max_record_bytes, " bytes per record")));
       }
     }
   }
@@ -356,8 +356,8 @@ absl::StatusOr<int64_t> Broker::ResolveStart(const storage::PartitionLog& log,
         case v1::OFFSET_RESET_UNSPECIFIED:
         case v1::OFFSET_RESET_NONE:
           return absl::OutOfRangeError(absl::StrCat(
-              "offset ", offset, " is outside partition ", log.partition(), "'s log [", start,
-              ", ", end, "]; set offset_reset to EARLIEST or LATEST to start there instead"));
+              "offset ", offset, " is outside partition ", log.partition(), "'s log [", start, ", ",
+              end, "]; set offset_reset to EARLIEST or LATEST to start there instead"));
         default:
           return absl::InvalidArgumentError(
               absl::StrCat("unknown offset_reset ", static_cast<int>(sub.offset_reset())));
@@ -372,8 +372,8 @@ absl::StatusOr<int64_t> Broker::ResolveStart(const storage::PartitionLog& log,
       if (!base.ok() || *base >= log.end_offset()) return base;
       // Refine within the batch: the first record at or after the timestamp.
       v1::SubscribeResponse batch;
-      auto next = Read(log, *base, options_.max_subscribe_records, options_.max_subscribe_bytes,
-                       &batch);
+      auto next =
+          Read(log, *base, options_.max_subscribe_records, options_.max_subscribe_bytes, &batch);
       if (!next.ok()) return next.status();
       for (const auto& r : batch.records()) {
         if (r.timestamp_ms() >= sub.timestamp_ms()) return r.offset();
@@ -397,8 +397,8 @@ absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t f
   max_bytes = max_bytes <= 0 ? options_.max_subscribe_bytes
                              : std::min(max_bytes, options_.max_subscribe_bytes);
   std::vector<storage::StoredBatch> batches;
-  absl::Status s = log.Read(from, static_cast<size_t>(max_records), static_cast<size_t>(max_bytes),
-                            &batches);
+  absl::Status s =
+      log.Read(from, static_cast<size_t>(max_records), static_cast<size_t>(max_bytes), &batches);
   if (!s.ok()) return s;
   out->set_partition(log.partition());
   out->set_end_offset(log.end_offset());
@@ -411,8 +411,8 @@ absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t f
     int64_t offset = batch.base_offset;
     for (; reader.Next(&encoded); ++offset) {
       if (offset < from) continue;
-      if (records > 0 && (records >= max_records ||
-                          bytes + encoded.size() > static_cast<size_t>(max_bytes))) {
+      if (records > 0 &&
+          (records >= max_records || bytes + encoded.size() > static_cast<size_t>(max_bytes))) {
         return next;
       }
       v1::Record* r = out->add_records();

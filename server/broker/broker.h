@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <utility>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -68,13 +68,13 @@ class Broker {
                                                                     const v1::TopicConfig& config);
   absl::Status DeleteTopic(std::string_view name);
   absl::StatusOr<std::shared_ptr<const storage::Topic>> CreatePartitions(std::string_view name,
-                                                                        int32_t total);
+                                                                         int32_t total);
   // NOT_FOUND (or INVALID_ARGUMENT for a bad name) when absent.
   absl::StatusOr<std::shared_ptr<const storage::Topic>> GetTopic(std::string_view name) const;
   std::vector<std::shared_ptr<const storage::Topic>> ListTopics() const;
   // The partition's log: INVALID_ARGUMENT for a negative partition, NOT_FOUND when absent.
   absl::StatusOr<std::shared_ptr<storage::PartitionLog>> GetPartition(std::string_view topic,
-                                                                     int32_t partition) const;
+                                                                      int32_t partition) const;
   void FillTopicInfo(const storage::Topic& topic, v1::TopicInfo* info) const;
 
   // --- publish --------------------------------------------------------------------------
@@ -91,9 +91,8 @@ class Broker {
   // Reads records from `from` into `out` (records with offsets, end_offset), at most
   // `max_records` and about `max_bytes` (always at least one record when any exists).
   // Returns the offset after the last record read; `from` when nothing is there yet.
-  absl::StatusOr<int64_t> Read(const storage::PartitionLog& log, int64_t from,
-                               int32_t max_records, int32_t max_bytes,
-                               v1::SubscribeResponse* out) const;
+  absl::StatusOr<int64_t> Read(const storage::PartitionLog& log, int64_t from, int32_t max_records,
+                               int32_t max_bytes, v1::SubscribeResponse* out) const;
 
   // --- retention ------------------------------------------------------------------------
   // One retention pass at the clock's current time; returns batches removed.

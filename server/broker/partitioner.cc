@@ -7,7 +7,9 @@ int32_t Murmur2(std::string_view data) {
   constexpr uint32_t kSeed = 0x9747b28c;
   constexpr uint32_t m = 0x5bd1e995;
   constexpr int r = 24;
-  const auto byte = [&](uint32_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(data[i])); };
+  const auto byte = [&](uint32_t i) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(data[i]));
+  };
 
   uint32_t h = kSeed ^ length;
   const uint32_t length4 = length / 4;

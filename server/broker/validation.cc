@@ -15,9 +15,8 @@ absl::Status ValidateTopicName(std::string_view name) {
         absl::StrCat("topic name '", std::string(name), "' is not allowed"));
   }
   if (name.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(absl::StrCat("topic name is ", name.size(),
-                                                   " characters long; the limit is ",
-                                                   kMaxNameLength));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "topic name is ", name.size(), " characters long; the limit is ", kMaxNameLength));
   }
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -34,9 +33,8 @@ absl::Status ValidateTopicName(std::string_view name) {
 absl::Status ValidateGroupName(std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("group name is empty");
   if (name.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(absl::StrCat("group name is ", name.size(),
-                                                   " characters long; the limit is ",
-                                                   kMaxNameLength));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "group name is ", name.size(), " characters long; the limit is ", kMaxNameLength));
   }
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {

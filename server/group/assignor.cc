@@ -16,7 +16,8 @@ std::vector<std::string> SubscribersOf(const AssignInput& in, const std::string&
 // Every partition of every subscribed topic, in (topic, partition) order.
 std::vector<TopicPartition> AllPartitions(const AssignInput& in) {
   std::set<std::string> topics;
-  for (const auto& [member, subscribed] : in.subscriptions) topics.insert(subscribed.begin(), subscribed.end());
+  for (const auto& [member, subscribed] : in.subscriptions)
+    topics.insert(subscribed.begin(), subscribed.end());
   std::vector<TopicPartition> out;
   for (const auto& topic : topics) {
     auto it = in.partitions.find(topic);

@@ -60,8 +60,8 @@ absl::StatusOr<JoinResult> ConsumerGroups::Join(const JoinRequest& request) {
     if (!s.ok()) return s;
     if (broker_->store().FindTopic(topic) != nullptr) continue;
     if (!broker_->options().auto_create_topics) {
-      return absl::NotFoundError(absl::StrCat("topic '", topic,
-                                              "' does not exist and auto-creation is off"));
+      return absl::NotFoundError(
+          absl::StrCat("topic '", topic, "' does not exist and auto-creation is off"));
     }
     auto created = broker_->CreateTopic(topic, 0, v1::TopicConfig());
     if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
@@ -90,13 +90,12 @@ void ConsumerGroups::Commit(const std::string& group, const std::string& member_
     if (!log.ok()) {
       results[i] = log.status();
     } else if (o.offset < 0) {
-      results[i] = absl::InvalidArgumentError(
-          absl::StrCat("offset must be >= 0, got ", o.offset, " for ", o.tp.first, "-",
-                       o.tp.second));
+      results[i] = absl::InvalidArgumentError(absl::StrCat("offset must be >= 0, got ", o.offset,
+                                                           " for ", o.tp.first, "-", o.tp.second));
     } else if (o.offset > (*log)->end_offset()) {
-      results[i] = absl::OutOfRangeError(absl::StrCat(
-          "offset ", o.offset, " is beyond the end offset ", (*log)->end_offset(), " of ",
-          o.tp.first, "-", o.tp.second));
+      results[i] = absl::OutOfRangeError(
+          absl::StrCat("offset ", o.offset, " is beyond the end offset ", (*log)->end_offset(),
+                       " of ", o.tp.first, "-", o.tp.second));
     } else if (!checks[i].ok()) {
       results[i] = checks[i];
     } else {
@@ -110,8 +109,8 @@ void ConsumerGroups::Commit(const std::string& group, const std::string& member_
   }
   broker_->store().offsets().Commit(
       group, accepted,
-      [this, group, member_id, accepted_tps = std::move(accepted_tps),
-       results = std::move(results), done = std::move(done)](absl::Status s) mutable {
+      [this, group, member_id, accepted_tps = std::move(accepted_tps), results = std::move(results),
+       done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) {
           for (auto& r : results) {
             if (r.ok()) r = s;
@@ -230,8 +229,8 @@ absl::Status ConsumerGroups::Delete(const std::string& group) {
   absl::Status s = broker::ValidateGroupName(group);
   if (!s.ok()) return s;
   if (coordinator_.HasMembers(group)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "group '", group, "' has members; only an empty group can be deleted"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("group '", group, "' has members; only an empty group can be deleted"));
   }
   auto committed = broker_->store().offsets().FetchAll(group);
   if (!committed.ok()) return committed.status();

@@ -31,11 +31,11 @@ struct OffsetToCommit {
 
 struct PartitionLag {
   TopicPartition tp;
-  std::string member_id;        // empty when unassigned
-  int64_t committed = -1;       // -1: nothing committed
+  std::string member_id;   // empty when unassigned
+  int64_t committed = -1;  // -1: nothing committed
   int64_t log_start = 0;
   int64_t end = 0;
-  int64_t lag = 0;              // end - committed, or end - log start when nothing committed
+  int64_t lag = 0;  // end - committed, or end - log start when nothing committed
 };
 
 struct GroupDescription {

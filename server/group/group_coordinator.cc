@@ -57,8 +57,8 @@ std::string GroupCoordinator::NewMemberId(const std::string& group) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
-  return absl::StrCat(group.size() > 32 ? group.substr(0, 32) : group, "-", ++member_counter_,
-                      "-", buf);
+  return absl::StrCat(group.size() > 32 ? group.substr(0, 32) : group, "-", ++member_counter_, "-",
+                      buf);
 }
 
 absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
@@ -66,8 +66,8 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
   if (!s.ok()) return s;
   if (req.topics.empty()) return absl::InvalidArgumentError("join needs at least one topic");
   if (static_cast<int>(req.topics.size()) > options_.max_topics_per_member) {
-    return absl::InvalidArgumentError(absl::StrCat("a member subscribes to at most ",
-                                                   options_.max_topics_per_member, " topics"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a member subscribes to at most ", options_.max_topics_per_member, " topics"));
   }
   for (const auto& t : req.topics) {
     s = broker::ValidateTopicName(t);
@@ -100,9 +100,9 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
       g->name = req.group;
     }
     if (!g->members.empty() && g->assignor != req.assignor) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("group ", Quoted(req.group), " uses the ", AssignorName(g->assignor),
-                       " assignor; join with the same assignor"));
+      return absl::FailedPreconditionError(absl::StrCat("group ", Quoted(req.group), " uses the ",
+                                                        AssignorName(g->assignor),
+                                                        " assignor; join with the same assignor"));
     }
     const absl::Time now = clock_->Now();
     Member* m = nullptr;
@@ -115,9 +115,11 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
       // Static membership: the same instance is back; it keeps its member id and partitions.
       m = &g->members.at(g->static_members.at(req.instance_id));
       if (m->stream != nullptr) {
-        pending_.push_back(Pending{std::move(m->stream), true, {},
-                                   absl::FailedPreconditionError(
-                                       "a newer instance with the same instance id joined")});
+        pending_.push_back(Pending{
+            std::move(m->stream),
+            true,
+            {},
+            absl::FailedPreconditionError("a newer instance with the same instance id joined")});
         m->stream_id = 0;
       }
     } else {
@@ -190,9 +192,8 @@ absl::Status GroupCoordinator::Leave(const std::string& group, const std::string
     absl::MutexLock lock(&mu_);
     Group* g = FindGroup(group);
     if (g == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("unknown member ", Quoted(member_id), ": group ", Quoted(group),
-                       " has no members"));
+      return absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                              Quoted(group), " has no members"));
     }
     auto m = FindMember(*g, member_id);
     if (!m.ok()) return m.status();
@@ -215,9 +216,9 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
   Member* m = nullptr;
   absl::Status member_status;
   if (g == nullptr || !g->members.contains(member_id)) {
-    member_status = absl::FailedPreconditionError(absl::StrCat(
-        "unknown member ", Quoted(member_id), " of group ", Quoted(group),
-        " (it timed out, left, or the broker restarted): join again, then commit"));
+    member_status = absl::FailedPreconditionError(
+        absl::StrCat("unknown member ", Quoted(member_id), " of group ", Quoted(group),
+                     " (it timed out, left, or the broker restarted): join again, then commit"));
   } else {
     m = &g->members.at(member_id);
   }
@@ -240,8 +241,8 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
                        g->generation, "; take the new assignment, then commit")));
     } else if (!m->owned.contains(tp)) {
       out.push_back(absl::FailedPreconditionError(
-          absl::StrCat("partition ", TpName(tp), " is not assigned to member ",
-                       Quoted(member_id), " at generation ", generation)));
+          absl::StrCat("partition ", TpName(tp), " is not assigned to member ", Quoted(member_id),
+                       " at generation ", generation)));
     } else {
       out.push_back(absl::OkStatus());
     }
@@ -277,9 +278,11 @@ absl::StatusOr<uint64_t> GroupCoordinator::OpenStream(const std::string& group,
     auto m = FindMember(*g, member_id);
     if (!m.ok()) return m.status();
     if ((*m)->stream != nullptr) {
-      pending_.push_back(Pending{std::move((*m)->stream), true, {},
-                                 absl::FailedPreconditionError(
-                                     "replaced by a newer stream of the same member")});
+      pending_.push_back(
+          Pending{std::move((*m)->stream),
+                  true,
+                  {},
+                  absl::FailedPreconditionError("replaced by a newer stream of the same member")});
     }
     id = next_stream_id_++;
     (*m)->stream = std::move(stream);
@@ -355,8 +358,7 @@ void GroupCoordinator::Tick() {
       }
       for (const auto& id : expired) {
         log::Event(log::Level::kWarn, "member_timed_out", {{"group", name}, {"member", id}});
-        RemoveMember(g, id,
-                     absl::DeadlineExceededError("the member's session timed out"));
+        RemoveMember(g, id, absl::DeadlineExceededError("the member's session timed out"));
       }
       if (!expired.empty()) {
         Rebalance(g, "session timeout");

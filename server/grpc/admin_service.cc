@@ -81,9 +81,9 @@ grpc::ServerUnaryReactor* AdminService::DescribeTopic(grpc::CallbackServerContex
   return Done(context, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* AdminService::CreatePartitions(
-    grpc::CallbackServerContext* context, const v1::CreatePartitionsRequest* request,
-    v1::CreatePartitionsResponse* response) {
+grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerContext* context,
+                                                         const v1::CreatePartitionsRequest* request,
+                                                         v1::CreatePartitionsResponse* response) {
   broker::Broker* const broker = engine_->broker();
   if (broker == nullptr) return Done(context, Engine::NotReady());
   auto topic = broker->CreatePartitions(request->topic(), request->partitions());

@@ -139,7 +139,7 @@ class PublishStreamReactor final
   }
 
   broker::Broker* const broker_;
-  v1::PublishRequest request_;  // owned by the read in progress
+  v1::PublishRequest request_;         // owned by the read in progress
   v1::PublishStreamResponse current_;  // owned by the write in progress
   absl::Mutex mu_;
   std::deque<std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
@@ -160,8 +160,7 @@ namespace {
 // flight, or the registered waiter; OnCancel only flags and, when the waiter is idle, finishes.
 class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  SubscribeReactor(broker::Broker* broker, const v1::SubscribeRequest& request)
-      : broker_(broker) {
+  SubscribeReactor(broker::Broker* broker, const v1::SubscribeRequest& request) : broker_(broker) {
     absl::Status s = Init(request);
     if (!s.ok()) {
       Finish(ToGrpcStatus(s));
@@ -322,10 +321,10 @@ grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* co
   // The request is gRPC's, alive until Finish, and not read by gRPC after this call: records
   // are moved out of it instead of copied.
   broker->Publish(const_cast<v1::PublishRequest*>(request),
-                   [reactor, response](absl::Status s, v1::PublishResponse* result) {
-                     if (s.ok()) response->Swap(result);
-                     reactor->Finish(ToGrpcStatus(s));
-                   });
+                  [reactor, response](absl::Status s, v1::PublishResponse* result) {
+                    if (s.ok()) response->Swap(result);
+                    reactor->Finish(ToGrpcStatus(s));
+                  });
   return reactor;
 }
 
@@ -356,7 +355,6 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
   return new SubscribeReactor(broker, *request);
 }
 
-
 void BrokerService::StopStreams() {
   std::vector<std::weak_ptr<PublishStreamReactor>> streams;
   {
@@ -375,7 +373,8 @@ grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* 
   if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
   group::ConsumerGroups* const groups = engine_->groups();
   if (request->session_timeout_ms() < 0) {
-    return Done(context, absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)"));
+    return Done(context,
+                absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)"));
   }
   group::JoinRequest join;
   join.group = request->group();
@@ -413,9 +412,8 @@ grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* 
                                                    v1::HeartbeatResponse* response) {
   if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
   group::ConsumerGroups* const groups = engine_->groups();
-  auto view =
-      groups->coordinator().Heartbeat(request->group(), request->member_id(),
-                                       request->generation());
+  auto view = groups->coordinator().Heartbeat(request->group(), request->member_id(),
+                                              request->generation());
   if (view.ok()) {
     response->set_generation(view->generation);
     FillPartitions(view->assignment, response->mutable_assignment());

@@ -63,8 +63,8 @@ void ProcessMetrics(std::vector<MetricFamily>* out) {
                         MetricType::Counter);
       Add(&cpu, {}, (std::stod(fields[11]) + std::stod(fields[12])) / ticks);
       out->push_back(std::move(cpu));
-      auto rss = Family("process_resident_memory_bytes", "Resident memory of ferryd.",
-                        MetricType::Gauge);
+      auto rss =
+          Family("process_resident_memory_bytes", "Resident memory of ferryd.", MetricType::Gauge);
       Add(&rss, {}, std::stod(fields[21]) * static_cast<double>(sysconf(_SC_PAGESIZE)));
       out->push_back(std::move(rss));
     }
@@ -81,9 +81,9 @@ void ProcessMetrics(std::vector<MetricFamily>* out) {
 }
 
 void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
-  auto published = Family("ferry_records_published_total",
-                          "Records appended to a topic since the broker started.",
-                          MetricType::Counter);
+  auto published =
+      Family("ferry_records_published_total",
+             "Records appended to a topic since the broker started.", MetricType::Counter);
   auto bytes = Family("ferry_bytes_published_total",
                       "Bytes of keys, values and headers appended since the broker started.",
                       MetricType::Counter);
@@ -91,8 +91,8 @@ void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
                     MetricType::Gauge);
   auto start = Family("ferry_partition_log_start_offset",
                       "The first offset still stored (moves with retention).", MetricType::Gauge);
-  auto size = Family("ferry_partition_size_bytes", "Bytes stored for the partition.",
-                     MetricType::Gauge);
+  auto size =
+      Family("ferry_partition_size_bytes", "Bytes stored for the partition.", MetricType::Gauge);
   for (const auto& topic : broker.ListTopics()) {
     const std::string& name = topic->meta.name;
     auto counters = broker.Counters(name);
@@ -113,14 +113,14 @@ void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
   for (const auto& [key, n] : broker.Delivered()) {
     Add(&delivered, {L("topic", key.first), L("group", key.second)}, static_cast<double>(n));
   }
-  auto streams = Family("ferry_subscribe_streams", "Open Subscribe streams by mode.",
-                        MetricType::Gauge);
+  auto streams =
+      Family("ferry_subscribe_streams", "Open Subscribe streams by mode.", MetricType::Gauge);
   Add(&streams, {L("mode", "direct")}, static_cast<double>(broker.streams().direct.load()));
   Add(&streams, {L("mode", "group")}, static_cast<double>(broker.streams().group.load()));
 
   const storage::StoreStats st = broker.store().Stats();
-  auto memtable = Family("ferry_rocksdb_memtable_bytes", "Bytes in all RocksDB memtables.",
-                         MetricType::Gauge);
+  auto memtable =
+      Family("ferry_rocksdb_memtable_bytes", "Bytes in all RocksDB memtables.", MetricType::Gauge);
   Add(&memtable, {}, static_cast<double>(st.memtable_bytes));
   auto cache = Family("ferry_rocksdb_block_cache_usage_bytes", "Bytes in the block cache.",
                       MetricType::Gauge);
@@ -131,19 +131,19 @@ void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
   auto syncs = Family("ferry_rocksdb_wal_syncs_total", "WAL syncs (fsync) since start-up.",
                       MetricType::Counter);
   Add(&syncs, {}, static_cast<double>(st.wal_syncs));
-  auto stalls = Family("ferry_rocksdb_write_stall_seconds_total",
-                       "Time writes were delayed or stopped by RocksDB since start-up.",
-                       MetricType::Counter);
+  auto stalls =
+      Family("ferry_rocksdb_write_stall_seconds_total",
+             "Time writes were delayed or stopped by RocksDB since start-up.", MetricType::Counter);
   Add(&stalls, {}, static_cast<double>(st.write_stall_micros) / 1e6);
-  auto stopped = Family("ferry_rocksdb_write_stopped", "1 while RocksDB stops writes.",
-                        MetricType::Gauge);
+  auto stopped =
+      Family("ferry_rocksdb_write_stopped", "1 while RocksDB stops writes.", MetricType::Gauge);
   Add(&stopped, {}, st.write_stopped ? 1 : 0);
   auto groups = Family("ferry_storage_commit_groups_total",
                        "Group commits: RocksDB writes that carried one or more appends.",
                        MetricType::Counter);
   Add(&groups, {}, static_cast<double>(st.commit_groups));
-  for (auto* f : {&published, &bytes, &delivered, &streams, &end, &start, &size, &memtable,
-                  &cache, &pending, &syncs, &stalls, &stopped, &groups}) {
+  for (auto* f : {&published, &bytes, &delivered, &streams, &end, &start, &size, &memtable, &cache,
+                  &pending, &syncs, &stalls, &stopped, &groups}) {
     out->push_back(std::move(*f));
   }
 }
@@ -152,8 +152,8 @@ void GroupMetrics(group::ConsumerGroups& groups, std::vector<MetricFamily>* out)
   auto lag = Family("ferry_consumer_group_lag",
                     "Records between a group's committed offset and the partition's end.",
                     MetricType::Gauge);
-  auto members = Family("ferry_consumer_group_members", "Members of a consumer group.",
-                        MetricType::Gauge);
+  auto members =
+      Family("ferry_consumer_group_members", "Members of a consumer group.", MetricType::Gauge);
   auto rebalances = Family("ferry_consumer_group_rebalances_total",
                            "Rebalances (generation changes) of a group since it last had no "
                            "members.",
@@ -258,9 +258,7 @@ int MetricsServer::port() const {
   return ports.empty() ? 0 : ports[0];
 }
 
-bool MetricsServer::Ready() const {
-  return !shutting_down_.load() && engine_->broker() != nullptr;
-}
+bool MetricsServer::Ready() const { return !shutting_down_.load() && engine_->broker() != nullptr; }
 
 std::string MetricsServer::Scrape() const {
   std::vector<MetricFamily> families = registry_->Collect();

@@ -13,8 +13,8 @@ TEST(ValidateTopicNameTest, KafkasRule) {
   }
   EXPECT_TRUE(ValidateTopicName(std::string(249, 'x')).ok());
   for (const std::string& bad : {std::string(""), std::string("."), std::string(".."),
-                                std::string(250, 'x'), std::string("a/b"), std::string("a b"),
-                                std::string("é"), std::string("a\0b", 3), std::string("a:b")}) {
+                                 std::string(250, 'x'), std::string("a/b"), std::string("a b"),
+                                 std::string("é"), std::string("a\0b", 3), std::string("a:b")}) {
     absl::Status s = ValidateTopicName(bad);
     EXPECT_TRUE(absl::IsInvalidArgument(s)) << bad;
     EXPECT_FALSE(s.message().empty());
