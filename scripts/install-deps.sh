@@ -14,6 +14,12 @@ PACKAGES=(
   python3-grpcio python3-protobuf
   # Deploy checks (tests/deploy_checks.sh): lints deploy/; its schema checks use node and npm.
   yamllint
+  # Kafka front door tests: real Kafka clients (kafka-python, kcat on librdkafka); libFuzzer
+  # targets for the Kafka decoders build with clang and its runtime.
+  python3-kafka kcat clang libclang-rt-14-dev
+  # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, and the
+  # charts in docs/performance.md.
+  nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox
 )
 
 missing=()
