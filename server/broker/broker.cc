@@ -206,33 +206,53 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::TopicForPublish(
 }
 
 void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
+  // One publish path: the message is walked in wire format like a streamed request.
+  const std::string encoded = request->SerializeAsString();
+  PublishRequestView view;
+  absl::Status s = ParsePublishRequest(encoded, &view);
+  if (!s.ok()) return done(std::move(s), nullptr);
+  PublishRecords(view, [done = std::move(done)](absl::Status s, const PublishAcks* acks) {
+    if (!s.ok()) return done(std::move(s), nullptr);
+    v1::PublishResponse response;
+    response.mutable_acks()->Reserve(static_cast<int>(acks->size()));
+    for (size_t i = 0; i < acks->size(); ++i) {
+      v1::RecordAck* ack = response.add_acks();
+      ack->set_partition(acks->partition(i));
+      ack->set_offset(acks->offset(i));
+    }
+    done(absl::OkStatus(), &response);
+  });
+}
+
+void Broker::PublishRecords(const PublishRequestView& request, PublishAcksDone done) {
   const auto reject = [&](absl::Status s) { done(std::move(s), nullptr); };
-  absl::Status s = ValidateTopicName(request->topic());
+  absl::Status s = ValidateTopicName(request.topic);
   if (!s.ok()) return reject(s);
-  const int n = request->records_size();
+  const int n = static_cast<int>(request.records.size());
   if (n == 0) {
     return reject(absl::InvalidArgumentError(
-        absl::StrCat("publish to topic ", Quoted(request->topic()), " has no records")));
+        absl::StrCat("publish to topic ", Quoted(request.topic), " has no records")));
   }
-  if (request->has_partition() && request->partition() < 0) {
+  if (request.partition.has_value() && *request.partition < 0) {
     return reject(absl::InvalidArgumentError(
-        absl::StrCat("partition must be >= 0, got ", request->partition())));
+        absl::StrCat("partition must be >= 0, got ", *request.partition)));
   }
   // Sizes first, against the broker's limit; the topic's own limit is checked below.
   int64_t batch_bytes = 0;
+  size_t largest = 0;
   for (int i = 0; i < n; ++i) {
-    const v1::Record& r = request->records(i);
-    const size_t bytes = RecordUserBytes(r);
-    if (bytes > static_cast<size_t>(options_.max_record_bytes)) {
-      return reject(absl::ResourceExhaustedError(
-          absl::StrCat("record ", i, " is ", bytes, " bytes (key + value + headers); the limit is ",
-                       options_.max_record_bytes, " bytes (--max-record-bytes)")));
+    const RecordView& r = request.records[i];
+    if (r.user_bytes > static_cast<size_t>(options_.max_record_bytes)) {
+      return reject(absl::ResourceExhaustedError(absl::StrCat(
+          "record ", i, " is ", r.user_bytes, " bytes (key + value + headers); the limit is ",
+          options_.max_record_bytes, " bytes (--max-record-bytes)")));
     }
-    if (r.timestamp_ms() < 0) {
+    if (r.timestamp_ms < 0) {
       return reject(absl::InvalidArgumentError(absl::StrCat(
-          "record ", i, " has timestamp_ms ", r.timestamp_ms(), "; use >= 0 (0: broker time)")));
+          "record ", i, " has timestamp_ms ", r.timestamp_ms, "; use >= 0 (0: broker time)")));
     }
-    batch_bytes += static_cast<int64_t>(bytes);
+    batch_bytes += static_cast<int64_t>(r.user_bytes);
+    largest = std::max(largest, r.user_bytes);
   }
   if (batch_bytes > options_.max_batch_bytes) {
     return reject(absl::ResourceExhaustedError(
@@ -240,13 +260,14 @@ void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
                      options_.max_batch_bytes, " bytes (--max-batch-bytes): split the batch")));
   }
 
-  auto topic_or = TopicForPublish(request->topic());
+  auto topic_or = TopicForPublish(request.topic);
   if (!topic_or.ok()) return reject(topic_or.status());
   std::shared_ptr<const storage::Topic> topic = *std::move(topic_or);
   const int32_t partitions = topic->meta.partitions;
-  if (topic->meta.max_record_bytes > 0) {
+  if (topic->meta.max_record_bytes > 0 &&
+      largest > static_cast<size_t>(topic->meta.max_record_bytes)) {
     for (int i = 0; i < n; ++i) {
-      const size_t bytes = RecordUserBytes(request->records(i));
+      const size_t bytes = request.records[i].user_bytes;
       if (bytes > static_cast<size_t>(topic->meta.max_record_bytes)) {
         return reject(absl::ResourceExhaustedError(
             absl::StrCat("record ", i, " is ", bytes, " bytes; topic ", Quoted(topic->meta.name),
@@ -254,20 +275,23 @@ void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
       }
     }
   }
-  if (request->has_partition() && request->partition() >= partitions) {
+  if (request.partition.has_value() && *request.partition >= partitions) {
     return reject(absl::NotFoundError(absl::StrCat("topic ", Quoted(topic->meta.name), " has ",
                                                    partitions, " partitions; partition ",
-                                                   request->partition(), " does not exist")));
+                                                   *request.partition, " does not exist")));
   }
 
   // Each record's partition, then each partition's records in request order.
+  auto acks = std::make_shared<PublishAcks>();
+  acks->record_part.resize(n);
+  acks->record_index.resize(n);
   std::vector<int32_t> target(n);
-  if (request->has_partition()) {
-    std::fill(target.begin(), target.end(), request->partition());
+  if (request.partition.has_value()) {
+    std::fill(target.begin(), target.end(), *request.partition);
   } else {
     uint32_t keyless = 0;
     for (int i = 0; i < n; ++i) {
-      if (request->records(i).key().empty()) ++keyless;
+      if (request.records[i].key.empty()) ++keyless;
     }
     uint32_t next = 0;
     if (keyless > 0) {
@@ -277,17 +301,15 @@ void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
       cursor += keyless;
     }
     for (int i = 0; i < n; ++i) {
-      const std::string& key = request->records(i).key();
+      const std::string_view key = request.records[i].key;
       target[i] = key.empty() ? static_cast<int32_t>(next++ % static_cast<uint32_t>(partitions))
                               : PartitionForKey(key, partitions);
     }
   }
 
-  // Partitions in first-use order; `index_in_part[i]` is record i's index within its part.
+  // Partitions in first-use order.
   std::vector<int32_t> part_of_partition(partitions, -1);
   std::vector<storage::Store::AppendPart> parts;
-  std::vector<int32_t> part_index(n);
-  std::vector<uint32_t> index_in_part(n);
   const int64_t now_ms = clock_->NowMs();
   for (int i = 0; i < n; ++i) {
     int32_t& pi = part_of_partition[target[i]];
@@ -295,40 +317,33 @@ void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
       pi = static_cast<int32_t>(parts.size());
       parts.emplace_back();
       parts.back().log = topic->partitions[target[i]];
+      // Room for this part's share of the request, assuming an even spread.
+      parts.back().payload.reserve(
+          request.partition.has_value() ? static_cast<size_t>(batch_bytes) + 16 * n : 256);
+      acks->part_partition.push_back(target[i]);
     }
     storage::Store::AppendPart& part = parts[pi];
-    v1::Record* r = request->mutable_records(i);
-    r->clear_offset();
-    if (r->timestamp_ms() == 0) r->set_timestamp_ms(now_ms);
-    part.max_timestamp_ms = std::max(part.max_timestamp_ms, r->timestamp_ms());
-    AppendRecord(*r, &part.payload);
-    part_index[i] = pi;
-    index_in_part[i] = part.count++;
+    const RecordView& r = request.records[i];
+    part.max_timestamp_ms =
+        std::max(part.max_timestamp_ms, r.timestamp_ms ? r.timestamp_ms : now_ms);
+    AppendRecordView(r, now_ms, &part.payload);
+    acks->record_part[i] = pi;
+    acks->record_index[i] = part.count++;
   }
 
   std::shared_ptr<TopicCounters> counters = Counters(topic->meta.name);
-  std::vector<int32_t> part_partition;
-  for (const auto& p : parts) part_partition.push_back(p.log->partition());
-  store_->Append(
-      std::move(parts),
-      [done = std::move(done), part_index = std::move(part_index),
-       index_in_part = std::move(index_in_part), part_partition = std::move(part_partition),
-       counters, batch_bytes, n](absl::Status s, const std::vector<int64_t>& bases) {
-        if (!s.ok()) {
-          done(std::move(s), nullptr);
-          return;
-        }
-        counters->records_published.fetch_add(n, std::memory_order_relaxed);
-        counters->bytes_published.fetch_add(batch_bytes, std::memory_order_relaxed);
-        v1::PublishResponse response;
-        response.mutable_acks()->Reserve(n);
-        for (int i = 0; i < n; ++i) {
-          v1::RecordAck* ack = response.add_acks();
-          ack->set_partition(part_partition[part_index[i]]);
-          ack->set_offset(bases[part_index[i]] + index_in_part[i]);
-        }
-        done(absl::OkStatus(), &response);
-      });
+  store_->Append(std::move(parts),
+                 [done = std::move(done), acks = std::move(acks), counters, batch_bytes, n](
+                     absl::Status s, const std::vector<int64_t>& bases) {
+                   if (!s.ok()) {
+                     done(std::move(s), nullptr);
+                     return;
+                   }
+                   counters->records_published.fetch_add(n, std::memory_order_relaxed);
+                   counters->bytes_published.fetch_add(batch_bytes, std::memory_order_relaxed);
+                   acks->part_base = bases;
+                   done(absl::OkStatus(), acks.get());
+                 });
 }
 
 // --- read ------------------------------------------------------------------------------------
@@ -428,6 +443,45 @@ absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t f
     }
     if (!reader.status().ok()) return reader.status();
   }
+  return next;
+}
+
+absl::StatusOr<int64_t> Broker::ReadEncoded(const storage::PartitionLog& log, int64_t from,
+                                            int32_t max_records, int32_t max_bytes,
+                                            std::string* out, int32_t* records) const {
+  max_records = max_records <= 0 ? options_.max_subscribe_records
+                                 : std::min(max_records, options_.max_subscribe_records);
+  max_bytes = max_bytes <= 0 ? options_.max_subscribe_bytes
+                             : std::min(max_bytes, options_.max_subscribe_bytes);
+  std::vector<storage::StoredBatch> batches;
+  absl::Status s =
+      log.Read(from, static_cast<size_t>(max_records), static_cast<size_t>(max_bytes), &batches);
+  if (!s.ok()) return s;
+  size_t payload = 0;
+  for (const auto& batch : batches) payload += batch.payload.size();
+  out->reserve(out->size() + payload + payload / 8 + 16);
+  int64_t next = from;
+  int32_t count = 0;
+  size_t bytes = 0;
+  for (const auto& batch : batches) {
+    RecordReader reader(batch.payload);
+    std::string_view encoded;
+    int64_t offset = batch.base_offset;
+    for (; reader.Next(&encoded); ++offset) {
+      if (offset < from) continue;
+      if (count > 0 &&
+          (count >= max_records || bytes + encoded.size() > static_cast<size_t>(max_bytes))) {
+        *records = count;
+        return next;
+      }
+      AppendRecordWithOffset(encoded, offset, out);
+      ++count;
+      bytes += encoded.size();
+      next = offset + 1;
+    }
+    if (!reader.status().ok()) return reader.status();
+  }
+  *records = count;
   return next;
 }
 

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "ferry/v1/ferry.pb.h"
 #include "server/broker/clock.h"
+#include "server/broker/record_codec.h"
 #include "storage/store.h"
 
 namespace ferry::broker {
@@ -44,6 +45,19 @@ struct BrokerOptions {
 struct TopicCounters {
   std::atomic<int64_t> records_published{0};
   std::atomic<int64_t> bytes_published{0};
+};
+
+// Where the records of one publish went: record i is at offset
+// part_base[record_part[i]] + record_index[i] of partition part_partition[record_part[i]].
+struct PublishAcks {
+  std::vector<int32_t> part_partition;
+  std::vector<int64_t> part_base;
+  std::vector<int32_t> record_part;
+  std::vector<uint32_t> record_index;
+
+  size_t size() const { return record_part.size(); }
+  int32_t partition(size_t i) const { return part_partition[record_part[i]]; }
+  int64_t offset(size_t i) const { return part_base[record_part[i]] + record_index[i]; }
 };
 
 // Open Subscribe streams by mode, for metrics.
@@ -83,6 +97,11 @@ class Broker {
   // durable per the fsync policy (on the commit thread), or at once on rejection (on this
   // thread). Records are moved out of `request`.
   void Publish(v1::PublishRequest* request, PublishDone done);
+  // The same for a request already walked in wire format (`ParsePublishRequest`): records are
+  // stored as the bytes they came in, without building messages. The views need to live only
+  // until this call returns. `done` gets where each record went.
+  using PublishAcksDone = std::function<void(absl::Status, const PublishAcks*)>;
+  void PublishRecords(const PublishRequestView& request, PublishAcksDone done);
 
   // --- read -----------------------------------------------------------------------------
   // The offset to start reading `log` at for a direct subscription (after validation).
@@ -93,6 +112,12 @@ class Broker {
   // Returns the offset after the last record read; `from` when nothing is there yet.
   absl::StatusOr<int64_t> Read(const storage::PartitionLog& log, int64_t from, int32_t max_records,
                                int32_t max_bytes, v1::SubscribeResponse* out) const;
+
+  // Like Read, but appends the records to `out` as a SubscribeResponse's `records` fields in
+  // wire format (offsets set), ready to send, and counts them in `*records`.
+  absl::StatusOr<int64_t> ReadEncoded(const storage::PartitionLog& log, int64_t from,
+                                      int32_t max_records, int32_t max_bytes, std::string* out,
+                                      int32_t* records) const;
 
   // --- retention ------------------------------------------------------------------------
   // One retention pass at the clock's current time; returns batches removed.

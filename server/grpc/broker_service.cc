@@ -8,6 +8,7 @@
 #include "server/broker/validation.h"
 #include "server/grpc/group_subscribe.h"
 #include "server/grpc/status.h"
+#include "server/grpc/wire_messages.h"
 
 namespace ferry::grpc_server {
 
@@ -17,8 +18,11 @@ namespace ferry::grpc_server {
 //
 // The reactor owns itself through `self_` until OnDone; append callbacks and the shutdown
 // path hold their own references, so none of them can outlive it.
+//
+// Requests and answers are handled as bytes: records go to storage as they came, and answers
+// are encoded directly, so no message is built per record.
 class PublishStreamReactor final
-    : public grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>,
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
       public std::enable_shared_from_this<PublishStreamReactor> {
  public:
   explicit PublishStreamReactor(broker::Broker* broker) : broker_(broker) {}
@@ -52,8 +56,11 @@ class PublishStreamReactor final
       return;
     }
     auto slot = std::make_shared<Slot>();
-    slot->response.set_sequence(request_.sequence());
-    auto request = std::make_shared<v1::PublishRequest>(std::move(request_));
+    std::string bytes;
+    broker::PublishRequestView request;
+    absl::Status parsed = ByteBufferToString(request_, &bytes)
+                              ? broker::ParsePublishRequest(bytes, &request)
+                              : absl::InvalidArgumentError("unreadable request");
     request_.Clear();
     {
       // `reading_` stays true until this request is in the commit queue, so no later request
@@ -61,20 +68,22 @@ class PublishStreamReactor final
       absl::MutexLock lock(&mu_);
       slots_.push_back(slot);
     }
-    broker_->Publish(request.get(), [this, self = shared_from_this(), slot, request](
-                                        absl::Status s, v1::PublishResponse* response) {
+    const uint64_t sequence = request.sequence;
+    auto answer = [this, self = shared_from_this(), slot, sequence](
+                      absl::Status s, const broker::PublishAcks* acks) {
+      std::string response = EncodePublishStreamResponse(sequence, s, acks);
       {
         absl::MutexLock lock(&mu_);
-        if (s.ok()) {
-          slot->response.mutable_ok()->Swap(response);
-        } else {
-          slot->response.mutable_error()->set_code(static_cast<int>(s.code()));
-          slot->response.mutable_error()->set_message(std::string(s.message()));
-        }
+        slot->response = std::move(response);
         slot->done = true;
       }
       Drive();
-    });
+    };
+    if (parsed.ok()) {
+      broker_->PublishRecords(request, std::move(answer));
+    } else {
+      answer(parsed, nullptr);
+    }
     {
       absl::MutexLock lock(&mu_);
       reading_ = false;
@@ -101,7 +110,7 @@ class PublishStreamReactor final
 
   struct Slot {
     bool done = false;
-    v1::PublishStreamResponse response;
+    std::string response;  // a PublishStreamResponse
   };
 
   // Decides the next steps under the lock and takes them outside it: gRPC may run a reaction
@@ -116,7 +125,7 @@ class PublishStreamReactor final
         // The client is gone: drop answers, but wait for appends in flight (they hold `this`).
         while (!slots_.empty() && slots_.front()->done) slots_.pop_front();
       } else if (!writing_ && !slots_.empty() && slots_.front()->done) {
-        current_ = std::move(slots_.front()->response);
+        current_ = StringToByteBuffer(std::move(slots_.front()->response));
         slots_.pop_front();
         writing_ = write = true;
       }
@@ -139,8 +148,8 @@ class PublishStreamReactor final
   }
 
   broker::Broker* const broker_;
-  v1::PublishRequest request_;         // owned by the read in progress
-  v1::PublishStreamResponse current_;  // owned by the write in progress
+  grpc::ByteBuffer request_;  // owned by the read in progress
+  grpc::ByteBuffer current_;  // owned by the write in progress
   absl::Mutex mu_;
   std::deque<std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
@@ -158,7 +167,7 @@ namespace {
 // Subscribe (direct mode): read, write, and when caught up, wait on the partition's append
 // notification. At any time exactly one of these owns the stream: a Pump() call, the write in
 // flight, or the registered waiter; OnCancel only flags and, when the waiter is idle, finishes.
-class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   SubscribeReactor(broker::Broker* broker, const v1::SubscribeRequest& request) : broker_(broker) {
     absl::Status s = Init(request);
@@ -217,7 +226,6 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
     auto start = broker_->ResolveStart(*log_, direct);
     if (!start.ok()) return start.status();
     next_ = *start;
-    response_.set_topic(direct.topic());
     topic_ = direct.topic();
     broker_->streams().direct.fetch_add(1);
     counted_ = true;
@@ -230,8 +238,10 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
         absl::MutexLock lock(&mu_);
         if (cancelled_) break;
       }
-      response_.Clear();
-      auto next = broker_->Read(*log_, next_, max_records_, max_bytes_, &response_);
+      std::string message;
+      StartRecordsMessage(topic_, log_->partition(), &message);
+      int32_t records = 0;
+      auto next = broker_->ReadEncoded(*log_, next_, max_records_, max_bytes_, &message, &records);
       if (!next.ok()) {
         // Retention may pass a slow reader by; the reset policy says whether to skip ahead.
         if (absl::IsOutOfRange(next.status()) && next_ < log_->log_start_offset() &&
@@ -242,10 +252,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
         Finish(ToGrpcStatus(next.status()));
         return;
       }
-      if (response_.records_size() > 0) {
+      if (records > 0) {
         next_ = *next;
-        response_.set_topic(topic_);
-        broker_->CountDelivered(topic_, "", response_.records_size());
+        FinishRecordsMessage(log_->end_offset(), &message);
+        response_ = StringToByteBuffer(std::move(message));
+        broker_->CountDelivered(topic_, "", records);
         StartWrite(&response_);
         return;
       }
@@ -273,8 +284,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   int32_t max_records_ = 0;
   int32_t max_bytes_ = 0;
   v1::OffsetReset reset_ = v1::OFFSET_RESET_UNSPECIFIED;
-  v1::SubscribeResponse response_;
-  bool counted_ = false;  // in the open-streams gauge
+  grpc::ByteBuffer response_;  // owned by the write in flight
+  bool counted_ = false;       // in the open-streams gauge
 
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -282,14 +293,14 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
 };
 
 // Streams refused before they start (the broker is not ready).
-class RefusedWriteReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+class RefusedWriteReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedWriteReactor(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
   void OnDone() override { delete this; }
 };
 
 class RefusedBidiReactor final
-    : public grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit RefusedBidiReactor(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
   void OnDone() override { delete this; }
@@ -328,8 +339,8 @@ grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* co
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>*
-BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BrokerService::PublishStream(
+    grpc::CallbackServerContext* /*context*/) {
   broker::Broker* const broker = engine_->broker();
   if (broker == nullptr) return new RefusedBidiReactor(Engine::NotReady());
   auto reactor = std::make_shared<PublishStreamReactor>(broker);
@@ -345,14 +356,20 @@ BrokerService::PublishStream(grpc::CallbackServerContext* /*context*/) {
   return reactor.get();
 }
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* BrokerService::Subscribe(
-    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* BrokerService::Subscribe(
+    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* raw) {
   broker::Broker* const broker = engine_->broker();
   if (broker == nullptr) return new RefusedWriteReactor(Engine::NotReady());
-  if (request->mode_case() == v1::SubscribeRequest::kGroup) {
-    return NewGroupSubscribeReactor(broker, engine_->groups(), *request);
+  v1::SubscribeRequest request;
+  std::string bytes;
+  if (!ByteBufferToString(*raw, &bytes) || !request.ParseFromString(bytes)) {
+    return new RefusedWriteReactor(
+        absl::InvalidArgumentError("the request is not a ferry.v1.SubscribeRequest"));
   }
-  return new SubscribeReactor(broker, *request);
+  if (request.mode_case() == v1::SubscribeRequest::kGroup) {
+    return NewGroupSubscribeReactor(broker, engine_->groups(), request);
+  }
+  return new SubscribeReactor(broker, request);
 }
 
 void BrokerService::StopStreams() {

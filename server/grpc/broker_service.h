@@ -16,7 +16,15 @@ namespace ferry::grpc_server {
 
 class PublishStreamReactor;
 
-class BrokerService final : public v1::Broker::CallbackService {
+// Every method is a callback method; PublishStream and Subscribe are raw ones (bytes in, bytes
+// out: see wire_messages.h).
+using BrokerServiceBase = v1::Broker::WithCallbackMethod_Publish<
+    v1::Broker::WithRawCallbackMethod_PublishStream<v1::Broker::WithRawCallbackMethod_Subscribe<
+        v1::Broker::WithCallbackMethod_JoinGroup<v1::Broker::WithCallbackMethod_Heartbeat<
+            v1::Broker::WithCallbackMethod_LeaveGroup<v1::Broker::WithCallbackMethod_CommitOffset<
+                v1::Broker::WithCallbackMethod_FetchOffsets<v1::Broker::Service>>>>>>>>;
+
+class BrokerService final : public BrokerServiceBase {
  public:
   explicit BrokerService(const Engine* engine) : engine_(engine) {}
 
@@ -27,10 +35,10 @@ class BrokerService final : public v1::Broker::CallbackService {
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
                                     const v1::PublishRequest* request,
                                     v1::PublishResponse* response) override;
-  grpc::ServerBidiReactor<v1::PublishRequest, v1::PublishStreamResponse>* PublishStream(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* PublishStream(
       grpc::CallbackServerContext* context) override;
-  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* request) override;
 
   grpc::ServerUnaryReactor* JoinGroup(grpc::CallbackServerContext* context,
                                       const v1::JoinGroupRequest* request,

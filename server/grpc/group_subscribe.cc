@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/broker/validation.h"
 #include "server/grpc/status.h"
+#include "server/grpc/wire_messages.h"
 
 namespace ferry::grpc_server {
 namespace {
@@ -106,10 +107,10 @@ class GroupStream final : public group::MemberStream,
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   TopicPartition last_served_ ABSL_GUARDED_BY(mu_);
 
-  v1::SubscribeResponse response_;  // owned by the driver
+  grpc::ByteBuffer response_;  // owned by the driver
 };
 
-class GroupStream::Reactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+class GroupStream::Reactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit Reactor(std::shared_ptr<GroupStream> stream) : stream_(std::move(stream)) {}
   void Begin() {
@@ -231,8 +232,8 @@ void GroupStream::Run() {
       } else if (!events_.empty()) {
         const group::AssignmentChange change = std::move(events_.front());
         events_.pop_front();
-        response_.Clear();
-        v1::AssignmentChange* a = response_.mutable_assignment();
+        v1::SubscribeResponse message;
+        v1::AssignmentChange* a = message.mutable_assignment();
         a->set_generation(change.generation);
         const auto fill = [](const std::vector<TopicPartition>& from,
                              google::protobuf::RepeatedPtrField<v1::TopicPartition>* to) {
@@ -245,6 +246,7 @@ void GroupStream::Run() {
         fill(change.added, a->mutable_added());
         fill(change.revoked, a->mutable_revoked());
         fill(change.assignment, a->mutable_assignment());
+        response_ = MessageToByteBuffer(message);
         write = true;
       }
     }
@@ -312,8 +314,11 @@ bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
                         [&](const auto& e) { return e.first > after; });
   for (auto& [tp, part] : snapshot) {
     if (part.log == nullptr) continue;
-    response_.Clear();
-    auto next = broker_->Read(*part.log, part.next, max_records_, max_bytes_, &response_);
+    std::string message;
+    StartRecordsMessage(tp.first, tp.second, &message);
+    int32_t records = 0;
+    auto next =
+        broker_->ReadEncoded(*part.log, part.next, max_records_, max_bytes_, &message, &records);
     if (!next.ok()) {
       if (absl::IsOutOfRange(next.status()) && part.next < part.log->log_start_offset() &&
           reset_ != v1::OFFSET_RESET_NONE) {
@@ -321,31 +326,30 @@ bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
         absl::MutexLock lock(&mu_);
         auto it = parts_.find(tp);
         if (it != parts_.end()) it->second.next = part.log->log_start_offset();
-        response_.Clear();
         continue;
       }
       if (absl::IsNotFound(next.status())) continue;  // topic deleted: revocation follows
       *failure = next.status();
       return false;
     }
-    if (response_.records_size() == 0) continue;
+    if (records == 0) continue;
     absl::MutexLock lock(&mu_);
     auto it = parts_.find(tp);
     // Revoked while reading: drop the records, never deliver a partition the member lost.
     if (it == parts_.end() || it->second.next != part.next) continue;
     it->second.next = *next;
     last_served_ = tp;
-    response_.set_topic(tp.first);
-    broker_->CountDelivered(tp.first, group_, response_.records_size());
+    FinishRecordsMessage(part.log->end_offset(), &message);
+    response_ = StringToByteBuffer(std::move(message));
+    broker_->CountDelivered(tp.first, group_, records);
     return true;
   }
-  response_.Clear();
   return false;
 }
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* NewGroupSubscribeReactor(
+grpc::ServerWriteReactor<grpc::ByteBuffer>* NewGroupSubscribeReactor(
     broker::Broker* broker, group::ConsumerGroups* groups, const v1::SubscribeRequest& request) {
   auto stream = std::make_shared<GroupStream>(broker, groups, request);
   auto* reactor = new GroupStream::Reactor(stream);

@@ -11,7 +11,7 @@
 
 namespace ferry::grpc_server {
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* NewGroupSubscribeReactor(
+grpc::ServerWriteReactor<grpc::ByteBuffer>* NewGroupSubscribeReactor(
     broker::Broker* broker, group::ConsumerGroups* groups, const v1::SubscribeRequest& request);
 
 }  // namespace ferry::grpc_server

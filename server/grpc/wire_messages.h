@@ -1,0 +1,37 @@
+// The hot messages of the Broker service in wire format: PublishStream requests and answers
+// and Subscribe record messages are read and written as bytes (gRPC raw methods), so the
+// broker never builds a protobuf message per record. Everything else stays generated code.
+// Pure functions, thread-safe.
+#ifndef FERRY_SERVER_GRPC_WIRE_MESSAGES_H_
+#define FERRY_SERVER_GRPC_WIRE_MESSAGES_H_
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "server/broker/broker.h"
+
+namespace ferry::grpc_server {
+
+// The bytes of `buffer` in one string.
+bool ByteBufferToString(const grpc::ByteBuffer& buffer, std::string* out);
+// A buffer that takes `bytes` over without copying them.
+grpc::ByteBuffer StringToByteBuffer(std::string bytes);
+grpc::ByteBuffer MessageToByteBuffer(const google::protobuf::Message& message);
+
+// A PublishStreamResponse: `acks` on success, else the error.
+std::string EncodePublishStreamResponse(uint64_t sequence, const absl::Status& status,
+                                        const broker::PublishAcks* acks);
+
+// The start of a SubscribeResponse carrying records of `topic`/`partition`: records follow
+// (Broker::ReadEncoded appends them), then FinishRecordsMessage adds the end offset.
+void StartRecordsMessage(std::string_view topic, int32_t partition, std::string* out);
+void FinishRecordsMessage(int64_t end_offset, std::string* out);
+
+}  // namespace ferry::grpc_server
+
+#endif  // FERRY_SERVER_GRPC_WIRE_MESSAGES_H_
