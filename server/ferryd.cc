@@ -2,6 +2,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -24,6 +25,7 @@
 #include "server/grpc/admin_service.h"
 #include "server/grpc/broker_service.h"
 #include "server/grpc/engine.h"
+#include "server/kafka/server.h"
 #include "server/log.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/rpc_metrics.h"
@@ -62,6 +64,17 @@ ABSL_FLAG(int32_t, group_revoke_grace_ms, 3000,
           "How long a revoked partition waits for its old owner's final commit before moving");
 ABSL_FLAG(int32_t, group_max_members, 1000, "Most members in one consumer group");
 ABSL_FLAG(int32_t, max_groups, 10000, "Most consumer groups with members");
+ABSL_FLAG(std::string, kafka_listen, "127.0.0.1:9092",
+          "Kafka wire-protocol listen address (host:port; port 0 picks one); empty turns the "
+          "Kafka listener off");
+ABSL_FLAG(std::string, kafka_port_file, "",
+          "When set, the bound Kafka port is written to this file once listening");
+ABSL_FLAG(std::string, kafka_advertise, "",
+          "host[:port] Kafka clients are told to connect to (Metadata, FindCoordinator); empty: "
+          "the --kafka-listen address (127.0.0.1 when it is 0.0.0.0)");
+ABSL_FLAG(int32_t, kafka_max_connections, 1000, "Most Kafka client connections at once");
+ABSL_FLAG(int64_t, kafka_max_request_bytes, 100 << 20,
+          "Largest Kafka request frame; a larger one closes its connection");
 
 namespace ferry {
 namespace {
@@ -225,6 +238,39 @@ int Run() {
   group::ConsumerGroups groups(broker.get(), group_options, &clock, /*run_timer=*/true);
 
   engine.Attach(broker.get(), &groups);
+
+  // The Kafka front door, over the same engine and groups; started once storage has recovered.
+  std::unique_ptr<kafka::KafkaServer> kafka_server;
+  kafka::KafkaServerOptions kafka_options;
+  kafka_options.listen = absl::GetFlag(FLAGS_kafka_listen);
+  kafka_options.advertise = absl::GetFlag(FLAGS_kafka_advertise);
+  kafka_options.max_connections = absl::GetFlag(FLAGS_kafka_max_connections);
+  kafka_options.max_request_bytes = absl::GetFlag(FLAGS_kafka_max_request_bytes);
+  if (!kafka_options.listen.empty()) {
+    // Unwinds in shutdown order: nothing may outlive what it uses (the engine, the broker).
+    const auto fail_start = [&](const std::string& message, int code) {
+      kafka_server.reset();
+      groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker failed to start"));
+      broker->BeginShutdown();
+      broker_service.StopStreams();
+      server->Shutdown(std::chrono::system_clock::now());
+      metrics_server.reset();
+      broker->Close();
+      return Fail("start_failed", message, code);
+    };
+    if (kafka_options.max_connections < 1 || kafka_options.max_request_bytes < 64) {
+      return fail_start("--kafka-max-connections and --kafka-max-request-bytes must be positive",
+                        2);
+    }
+    kafka_server = std::make_unique<kafka::KafkaServer>(broker.get(), &groups, kafka_options);
+    absl::Status s = kafka_server->Start();
+    if (!s.ok()) return fail_start(std::string(s.message()), 1);
+    const std::string kafka_port_file = absl::GetFlag(FLAGS_kafka_port_file);
+    if (!kafka_port_file.empty()) {
+      s = WritePortFile(kafka_port_file, kafka_server->port());
+      if (!s.ok()) return fail_start(std::string(s.message()), 1);
+    }
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
   log::Event(log::Level::kInfo, "serving", {{"grpc_port", std::to_string(port)}});
 
@@ -240,6 +286,8 @@ int Run() {
   log::Event(log::Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->GetHealthCheckService()->SetServingStatus(false);
   if (metrics_server != nullptr) metrics_server->SetShuttingDown();
+  // Kafka connections close first: their in-flight produces finish while the store is open.
+  if (kafka_server != nullptr) kafka_server->Stop();
   // Subscriptions end now instead of holding Shutdown up.
   groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker is shutting down"));
   broker->BeginShutdown();
@@ -284,7 +332,8 @@ std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string
 
 void PrintHelp() {
   std::printf(
-      "ferryd: the Ferry message broker.\n\nUsage: ferryd [flags]\n\nFlags (also "
+      "ferryd: the Ferry message broker. It serves the gRPC API (ferry.v1) on --listen and the "
+      "Kafka wire protocol on --kafka-listen.\n\nUsage: ferryd [flags]\n\nFlags (also "
       "--flag value; --fromenv=name,... reads FLAGS_name from the environment):\n");
   std::vector<const absl::CommandLineFlag*> flags;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
@@ -306,6 +355,11 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
+  // Request and batch buffers are often 100 KiB to a few MiB: above glibc's default mmap
+  // threshold each one would be a fresh mmap, page-faulted in and unmapped again. Keep them
+  // on the heap, where freed memory is reused rather than returned and faulted in again.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // Block the stop signals before any thread starts, so every thread inherits the mask and
   // the main thread's sigwait receives them.
   sigset_t stop_signals;
@@ -316,8 +370,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   absl::SetProgramUsageMessage(
-      "The Ferry message broker.\n\n  ferryd [--listen=127.0.0.1:50051] [--data-dir=data] "
-      "[--fsync=always] ...");
+      "The Ferry message broker.\n\n  ferryd [--listen=127.0.0.1:50051] "
+      "[--kafka-listen=127.0.0.1:9092] [--data-dir=data] [--fsync=always] ...");
   std::vector<std::string> storage;
   std::vector<char*> args = NormalizeFlags(argc, argv, &storage);
   std::vector<char*> positional =

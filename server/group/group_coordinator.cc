@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/broker/validation.h"
@@ -19,7 +21,23 @@ std::vector<TopicPartition> Sorted(const std::set<TopicPartition>& s) {
 
 std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
 
+constexpr char kGroupErrorPayload[] = "type.ferry.dev/ferry.GroupError";
+
+absl::Status Tagged(absl::Status status, GroupError error) {
+  status.SetPayload(kGroupErrorPayload, absl::Cord(std::to_string(static_cast<int>(error))));
+  return status;
+}
+
 }  // namespace
+
+GroupError GroupErrorOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kGroupErrorPayload);
+  int value = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &value)) {
+    return GroupError::kNone;
+  }
+  return static_cast<GroupError>(value);
+}
 
 const char* GroupStateName(GroupState state) {
   switch (state) {
@@ -46,9 +64,11 @@ absl::StatusOr<GroupCoordinator::Member*> GroupCoordinator::FindMember(
     Group& g, const std::string& member_id) {
   auto it = g.members.find(member_id);
   if (it == g.members.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        "unknown member ", Quoted(member_id), " of group ", Quoted(g.name),
-        " (it timed out, left, or the broker restarted): join again without a member id"));
+    return Tagged(absl::NotFoundError(absl::StrCat(
+                      "unknown member ", Quoted(member_id), " of group ", Quoted(g.name),
+                      " (it timed out, left, or the broker restarted): join again without a "
+                      "member id")),
+                  GroupError::kUnknownMember);
   }
   return &it->second;
 }
@@ -88,9 +108,11 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
     Group* g = FindGroup(req.group);
     if (g == nullptr) {
       if (!req.member_id.empty()) {
-        return absl::NotFoundError(absl::StrCat(
-            "unknown member ", Quoted(req.member_id), ": group ", Quoted(req.group),
-            " has no members (the broker may have restarted); join again without a member id"));
+        return Tagged(absl::NotFoundError(absl::StrCat(
+                          "unknown member ", Quoted(req.member_id), ": group ", Quoted(req.group),
+                          " has no members (the broker may have restarted); join again without a "
+                          "member id")),
+                      GroupError::kUnknownMember);
       }
       if (static_cast<int>(groups_.size()) >= options_.max_groups) {
         return absl::ResourceExhaustedError(absl::StrCat(
@@ -99,7 +121,9 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
       g = &groups_[req.group];
       g->name = req.group;
     }
-    if (!g->members.empty() && g->assignor != req.assignor) {
+    // The coordinator assigns for classic members, so they take whatever the group uses.
+    const AssignorKind assignor = req.classic && !g->members.empty() ? g->assignor : req.assignor;
+    if (!g->members.empty() && g->assignor != assignor) {
       return absl::FailedPreconditionError(absl::StrCat("group ", Quoted(req.group), " uses the ",
                                                         AssignorName(g->assignor),
                                                         " assignor; join with the same assignor"));
@@ -128,11 +152,12 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
             absl::StrCat("group ", Quoted(req.group), " has ", g->members.size(),
                          " members, the limit (--group-max-members)"));
       }
-      if (g->members.empty()) g->assignor = req.assignor;
+      if (g->members.empty()) g->assignor = assignor;
       const std::string id = NewMemberId(req.group);
       m = &g->members[id];
       m->id = id;
       m->instance_id = req.instance_id;
+      m->classic = req.classic;
       if (!req.instance_id.empty()) g->static_members[req.instance_id] = id;
       rebalance = true;
       log::Event(log::Level::kInfo, "member_joined",
@@ -144,10 +169,15 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
     }
     m->session_timeout = timeout;
     m->deadline = now + timeout;
+    m->revoke_grace =
+        req.revoke_grace > absl::ZeroDuration() ? req.revoke_grace : options_.revoke_grace;
+    m->client_id = req.client_id;
+    m->client_host = req.client_host;
     if (rebalance) Rebalance(*g, "join");
     result.member_id = m->id;
     result.generation = g->generation;
     result.assignment = Sorted(m->owned);
+    result.assignor = g->assignor;
   }
   Dispatch();
   return result;
@@ -163,14 +193,18 @@ absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
     absl::MutexLock lock(&mu_);
     Group* g = FindGroup(group);
     if (g == nullptr) {
-      return absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
-                                              Quoted(group), " has no members; join again"));
+      return Tagged(
+          absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                           Quoted(group), " has no members; join again")),
+          GroupError::kUnknownMember);
     }
     auto m = FindMember(*g, member_id);
     if (!m.ok()) return m.status();
     if (generation > g->generation) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "generation ", generation, " is ahead of group ", Quoted(group), "'s ", g->generation));
+      return Tagged(absl::FailedPreconditionError(absl::StrCat("generation ", generation,
+                                                               " is ahead of group ", Quoted(group),
+                                                               "'s ", g->generation)),
+                    GroupError::kFutureGeneration);
     }
     (*m)->deadline = clock_->Now() + (*m)->session_timeout;
     if (generation == g->generation && !(*m)->revoking.empty()) {
@@ -178,10 +212,90 @@ absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
       (*m)->revoking.clear();
       HandOff(*g);
     }
-    view.generation = g->generation;
-    view.assignment = Sorted((*m)->owned);
+    view = View(*g, **m);
   }
   Dispatch();
+  return view;
+}
+
+absl::StatusOr<MemberView> GroupCoordinator::Sync(const std::string& group,
+                                                  const std::string& member_id,
+                                                  int64_t generation) {
+  absl::Status valid = broker::ValidateGroupName(group);
+  if (!valid.ok()) return valid;
+  MemberView view;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindGroup(group);
+    if (g == nullptr) {
+      return Tagged(
+          absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                           Quoted(group), " has no members; join again")),
+          GroupError::kUnknownMember);
+    }
+    auto m = FindMember(*g, member_id);
+    if (!m.ok()) return m.status();
+    if (generation != g->generation) {
+      return Tagged(absl::FailedPreconditionError(
+                        absl::StrCat("generation ", generation, " is not group ", Quoted(group),
+                                     "'s current generation ", g->generation, "; join again")),
+                    GroupError::kRebalancing);
+    }
+    (*m)->deadline = clock_->Now() + (*m)->session_timeout;
+    if (!(*m)->revoking.empty()) {
+      (*m)->revoking.clear();
+      HandOff(*g);
+    }
+    (*m)->synced_generation = generation;
+    (*m)->synced = (*m)->owned;
+    view = View(*g, **m);
+  }
+  Dispatch();
+  return view;
+}
+
+absl::StatusOr<MemberView> GroupCoordinator::AwaitPending(const std::string& group,
+                                                          const std::string& member_id,
+                                                          absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  // Hand-overs happen under mu_ (a commit, a heartbeat, a leave, the timer), and the condition
+  // is evaluated each time mu_ is released: no polling.
+  const auto settled = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (waits_cancelled_) return true;
+    Group* g = FindGroup(group);
+    if (g == nullptr) return true;
+    auto m = g->members.find(member_id);
+    if (m == g->members.end()) return true;
+    for (const auto& [tp, owner] : g->target) {
+      if (owner == member_id && !m->second.owned.contains(tp)) return false;
+    }
+    return true;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
+  Group* g = FindGroup(group);
+  if (g == nullptr) {
+    return Tagged(absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                                   Quoted(group), " has no members; join again")),
+                  GroupError::kUnknownMember);
+  }
+  auto m = FindMember(*g, member_id);
+  if (!m.ok()) return m.status();
+  return View(*g, **m);
+}
+
+void GroupCoordinator::CancelWaits() {
+  absl::MutexLock lock(&mu_);
+  waits_cancelled_ = true;
+}
+
+MemberView GroupCoordinator::View(const Group& g, const Member& m) const {
+  MemberView view;
+  view.generation = g.generation;
+  view.assignment = Sorted(m.owned);
+  for (const auto& [tp, owner] : g.target) {
+    if (owner == m.id && !m.owned.contains(tp)) view.pending.push_back(tp);
+  }
+  view.resync = m.classic && (m.synced_generation != g.generation || m.synced != m.owned);
   return view;
 }
 
@@ -192,8 +306,9 @@ absl::Status GroupCoordinator::Leave(const std::string& group, const std::string
     absl::MutexLock lock(&mu_);
     Group* g = FindGroup(group);
     if (g == nullptr) {
-      return absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
-                                              Quoted(group), " has no members"));
+      return Tagged(absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id),
+                                                     ": group ", Quoted(group), " has no members")),
+                    GroupError::kUnknownMember);
     }
     auto m = FindMember(*g, member_id);
     if (!m.ok()) return m.status();
@@ -215,10 +330,17 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
   Group* g = FindGroup(group);
   Member* m = nullptr;
   absl::Status member_status;
+  if (member_id.empty() && generation < 0 && (g == nullptr || g->members.empty())) {
+    // A commit from outside the group protocol (Kafka's standalone consumers, admin tools):
+    // allowed only while no member owns anything, as in Kafka.
+    return std::vector<absl::Status>(partitions.size(), absl::OkStatus());
+  }
   if (g == nullptr || !g->members.contains(member_id)) {
-    member_status = absl::FailedPreconditionError(
-        absl::StrCat("unknown member ", Quoted(member_id), " of group ", Quoted(group),
-                     " (it timed out, left, or the broker restarted): join again, then commit"));
+    member_status =
+        Tagged(absl::FailedPreconditionError(absl::StrCat(
+                   "unknown member ", Quoted(member_id), " of group ", Quoted(group),
+                   " (it timed out, left, or the broker restarted): join again, then commit")),
+               GroupError::kUnknownMember);
   } else {
     m = &g->members.at(member_id);
   }
@@ -232,17 +354,25 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
     if (revoking != m->revoking.end() && now <= revoking->second && generation <= g->generation) {
       out.push_back(absl::OkStatus());  // the final commit of a revoked partition
     } else if (generation > g->generation) {
-      out.push_back(absl::FailedPreconditionError(
-          absl::StrCat("generation ", generation, " is ahead of group ", Quoted(group), "'s ",
-                       g->generation, ": use the generation JoinGroup or the stream gave")));
+      out.push_back(
+          Tagged(absl::FailedPreconditionError(absl::StrCat(
+                     "generation ", generation, " is ahead of group ", Quoted(group), "'s ",
+                     g->generation, ": use the generation JoinGroup or the stream gave")),
+                 GroupError::kFutureGeneration));
+    } else if (m->classic && generation >= 0 && m->owned.contains(tp)) {
+      // A classic member commits what it still owns before it rejoins, with the generation it
+      // had: ownership, not the generation, is what fences it.
+      out.push_back(absl::OkStatus());
     } else if (generation != g->generation) {
-      out.push_back(absl::FailedPreconditionError(
-          absl::StrCat("stale generation ", generation, ": group ", Quoted(group), " is at ",
-                       g->generation, "; take the new assignment, then commit")));
+      out.push_back(Tagged(absl::FailedPreconditionError(absl::StrCat(
+                               "stale generation ", generation, ": group ", Quoted(group),
+                               " is at ", g->generation, "; take the new assignment, then commit")),
+                           GroupError::kStaleGeneration));
     } else if (!m->owned.contains(tp)) {
-      out.push_back(absl::FailedPreconditionError(
-          absl::StrCat("partition ", TpName(tp), " is not assigned to member ", Quoted(member_id),
-                       " at generation ", generation)));
+      out.push_back(Tagged(absl::FailedPreconditionError(
+                               absl::StrCat("partition ", TpName(tp), " is not assigned to member ",
+                                            Quoted(member_id), " at generation ", generation)),
+                           GroupError::kNotOwner));
     } else {
       out.push_back(absl::OkStatus());
     }
@@ -347,13 +477,24 @@ void GroupCoordinator::Tick() {
           expired.push_back(id);
           continue;
         }
+        bool overdue = false;
         for (auto it = m.revoking.begin(); it != m.revoking.end();) {
-          if (it->second < now) {
+          if (it->second < now && m.classic) {
+            // A classic member that has not rejoined within its rebalance timeout leaves the
+            // group (as in Kafka) before its partitions move, so two owners never overlap.
+            overdue = true;
+            ++it;
+          } else if (it->second < now) {
             it = m.revoking.erase(it);
             released = true;
           } else {
             ++it;
           }
+        }
+        if (overdue) {
+          log::Event(log::Level::kWarn, "member_rebalance_timeout",
+                     {{"group", name}, {"member", id}});
+          expired.push_back(id);
         }
       }
       for (const auto& id : expired) {
@@ -439,7 +580,7 @@ void GroupCoordinator::Rebalance(Group& g, std::string_view reason) {
       if (t == target.end() || t->second != id) {
         change.revoked.push_back(*it);
         // A deleted partition needs no hand-over; a moved one waits for the owner's final word.
-        if (t != target.end()) m.revoking[*it] = now + options_.revoke_grace;
+        if (t != target.end()) m.revoking[*it] = now + m.revoke_grace;
         it = m.owned.erase(it);
         ++moved;
       } else {
@@ -499,6 +640,8 @@ GroupInfo GroupCoordinator::Info(const Group& g) const {
     mi.assignment = Sorted(m.owned);
     for (const auto& [tp, deadline] : m.revoking) mi.revoking.push_back(tp);
     mi.streaming = m.stream != nullptr;
+    mi.client_id = m.client_id;
+    mi.client_host = m.client_host;
     info.members.push_back(std::move(mi));
   }
   return info;

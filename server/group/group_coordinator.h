@@ -68,6 +68,19 @@ class MemberStream {
   virtual void OnRemoved(const absl::Status& why) = 0;
 };
 
+// Why the coordinator refused a member's call, for front doors that need a code rather than a
+// message (Kafka's UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS). Carried as a
+// payload of the refusal's absl::Status, whose code and message stay as documented.
+enum class GroupError {
+  kNone,
+  kUnknownMember,     // not a member (timed out, left, broker restarted)
+  kStaleGeneration,   // the group has moved to a newer generation
+  kFutureGeneration,  // a generation the group has not reached
+  kNotOwner,          // the partition is not the member's
+  kRebalancing,       // the member must join again to take its new assignment
+};
+GroupError GroupErrorOf(const absl::Status& status);
+
 struct JoinRequest {
   std::string group;
   std::vector<std::string> topics;
@@ -75,17 +88,34 @@ struct JoinRequest {
   std::string member_id;                                  // rejoin
   std::string instance_id;                                // static membership
   AssignorKind assignor = AssignorKind::kSticky;
+  // A Kafka classic-protocol (eager) member. It learns of revocations only at its next
+  // heartbeat and answers by rejoining, so: a partition revoked from it waits `revoke_grace`
+  // (its rebalance timeout) and if that ends unacknowledged the member is removed, as Kafka
+  // does, before the partition moves; it may commit partitions it still owns at an older
+  // generation (its commit before rejoining); and it takes the group's assignor, since the
+  // coordinator assigns for it.
+  bool classic = false;
+  absl::Duration revoke_grace = absl::ZeroDuration();  // zero: CoordinatorOptions::revoke_grace
+  // Who the member is, for DescribeGroup (Kafka clients send a client id; the host is the
+  // connection's peer).
+  std::string client_id;
+  std::string client_host;
 };
 
 struct MemberView {
   int64_t generation = 0;
   std::vector<TopicPartition> assignment;
+  // Partitions the target gives the member that still wait for their old owner.
+  std::vector<TopicPartition> pending;
+  // Classic members: the generation or the owned set differs from what Sync last returned.
+  bool resync = false;
 };
 
 struct JoinResult {
   std::string member_id;
   int64_t generation = 0;
   std::vector<TopicPartition> assignment;
+  AssignorKind assignor = AssignorKind::kSticky;
 };
 
 enum class GroupState { kEmpty, kRebalancing, kStable };
@@ -98,6 +128,8 @@ struct MemberInfo {
   std::vector<TopicPartition> assignment;  // owned now
   std::vector<TopicPartition> revoking;    // revoked, final commit still allowed
   bool streaming = false;
+  std::string client_id;
+  std::string client_host;
 };
 
 struct GroupInfo {
@@ -122,6 +154,17 @@ class GroupCoordinator {
   // Keeps a member alive; at the current generation it also acknowledges its revocations.
   absl::StatusOr<MemberView> Heartbeat(const std::string& group, const std::string& member_id,
                                        int64_t generation);
+  // A classic member takes its assignment at `generation` (Kafka SyncGroup): acknowledges its
+  // revocations and remembers what it was given, so Heartbeat can tell it when that changes.
+  // FAILED_PRECONDITION (GroupError::kRebalancing) when `generation` is not the current one.
+  absl::StatusOr<MemberView> Sync(const std::string& group, const std::string& member_id,
+                                  int64_t generation);
+  // Waits up to `timeout` (real time) until no partition waits for hand-over to the member, the
+  // member is gone, or CancelWaits() is called; returns the member's view then.
+  absl::StatusOr<MemberView> AwaitPending(const std::string& group, const std::string& member_id,
+                                          absl::Duration timeout);
+  // Ends every AwaitPending now and refuses to wait from then on (shutdown).
+  void CancelWaits();
   // Removes the member and rebalances at once.
   absl::Status Leave(const std::string& group, const std::string& member_id);
 
@@ -173,6 +216,12 @@ class GroupCoordinator {
     uint64_t stream_id = 0;
     std::set<TopicPartition> owned;
     std::map<TopicPartition, absl::Time> revoking;  // -> grace deadline
+    bool classic = false;
+    absl::Duration revoke_grace;
+    std::string client_id;
+    std::string client_host;
+    int64_t synced_generation = -1;  // classic: what the last Sync returned
+    std::set<TopicPartition> synced;
   };
   struct Group {
     std::string name;
@@ -202,6 +251,7 @@ class GroupCoordinator {
   bool OwnedOrRevoking(const Group& g, const TopicPartition& tp) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   GroupInfo Info(const Group& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MemberView View(const Group& g, const Member& m) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewMemberId(const std::string& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Delivers queued stream callbacks in order, outside mu_.
   void Dispatch() ABSL_LOCKS_EXCLUDED(mu_);
@@ -215,6 +265,7 @@ class GroupCoordinator {
   uint64_t next_stream_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t member_counter_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool waits_cancelled_ ABSL_GUARDED_BY(mu_) = false;
 
   // Held while callbacks run, so they reach streams in the order they were queued.
   absl::Mutex dispatch_mu_;

@@ -545,6 +545,7 @@ const get = (port, urlPath) => new Promise((resolve) => {
 const podEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 for (const e of envVars) if (e.name && e.value !== null) podEnv[e.name] = e.value;
 const local = (dir) => [`--listen=127.0.0.1:0`, `--metrics-listen=127.0.0.1:0`,
+  `--kafka-listen=127.0.0.1:0`,
   `--data-dir=${path.join(dir, "data")}`, `--port-file=${path.join(dir, "grpc.port")}`,
   `--metrics-port-file=${path.join(dir, "metrics.port")}`];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ferry-deploy-check-"));

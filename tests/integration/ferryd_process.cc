@@ -112,6 +112,13 @@ FerrydProcess::~FerrydProcess() {
   return Launch();
 }
 
+int FerrydProcess::kafka_port() const {
+  std::ifstream in(kafka_port_file_);
+  int port = 0;
+  if (!(in >> port)) return 0;
+  return port;
+}
+
 ::testing::AssertionResult FerrydProcess::Launch() {
   if (dir_.empty()) return ::testing::AssertionFailure() << "no temporary directory";
   if (access(FERRYD_PATH, X_OK) != 0) {
@@ -120,11 +127,15 @@ FerrydProcess::~FerrydProcess() {
   }
   ++starts_;
   port_file_ = absl::StrCat(dir_, "/port.", starts_);
+  kafka_port_file_ = absl::StrCat(dir_, "/kafka_port.", starts_);
   port_ = 0;
   channel_.reset();
 
   std::vector<std::string> args = {FERRYD_PATH, "--listen=127.0.0.1:0", "--port-file=" + port_file_,
-                                   "--metrics-listen=", "--data-dir=" + data_dir()};
+                                   "--metrics-listen=", "--data-dir=" + data_dir(),
+                                   // A free port, so parallel tests never contend for 9092.
+                                   "--kafka-listen=127.0.0.1:0",
+                                   "--kafka-port-file=" + kafka_port_file_};
   args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());

@@ -47,6 +47,8 @@ class FerrydProcess {
 
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
+  // The Kafka listener's port (ferryd runs with --kafka-listen=127.0.0.1:0); 0 when unknown.
+  int kafka_port() const;
   // "127.0.0.1:PORT" of the current process.
   std::string address() const;
   const std::string& dir() const { return dir_; }
@@ -76,6 +78,7 @@ class FerrydProcess {
   std::vector<std::string> extra_flags_;
   int starts_ = 0;
   std::string port_file_;
+  std::string kafka_port_file_;
   pid_t pid_ = -1;
   int port_ = 0;
   int exit_status_ = -1;

@@ -7,6 +7,8 @@
 #       it serves. Sets FERRYD_PID and FERRYD_PORT and exports FERRY_BROKER=127.0.0.1:PORT.
 #   ferryd_stop  sends SIGTERM and fails unless ferryd exits 0.
 #   ferryd_kill  for traps: stops ferryd if it still runs, ignoring how it exits.
+#   ferryd_start_kafka FERRYD DIR [FLAG...]  ferryd_start plus the Kafka and metrics listeners
+#       (see below).
 
 FERRYD_PID=""
 FERRYD_PORT=""
@@ -17,8 +19,10 @@ ferryd_start() {
   shift 2
   FERRYD_LOG=$dir/ferryd.log
   rm -f "$dir/port"
+  # No Kafka listener unless asked (ferryd_start_kafka): its default port 9092 would make
+  # parallel tests collide.
   "$bin" --listen=127.0.0.1:0 --port-file="$dir/port" --data-dir="$dir/data" \
-    --metrics-listen= "$@" >"$FERRYD_LOG" 2>&1 &
+    --metrics-listen= --kafka-listen= "$@" >"$FERRYD_LOG" 2>&1 &
   FERRYD_PID=$!
   # The port file appears once gRPC listens; "event=serving" is logged once storage recovered
   # (until then RPCs answer UNAVAILABLE). Bounded: 20 s.
@@ -60,4 +64,40 @@ ferryd_kill() {
     wait "$FERRYD_PID" 2>/dev/null || true
   fi
   FERRYD_PID=""
+}
+
+# ferryd_start_kafka FERRYD DIR [FLAG...]  like ferryd_start, plus the Kafka listener and the
+#     metrics listener, both on 127.0.0.1 port 0; returns once both port files are written. Sets
+#     FERRYD_KAFKA_PORT and FERRYD_METRICS_PORT and exports KAFKA_BOOTSTRAP=127.0.0.1:PORT and
+#     FERRY_METRICS=127.0.0.1:PORT. Later flags win, so FLAGs can override these.
+FERRYD_KAFKA_PORT=""
+FERRYD_METRICS_PORT=""
+
+ferryd_start_kafka() {
+  local bin=$1 dir=$2
+  shift 2
+  rm -f "$dir/kafka-port" "$dir/metrics-port"
+  ferryd_start "$bin" "$dir" --metrics-listen=127.0.0.1:0 --metrics-port-file="$dir/metrics-port" \
+    --kafka-listen=127.0.0.1:0 --kafka-port-file="$dir/kafka-port" "$@" || return 1
+  # Bounded: 20 s. The port files are written once each listener is bound.
+  local i
+  for ((i = 0; i < 400; i++)); do
+    if [[ -s $dir/kafka-port && -s $dir/metrics-port ]]; then
+      FERRYD_KAFKA_PORT=$(<"$dir/kafka-port")
+      FERRYD_METRICS_PORT=$(<"$dir/metrics-port")
+      export KAFKA_BOOTSTRAP=127.0.0.1:$FERRYD_KAFKA_PORT
+      export FERRY_METRICS=127.0.0.1:$FERRYD_METRICS_PORT
+      return 0
+    fi
+    if ! kill -0 "$FERRYD_PID" 2>/dev/null; then
+      echo "ferryd exited during startup; its log:" >&2
+      cat "$FERRYD_LOG" >&2
+      FERRYD_PID=""
+      return 1
+    fi
+    sleep 0.05
+  done
+  echo "ferryd wrote no Kafka or metrics port file within 20 s; its log:" >&2
+  cat "$FERRYD_LOG" >&2
+  return 1
 }

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -1076,6 +1077,140 @@ TEST_F(GroupCoordinatorTest, RandomOperationsKeepOwnershipExclusive) {
     EXPECT_THAT(m.revoking, IsEmpty());
   }
   EXPECT_EQ(owned, expected);
+}
+
+// --- Kafka classic-protocol members ------------------------------------------------------------
+
+JoinRequest Classic(const std::string& group, absl::Duration rebalance_timeout,
+                    const std::string& member_id = "") {
+  JoinRequest r;
+  r.group = group;
+  r.topics = {"orders"};
+  r.member_id = member_id;
+  r.classic = true;
+  r.revoke_grace = rebalance_timeout;
+  return r;
+}
+
+TEST_F(GroupCoordinatorTest, ClassicMemberTakesTheGroupsAssignor) {
+  JoinRequest grpc_member = Request("g");
+  grpc_member.assignor = AssignorKind::kRoundRobin;
+  Join(grpc_member);
+  JoinRequest classic = Classic("g", absl::Seconds(30));
+  classic.assignor = AssignorKind::kRange;  // its first choice; the group's wins
+  JoinResult k = Join(classic);
+  EXPECT_EQ(k.assignor, AssignorKind::kRoundRobin);
+  EXPECT_EQ(Describe("g").members.size(), 2u);
+}
+
+TEST_F(GroupCoordinatorTest, ClassicMemberRevocationWaitsItsRebalanceTimeoutThenRemovesIt) {
+  JoinResult k = Join(Classic("g", absl::Seconds(30)));
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
+  EXPECT_EQ(Owned("g", k.member_id), TpSetOf("orders", 6));
+  Member other = JoinStreaming(Request("g"));
+  // Longer than the coordinator's 3 s grace: a classic member hears of the revocation only at
+  // its next heartbeat, so its partitions wait for its rebalance timeout.
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(absl::Seconds(8));  // within its 10 s session: it heartbeats, at its old
+    coord_->Tick();                    // generation (so acknowledging nothing)
+    ASSERT_TRUE(coord_->Heartbeat("g", k.member_id, k.generation).ok());
+  }
+  ASSERT_TRUE(IsMember("g", k.member_id));
+  EXPECT_THAT(Revoking("g", k.member_id), SizeIs(3));
+  EXPECT_THAT(other.stream->owned, IsEmpty());
+  ExpectConsistent("g");
+  // It kept heartbeating without rejoining: at the end of its rebalance timeout it leaves the
+  // group, as in Kafka, and only then do its partitions move.
+  clock_.Advance(absl::Seconds(7));
+  coord_->Tick();
+  EXPECT_FALSE(IsMember("g", k.member_id));
+  EXPECT_EQ(other.stream->owned, TpSetOf("orders", 6));
+  ExpectConsistent("g");
+  EXPECT_EQ(GroupErrorOf(coord_->Heartbeat("g", k.member_id, k.generation).status()),
+            GroupError::kUnknownMember);
+}
+
+TEST_F(GroupCoordinatorTest, ClassicRejoinHandsRevokedPartitionsOverAtOnce) {
+  JoinResult k = Join(Classic("g", absl::Seconds(30)));
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
+  Member other = JoinStreaming(Request("g"));
+  // The heartbeat at the old generation says the group moved on (the Kafka front door answers
+  // REBALANCE_IN_PROGRESS) and does not acknowledge anything.
+  absl::StatusOr<MemberView> beat = coord_->Heartbeat("g", k.member_id, k.generation);
+  ASSERT_TRUE(beat.ok());
+  EXPECT_GT(beat->generation, k.generation);
+  EXPECT_THAT(Revoking("g", k.member_id), SizeIs(3));
+  // Its final commit at the old generation: it still owns some, and revokes the rest.
+  std::vector<absl::Status> checks =
+      coord_->CheckCommit("g", k.member_id, k.generation, Tps("orders", 6));
+  for (const auto& c : checks) EXPECT_TRUE(c.ok()) << c;
+  // Rejoining (an eager member has given everything up) and syncing acknowledges.
+  JoinResult again = Join(Classic("g", absl::Seconds(30), k.member_id));
+  EXPECT_EQ(again.member_id, k.member_id);
+  absl::StatusOr<MemberView> synced = coord_->Sync("g", k.member_id, again.generation);
+  ASSERT_TRUE(synced.ok());
+  EXPECT_THAT(synced->assignment, SizeIs(3));
+  EXPECT_THAT(other.stream->owned, SizeIs(3));
+  EXPECT_THAT(
+      Intersect(other.stream->owned, TpSet(synced->assignment.begin(), synced->assignment.end())),
+      IsEmpty());
+  ExpectConsistent("g");
+  beat = coord_->Heartbeat("g", k.member_id, again.generation);
+  ASSERT_TRUE(beat.ok());
+  EXPECT_FALSE(beat->resync);
+  // A stale generation can no longer commit what moved; a future one is refused too.
+  const TopicPartition moved = *other.stream->owned.begin();
+  EXPECT_EQ(GroupErrorOf(coord_->CheckCommit("g", k.member_id, k.generation, {moved})[0]),
+            GroupError::kStaleGeneration);
+  EXPECT_EQ(GroupErrorOf(coord_->CheckCommit("g", k.member_id, again.generation, {moved})[0]),
+            GroupError::kNotOwner);
+  EXPECT_EQ(GroupErrorOf(coord_->Heartbeat("g", k.member_id, again.generation + 1).status()),
+            GroupError::kFutureGeneration);
+  EXPECT_EQ(GroupErrorOf(coord_->Sync("g", k.member_id, k.generation).status()),
+            GroupError::kRebalancing);
+}
+
+TEST_F(GroupCoordinatorTest, ClassicMemberIsToldToResyncWhenItsPartitionsChange) {
+  Member other = JoinStreaming(Request("g"));
+  JoinResult k = Join(Classic("g", absl::Seconds(30)));
+  // Synced before the other member let go: it has nothing yet.
+  absl::StatusOr<MemberView> synced = coord_->Sync("g", k.member_id, k.generation);
+  ASSERT_TRUE(synced.ok());
+  EXPECT_THAT(synced->assignment, IsEmpty());
+  EXPECT_THAT(synced->pending, SizeIs(3));
+  ASSERT_TRUE(coord_->Heartbeat("g", other.id, k.generation).ok());  // acknowledges
+  absl::StatusOr<MemberView> beat = coord_->Heartbeat("g", k.member_id, k.generation);
+  ASSERT_TRUE(beat.ok());
+  EXPECT_TRUE(beat->resync);  // it must rejoin to pick its partitions up
+  EXPECT_THAT(beat->assignment, SizeIs(3));
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
+  EXPECT_FALSE(coord_->Heartbeat("g", k.member_id, k.generation)->resync);
+}
+
+TEST_F(GroupCoordinatorTest, AwaitPendingReturnsWhenTheOldOwnerLetsGo) {
+  Member other = JoinStreaming(Request("g"));
+  JoinResult k = Join(Classic("g", absl::Seconds(30)));
+  std::thread old_owner([&] { coord_->Committed("g", other.id, Tps("orders", 6)); });
+  // Bounded: the hand-over happens as soon as the commit lands (not after 30 s).
+  absl::StatusOr<MemberView> view = coord_->AwaitPending("g", k.member_id, absl::Seconds(30));
+  old_owner.join();
+  ASSERT_TRUE(view.ok());
+  EXPECT_THAT(view->assignment, SizeIs(3));
+  EXPECT_THAT(view->pending, IsEmpty());
+  coord_->CancelWaits();
+  // Once cancelled (shutdown) it does not wait.
+  Join(Request("g"));
+  EXPECT_TRUE(coord_->AwaitPending("g", k.member_id, absl::Hours(1)).ok());
+}
+
+TEST_F(GroupCoordinatorTest, StandaloneCommitsOnlyWhileTheGroupHasNoMembers) {
+  for (const auto& c : coord_->CheckCommit("g", "", -1, Tps("orders", 2))) EXPECT_TRUE(c.ok());
+  Join(Request("g"));
+  std::vector<absl::Status> refused = coord_->CheckCommit("g", "", -1, Tps("orders", 1));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused[0]));
+  EXPECT_EQ(GroupErrorOf(refused[0]), GroupError::kUnknownMember);
+  // A gRPC member's stale commit is still refused by generation.
+  EXPECT_EQ(GroupErrorOf(absl::OkStatus()), GroupError::kNone);
 }
 
 }  // namespace

@@ -1,0 +1,147 @@
+// libFuzzer target for everything a Kafka client's bytes reach before the engine: the request
+// frame parser (header and body of every served API), the consumer-protocol subscription
+// parser, the records inside a Produce, and the Reader primitives themselves (each value read
+// must re-encode with Writer to what the Reader reads back).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "server/kafka/protocol.h"
+#include "server/kafka/records.h"
+#include "server/kafka/wire.h"
+
+namespace {
+
+using ferry::kafka::Reader;
+using ferry::kafka::Writer;
+
+void Check(bool condition) {
+  if (!condition) std::abort();
+}
+
+// The input read as a program: each byte picks the next primitive to read from the rest.
+void WalkPrimitives(std::string_view input) {
+  Reader r(input);
+  while (r.ok() && r.remaining() > 0) {
+    const size_t before = r.remaining();
+    const uint8_t op = static_cast<uint8_t>(r.Int8());
+    std::string out;
+    Writer w(&out);
+    switch (op % 10) {
+      case 0: {
+        const int32_t v = r.Varint();
+        if (!r.ok()) break;
+        w.Varint(v);
+        Reader back(out);
+        Check(back.Varint() == v && back.ok() && back.remaining() == 0);
+        break;
+      }
+      case 1: {
+        const int64_t v = r.Varlong();
+        if (!r.ok()) break;
+        w.Varlong(v);
+        Reader back(out);
+        Check(back.Varlong() == v && back.ok() && back.remaining() == 0);
+        break;
+      }
+      case 2: {
+        const uint64_t v = r.UnsignedVarint64();
+        if (!r.ok()) break;
+        w.UnsignedVarint(v);
+        Reader back(out);
+        Check(back.UnsignedVarint64() == v && back.ok() && out.size() <= 10);
+        break;
+      }
+      case 3: {
+        const std::string_view s = r.String();
+        if (!r.ok()) break;
+        w.String(s);
+        Reader back(out);
+        Check(back.String() == s && back.ok());
+        break;
+      }
+      case 4: {
+        const auto s = r.NullableString();
+        if (!r.ok()) break;
+        w.NullableString(s);
+        Reader back(out);
+        Check(back.NullableString() == s && back.ok());
+        break;
+      }
+      case 5: {
+        const auto b = r.NullableBytes();
+        if (!r.ok()) break;
+        if (b) {
+          w.BytesField(*b);
+        } else {
+          w.NullBytes();
+        }
+        Reader back(out);
+        Check(back.NullableBytes() == b && back.ok());
+        break;
+      }
+      case 6: {
+        const int32_t n = r.ArrayCount(op / 10 % 8);
+        Check(n >= 0);
+        if (r.ok() && op / 10 % 8 > 0) Check(static_cast<size_t>(n) <= r.remaining());
+        break;
+      }
+      case 7: {
+        const int64_t v = r.Int64();
+        if (!r.ok()) break;
+        w.Int64(v);
+        Check(Reader(out).Int64() == v);
+        break;
+      }
+      case 8: {
+        const int16_t v = r.Int16();
+        if (!r.ok()) break;
+        w.Int16(v);
+        Check(Reader(out).Int16() == v);
+        break;
+      }
+      default: {
+        const std::string_view b = r.Bytes(op / 10);
+        if (r.ok()) Check(b.size() == static_cast<size_t>(op / 10));
+        break;
+      }
+    }
+    // Every read either advances or fails; a failure leaves nothing to read.
+    Check(r.remaining() < before);
+    if (!r.ok()) Check(r.remaining() == 0 && r.error()[0] != '\0');
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+
+  auto request = ferry::kafka::ParseRequest(input);
+  if (request.ok()) {
+    if (const auto* produce = std::get_if<ferry::kafka::ProduceRequest>(&request->body)) {
+      for (const auto& topic : produce->topics) {
+        for (const auto& partition : topic.partitions) {
+          if (!partition.records) continue;
+          // The views must point into the frame.
+          Check(partition.records->data() >= input.data() &&
+                partition.records->data() + partition.records->size() <=
+                    input.data() + input.size());
+          std::vector<ferry::v1::Record> records;
+          (void)ferry::kafka::DecodeProduceRecords(*partition.records, &records);
+        }
+      }
+    }
+  }
+  std::string_view body;
+  if (ferry::kafka::ParseRequestHeader(input, &body).ok()) {
+    Check(body.data() >= input.data() && body.data() + body.size() == input.data() + input.size());
+  }
+  (void)ferry::kafka::ParseSubscriptionTopics(input);
+  WalkPrimitives(input);
+  return 0;
+}
