@@ -56,12 +56,14 @@ class PublishStreamReactor final
       return;
     }
     auto slot = std::make_shared<Slot>();
-    std::string bytes;
+    grpc::Slice slice;
+    std::string copy;
+    std::string_view bytes;
     broker::PublishRequestView request;
-    absl::Status parsed = ByteBufferToString(request_, &bytes)
+    // `request` views `bytes`, which `slice` or `copy` keep until PublishRecords returns.
+    absl::Status parsed = ByteBufferView(request_, &slice, &copy, &bytes)
                               ? broker::ParsePublishRequest(bytes, &request)
                               : absl::InvalidArgumentError("unreadable request");
-    request_.Clear();
     {
       // `reading_` stays true until this request is in the commit queue, so no later request
       // of the stream can be read and appended ahead of it.
@@ -84,6 +86,7 @@ class PublishStreamReactor final
     } else {
       answer(parsed, nullptr);
     }
+    request_.Clear();
     {
       absl::MutexLock lock(&mu_);
       reading_ = false;

@@ -44,6 +44,17 @@ bool ByteBufferToString(const grpc::ByteBuffer& buffer, std::string* out) {
   return true;
 }
 
+bool ByteBufferView(const grpc::ByteBuffer& buffer, grpc::Slice* hold, std::string* copy,
+                    std::string_view* out) {
+  if (buffer.TrySingleSlice(hold).ok()) {
+    *out = std::string_view(reinterpret_cast<const char*>(hold->begin()), hold->size());
+    return true;
+  }
+  if (!ByteBufferToString(buffer, copy)) return false;
+  *out = *copy;
+  return true;
+}
+
 grpc::ByteBuffer StringToByteBuffer(std::string bytes) {
   auto* owned = new std::string(std::move(bytes));
   grpc_slice slice = grpc_slice_new_with_user_data(

@@ -19,6 +19,10 @@ namespace ferry::grpc_server {
 
 // The bytes of `buffer` in one string.
 bool ByteBufferToString(const grpc::ByteBuffer& buffer, std::string* out);
+// The bytes of `buffer` as one view: of its only slice, kept in `*hold`, without copying; or
+// copied into `*copy` when it has several. Empty and false when unreadable.
+bool ByteBufferView(const grpc::ByteBuffer& buffer, grpc::Slice* hold, std::string* copy,
+                    std::string_view* out);
 // A buffer that takes `bytes` over without copying them.
 grpc::ByteBuffer StringToByteBuffer(std::string bytes);
 grpc::ByteBuffer MessageToByteBuffer(const google::protobuf::Message& message);
