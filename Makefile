@@ -35,8 +35,12 @@ clean:
 format:
 	git ls-files -z '*.cc' '*.h' | xargs -0 -r clang-format -i
 
-# Micro benchmarks (docs/storage-layout.md): builds only their executable, runs in well under
-# two minutes on 2 cores. Pass flags through BENCH_FLAGS, e.g. BENCH_FLAGS=--benchmark_filter=Scan.
+# Benchmarks (docs/performance.md): builds only their executables, then bench/run.sh runs the
+# micro benchmarks briefly and the same workload against Ferry, NATS JetStream and Redis Streams,
+# and prints one table; under 10 minutes on 2 cores. Results and charts go to
+# $(BUILD_DIR)/bench-results; BENCH_UPDATE_DOCS=1 also copies the charts to docs/images/.
+# BENCH_FLAGS go to the micro benchmarks, e.g. BENCH_FLAGS=--benchmark_filter=Scan; bench/run.sh
+# lists the other knobs (BENCH_SYSTEMS, BENCH_REPEAT, ...).
 bench: configure
-	cmake --build $(BUILD_DIR) --target ferry_micro_bench -j$(JOBS)
-	$(BUILD_DIR)/bench/ferry_micro_bench --benchmark_min_time=0.2 $(BENCH_FLAGS)
+	cmake --build $(BUILD_DIR) --target ferry_micro_bench ferry-bench nats-bench redis-bench -j$(JOBS)
+	BUILD_DIR=$(BUILD_DIR) bench/run.sh

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "ferry/rpc.h"
 #include "ferry/v1/ferry.grpc.pb.h"
+#include "google/protobuf/arena.h"
 
 namespace ferry {
 namespace {
@@ -42,6 +43,19 @@ v1::OffsetReset ToProto(OffsetReset reset) {
 }
 
 std::string Name(const TopicPartition& tp) { return absl::StrCat(tp.first, "-", tp.second); }
+
+// A message to receive into, on an arena of its own that it keeps alive: parsing a message of
+// a thousand records then costs a few block allocations instead of a malloc and a free per
+// Record (malloc and free were about a quarter of the consumer's CPU at a million records a
+// second). Values are still std::strings, moved out to ConsumerRecord, not copied.
+std::shared_ptr<v1::SubscribeResponse> NewArenaMessage() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 16 << 10;
+  options.max_block_size = 64 << 10;  // below glibc's mmap threshold
+  auto arena = std::make_shared<google::protobuf::Arena>(options);
+  auto* message = google::protobuf::Arena::CreateMessage<v1::SubscribeResponse>(arena.get());
+  return std::shared_ptr<v1::SubscribeResponse>(std::move(arena), message);
+}
 
 ConsumerRecord ToRecord(const std::string& topic, int32_t partition, v1::Record* r) {
   ConsumerRecord c;
@@ -185,7 +199,8 @@ class ConsumerImpl final : public Consumer {
     // kRecords: one message of one partition, from the group stream (source 0) or a Seek.
     TopicPartition tp;
     uint64_t source = 0;
-    v1::SubscribeResponse message;
+    // Shared only to carry its arena along (see NewArenaMessage); one owner at a time.
+    std::shared_ptr<v1::SubscribeResponse> message;
     int64_t records = 0;
     int64_t bytes = 0;
     // kError
@@ -202,7 +217,8 @@ class ConsumerImpl final : public Consumer {
   // --- the group stream (reader thread) ----------------------------------------------------
   void GroupLoop();
   // Queues a message of the group stream; false when the consumer is closing.
-  bool Deliver(const std::string& member, v1::SubscribeResponse* message);
+  // Takes `*owned` (leaving it null) when it queues its records.
+  bool Deliver(const std::string& member, std::shared_ptr<v1::SubscribeResponse>* owned);
   bool DeliverSeek(SeekStream* seek, const TopicPartition& tp, v1::SubscribeResponse* message);
   // Waits for room in the queue; false when `stop` or closing.
   bool AwaitRoom(const bool* stop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -333,13 +349,14 @@ void ConsumerImpl::GroupLoop() {
     request.set_max_records_per_message(options_.max_records_per_message);
     std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
         stub_->Subscribe(&context, request);
-    v1::SubscribeResponse message;
-    while (reader->Read(&message)) {
+    std::shared_ptr<v1::SubscribeResponse> message = NewArenaMessage();
+    while (reader->Read(message.get())) {
       backoff = kMinBackoff;
       if (!Deliver(member, &message)) {
         context.TryCancel();
         break;
       }
+      if (message == nullptr) message = NewArenaMessage();
     }
     const absl::Status s = internal::ToStatus(reader->Finish());
     {
@@ -391,7 +408,9 @@ void ConsumerImpl::GroupLoop() {
   }
 }
 
-bool ConsumerImpl::Deliver(const std::string& member, v1::SubscribeResponse* message) {
+bool ConsumerImpl::Deliver(const std::string& member,
+                           std::shared_ptr<v1::SubscribeResponse>* owned) {
+  v1::SubscribeResponse* message = owned->get();
   absl::MutexLock lock(&mu_);
   if (message->has_assignment()) {
     const v1::AssignmentChange& a = message->assignment();
@@ -416,8 +435,7 @@ bool ConsumerImpl::Deliver(const std::string& member, v1::SubscribeResponse* mes
   e.tp = {message->topic(), message->partition()};
   e.records = message->records_size();
   e.bytes = static_cast<int64_t>(message->ByteSizeLong());
-  e.message = std::move(*message);
-  message->Clear();
+  e.message = std::move(*owned);
   Enqueue(std::move(e));
   return true;
 }
@@ -433,7 +451,7 @@ bool ConsumerImpl::DeliverSeek(SeekStream* seek, const TopicPartition& tp,
   e.source = seek->source;
   e.records = message->records_size();
   e.bytes = static_cast<int64_t>(message->ByteSizeLong());
-  e.message = std::move(*message);
+  e.message = std::make_shared<v1::SubscribeResponse>(std::move(*message));
   message->Clear();
   Enqueue(std::move(e));
   return true;
@@ -503,6 +521,8 @@ absl::StatusOr<std::vector<ConsumerRecord>> ConsumerImpl::Poll(absl::Duration ti
       queued_records_ -= event.records;
       queued_bytes_ -= event.bytes;
       space_cv_.SignalAll();
+      // Poll hands out what is queued: size the result once rather than grow it.
+      if (event.kind == Event::Kind::kRecords) out.reserve(event.records + queued_records_);
     }
     switch (event.kind) {
       case Event::Kind::kAssignment:
@@ -543,7 +563,7 @@ void ConsumerImpl::TakeRecords(Event& event, std::vector<ConsumerRecord>* out) {
   auto position = positions_.find(tp);
   int64_t next = position == positions_.end() ? -1 : position->second;
   // A stream opened again starts at the last commit: skip what was handed out already.
-  for (v1::Record& r : *event.message.mutable_records()) {
+  for (v1::Record& r : *event.message->mutable_records()) {
     if (r.offset() < next) continue;
     next = r.offset() + 1;
     out->push_back(ToRecord(tp.first, tp.second, &r));
