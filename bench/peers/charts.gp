@@ -15,7 +15,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set grid ytics
 set yrange [0:*]
-set format y "%.0s%c"
+set format y "%.1s%c"
 set key top right
 plot outdir."/throughput.dat" using 2:xtic(1) title "publish (acked)" lc rgb "#4c72b0", \
      ''                        using 3          title "consume (catch-up)" lc rgb "#dd8452"
