@@ -404,9 +404,10 @@ absl::StatusOr<int64_t> Broker::ResolveStart(const storage::PartitionLog& log,
   }
 }
 
-absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t from,
-                                     int32_t max_records, int32_t max_bytes,
-                                     v1::SubscribeResponse* out) const {
+absl::StatusOr<int64_t> Broker::ForEachRecord(
+    const storage::PartitionLog& log, int64_t from, int32_t max_records, int32_t max_bytes,
+    absl::FunctionRef<absl::Status(std::string_view encoded, int64_t offset)> fn,
+    size_t* payload_bytes) const {
   max_records = max_records <= 0 ? options_.max_subscribe_records
                                  : std::min(max_records, options_.max_subscribe_records);
   max_bytes = max_bytes <= 0 ? options_.max_subscribe_bytes
@@ -415,8 +416,10 @@ absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t f
   absl::Status s =
       log.Read(from, static_cast<size_t>(max_records), static_cast<size_t>(max_bytes), &batches);
   if (!s.ok()) return s;
-  out->set_partition(log.partition());
-  out->set_end_offset(log.end_offset());
+  if (payload_bytes != nullptr) {
+    *payload_bytes = 0;
+    for (const auto& batch : batches) *payload_bytes += batch.payload.size();
+  }
   int64_t next = from;
   int32_t records = 0;
   size_t bytes = 0;
@@ -430,13 +433,8 @@ absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t f
           (records >= max_records || bytes + encoded.size() > static_cast<size_t>(max_bytes))) {
         return next;
       }
-      v1::Record* r = out->add_records();
-      if (!r->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
-        return absl::DataLossError(absl::StrCat("stored record at offset ", offset,
-                                                " of partition ", log.partition(),
-                                                " cannot be decoded"));
-      }
-      r->set_offset(offset);
+      s = fn(encoded, offset);
+      if (!s.ok()) return s;
       ++records;
       bytes += encoded.size();
       next = offset + 1;
@@ -446,42 +444,42 @@ absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t f
   return next;
 }
 
+absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t from,
+                                     int32_t max_records, int32_t max_bytes,
+                                     v1::SubscribeResponse* out) const {
+  out->set_partition(log.partition());
+  out->set_end_offset(log.end_offset());
+  return ForEachRecord(
+      log, from, max_records, max_bytes,
+      [&](std::string_view encoded, int64_t offset) {
+        v1::Record* r = out->add_records();
+        if (!r->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
+          return absl::DataLossError(absl::StrCat("stored record at offset ", offset,
+                                                  " of partition ", log.partition(),
+                                                  " cannot be decoded"));
+        }
+        r->set_offset(offset);
+        return absl::OkStatus();
+      },
+      nullptr);
+}
+
 absl::StatusOr<int64_t> Broker::ReadEncoded(const storage::PartitionLog& log, int64_t from,
                                             int32_t max_records, int32_t max_bytes,
                                             std::string* out, int32_t* records) const {
-  max_records = max_records <= 0 ? options_.max_subscribe_records
-                                 : std::min(max_records, options_.max_subscribe_records);
-  max_bytes = max_bytes <= 0 ? options_.max_subscribe_bytes
-                             : std::min(max_bytes, options_.max_subscribe_bytes);
-  std::vector<storage::StoredBatch> batches;
-  absl::Status s =
-      log.Read(from, static_cast<size_t>(max_records), static_cast<size_t>(max_bytes), &batches);
-  if (!s.ok()) return s;
+  *records = 0;
   size_t payload = 0;
-  for (const auto& batch : batches) payload += batch.payload.size();
-  out->reserve(out->size() + payload + payload / 8 + 16);
-  int64_t next = from;
-  int32_t count = 0;
-  size_t bytes = 0;
-  for (const auto& batch : batches) {
-    RecordReader reader(batch.payload);
-    std::string_view encoded;
-    int64_t offset = batch.base_offset;
-    for (; reader.Next(&encoded); ++offset) {
-      if (offset < from) continue;
-      if (count > 0 &&
-          (count >= max_records || bytes + encoded.size() > static_cast<size_t>(max_bytes))) {
-        *records = count;
-        return next;
-      }
-      AppendRecordWithOffset(encoded, offset, out);
-      ++count;
-      bytes += encoded.size();
-      next = offset + 1;
-    }
-    if (!reader.status().ok()) return reader.status();
-  }
-  *records = count;
+  const size_t start = out->size();
+  auto next = ForEachRecord(
+      log, from, max_records, max_bytes,
+      [&](std::string_view encoded, int64_t offset) {
+        // The first call knows the size of what was read: room for it all at once.
+        if (*records == 0) out->reserve(start + payload + payload / 8 + 16);
+        AppendRecordWithOffset(encoded, offset, out);
+        ++*records;
+        return absl::OkStatus();
+      },
+      &payload);
   return next;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -147,6 +148,12 @@ class Broker {
  private:
   Broker(const BrokerOptions& options, const Clock* clock, std::unique_ptr<storage::Store> store);
   absl::StatusOr<std::shared_ptr<const storage::Topic>> TopicForPublish(std::string_view name);
+  // Reads as Read does and calls `fn` with each record's stored bytes and offset; stops at the
+  // first error `fn` returns. `*payload_bytes` (optional): bytes of the batches read.
+  absl::StatusOr<int64_t> ForEachRecord(
+      const storage::PartitionLog& log, int64_t from, int32_t max_records, int32_t max_bytes,
+      absl::FunctionRef<absl::Status(std::string_view encoded, int64_t offset)> fn,
+      size_t* payload_bytes) const;
   void RetentionLoop();
 
   const BrokerOptions options_;

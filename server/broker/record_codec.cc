@@ -9,15 +9,6 @@ namespace {
 constexpr uint8_t kRecordTag = (3 << 3) | 2;
 constexpr uint32_t kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 // Strict UTF-8, as protobuf checks proto3 `string` fields on parse.
 bool IsUtf8(std::string_view s) {
   size_t i = 0;
@@ -120,6 +111,15 @@ absl::Status Malformed(std::string_view what) {
 }
 
 }  // namespace
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
 
 void AppendVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {

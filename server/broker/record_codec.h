@@ -67,6 +67,8 @@ void AppendRecordView(const RecordView& record, int64_t now_ms, std::string* pay
 // with its `offset` set: the bytes of a ready-to-send message, with no per-record parsing.
 void AppendRecordWithOffset(std::string_view encoded, int64_t offset, std::string* out);
 
+// Bytes of `v` as an unsigned varint (protobuf's and Kafka's encoding alike).
+size_t VarintSize(uint64_t v);
 // Appends a varint / a length-delimited field, protobuf wire format.
 void AppendVarint(uint64_t v, std::string* out);
 void AppendTag(uint32_t field, uint32_t wire_type, std::string* out);

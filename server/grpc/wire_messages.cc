@@ -13,15 +13,6 @@ namespace {
 
 constexpr uint32_t kVarint = 0, kLengthDelimited = 2;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 void AppendBytesField(uint32_t field, std::string_view bytes, std::string* out) {
   broker::AppendTag(field, kLengthDelimited, out);
   broker::AppendVarint(bytes.size(), out);
@@ -75,9 +66,9 @@ std::string EncodePublishStreamResponse(uint64_t sequence, const absl::Status& s
     // ok = 2: PublishResponse { repeated RecordAck acks = 1 { partition = 1; offset = 2 } }
     size_t body = 0;
     for (size_t i = 0; i < acks->size(); ++i) {
-      const size_t ack = 2 + VarintSize(static_cast<uint64_t>(acks->partition(i))) +
-                         VarintSize(static_cast<uint64_t>(acks->offset(i)));
-      body += 1 + VarintSize(ack) + ack;
+      const size_t ack = 2 + broker::VarintSize(static_cast<uint64_t>(acks->partition(i))) +
+                         broker::VarintSize(static_cast<uint64_t>(acks->offset(i)));
+      body += 1 + broker::VarintSize(ack) + ack;
     }
     out.reserve(out.size() + body + 8);
     broker::AppendTag(2, kLengthDelimited, &out);
@@ -86,7 +77,7 @@ std::string EncodePublishStreamResponse(uint64_t sequence, const absl::Status& s
       const uint64_t partition = static_cast<uint64_t>(acks->partition(i));
       const uint64_t offset = static_cast<uint64_t>(acks->offset(i));
       broker::AppendTag(1, kLengthDelimited, &out);
-      broker::AppendVarint(2 + VarintSize(partition) + VarintSize(offset), &out);
+      broker::AppendVarint(2 + broker::VarintSize(partition) + broker::VarintSize(offset), &out);
       AppendVarintField(1, partition, &out);
       AppendVarintField(2, offset, &out);
     }

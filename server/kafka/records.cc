@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/broker/record_codec.h"
 #include "server/kafka/wire.h"
 
 namespace ferry::kafka {
@@ -274,14 +275,7 @@ absl::Status DecodeAll(std::string_view data, std::vector<v1::Record>* out) {
   return absl::OkStatus();
 }
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
+using broker::VarintSize;
 size_t ZigzagSize(int64_t v) {
   return VarintSize((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
 }
