@@ -56,8 +56,11 @@ compile() {
 # Generated code is not what is being fuzzed, and is slow to compile with sanitizers: plain.
 compile "$GEN/ferry/v1/ferry.pb.cc" "$OUT/obj/ferry.pb.o" -O0 -w
 CODEC_OBJS=("$OUT/obj/ferry.pb.o")
-for name in records crc protocol; do
-  compile "$SRC/server/kafka/$name.cc" "$OUT/obj/$name.o" "${SANITIZE[@]}" -fsanitize=fuzzer-no-link
+# The Kafka codecs and the broker's wire-format helpers they share (varints).
+for src in server/kafka/records.cc server/kafka/crc.cc server/kafka/protocol.cc \
+  server/broker/record_codec.cc; do
+  name=$(basename "$src" .cc)
+  compile "$SRC/$src" "$OUT/obj/$name.o" "${SANITIZE[@]}" -fsanitize=fuzzer-no-link
   CODEC_OBJS+=("$OUT/obj/$name.o")
 done
 
