@@ -73,6 +73,19 @@ absl::StatusOr<GroupCoordinator::Member*> GroupCoordinator::FindMember(
   return &it->second;
 }
 
+absl::StatusOr<std::pair<GroupCoordinator::Group*, GroupCoordinator::Member*>>
+GroupCoordinator::FindGroupMember(const std::string& group, const std::string& member_id) {
+  Group* g = FindGroup(group);
+  if (g == nullptr) {
+    return Tagged(absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
+                                                   Quoted(group), " has no members; join again")),
+                  GroupError::kUnknownMember);
+  }
+  auto m = FindMember(*g, member_id);
+  if (!m.ok()) return m.status();
+  return std::make_pair(g, *m);
+}
+
 std::string GroupCoordinator::NewMemberId(const std::string& group) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[17];
@@ -191,28 +204,22 @@ absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
   MemberView view;
   {
     absl::MutexLock lock(&mu_);
-    Group* g = FindGroup(group);
-    if (g == nullptr) {
-      return Tagged(
-          absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
-                                           Quoted(group), " has no members; join again")),
-          GroupError::kUnknownMember);
-    }
-    auto m = FindMember(*g, member_id);
-    if (!m.ok()) return m.status();
+    auto found = FindGroupMember(group, member_id);
+    if (!found.ok()) return found.status();
+    auto [g, m] = *found;
     if (generation > g->generation) {
       return Tagged(absl::FailedPreconditionError(absl::StrCat("generation ", generation,
                                                                " is ahead of group ", Quoted(group),
                                                                "'s ", g->generation)),
                     GroupError::kFutureGeneration);
     }
-    (*m)->deadline = clock_->Now() + (*m)->session_timeout;
-    if (generation == g->generation && !(*m)->revoking.empty()) {
+    m->deadline = clock_->Now() + m->session_timeout;
+    if (generation == g->generation && !m->revoking.empty()) {
       // The member has seen the current generation, so it knows what was revoked.
-      (*m)->revoking.clear();
+      m->revoking.clear();
       HandOff(*g);
     }
-    view = View(*g, **m);
+    view = View(*g, *m);
   }
   Dispatch();
   return view;
@@ -226,29 +233,23 @@ absl::StatusOr<MemberView> GroupCoordinator::Sync(const std::string& group,
   MemberView view;
   {
     absl::MutexLock lock(&mu_);
-    Group* g = FindGroup(group);
-    if (g == nullptr) {
-      return Tagged(
-          absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
-                                           Quoted(group), " has no members; join again")),
-          GroupError::kUnknownMember);
-    }
-    auto m = FindMember(*g, member_id);
-    if (!m.ok()) return m.status();
+    auto found = FindGroupMember(group, member_id);
+    if (!found.ok()) return found.status();
+    auto [g, m] = *found;
     if (generation != g->generation) {
       return Tagged(absl::FailedPreconditionError(
                         absl::StrCat("generation ", generation, " is not group ", Quoted(group),
                                      "'s current generation ", g->generation, "; join again")),
                     GroupError::kRebalancing);
     }
-    (*m)->deadline = clock_->Now() + (*m)->session_timeout;
-    if (!(*m)->revoking.empty()) {
-      (*m)->revoking.clear();
+    m->deadline = clock_->Now() + m->session_timeout;
+    if (!m->revoking.empty()) {
+      m->revoking.clear();
       HandOff(*g);
     }
-    (*m)->synced_generation = generation;
-    (*m)->synced = (*m)->owned;
-    view = View(*g, **m);
+    m->synced_generation = generation;
+    m->synced = m->owned;
+    view = View(*g, *m);
   }
   Dispatch();
   return view;
@@ -272,15 +273,10 @@ absl::StatusOr<MemberView> GroupCoordinator::AwaitPending(const std::string& gro
     return true;
   };
   mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
-  Group* g = FindGroup(group);
-  if (g == nullptr) {
-    return Tagged(absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
-                                                   Quoted(group), " has no members; join again")),
-                  GroupError::kUnknownMember);
-  }
-  auto m = FindMember(*g, member_id);
-  if (!m.ok()) return m.status();
-  return View(*g, **m);
+  auto found = FindGroupMember(group, member_id);
+  if (!found.ok()) return found.status();
+  auto [g, m] = *found;
+  return View(*g, *m);
 }
 
 void GroupCoordinator::CancelWaits() {
@@ -304,14 +300,9 @@ absl::Status GroupCoordinator::Leave(const std::string& group, const std::string
   if (!valid.ok()) return valid;
   {
     absl::MutexLock lock(&mu_);
-    Group* g = FindGroup(group);
-    if (g == nullptr) {
-      return Tagged(absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id),
-                                                     ": group ", Quoted(group), " has no members")),
-                    GroupError::kUnknownMember);
-    }
-    auto m = FindMember(*g, member_id);
-    if (!m.ok()) return m.status();
+    auto found = FindGroupMember(group, member_id);
+    if (!found.ok()) return found.status();
+    auto [g, m] = *found;
     log::Event(log::Level::kInfo, "member_left", {{"group", group}, {"member", member_id}});
     RemoveMember(*g, member_id, absl::OkStatus());
     Rebalance(*g, "leave");
@@ -400,28 +391,24 @@ absl::StatusOr<uint64_t> GroupCoordinator::OpenStream(const std::string& group,
   uint64_t id;
   {
     absl::MutexLock lock(&mu_);
-    Group* g = FindGroup(group);
-    if (g == nullptr) {
-      return absl::NotFoundError(absl::StrCat("unknown member ", Quoted(member_id), ": group ",
-                                              Quoted(group), " has no members; join first"));
-    }
-    auto m = FindMember(*g, member_id);
-    if (!m.ok()) return m.status();
-    if ((*m)->stream != nullptr) {
+    auto found = FindGroupMember(group, member_id);
+    if (!found.ok()) return found.status();
+    auto [g, m] = *found;
+    if (m->stream != nullptr) {
       pending_.push_back(
-          Pending{std::move((*m)->stream),
+          Pending{std::move(m->stream),
                   true,
                   {},
                   absl::FailedPreconditionError("replaced by a newer stream of the same member")});
     }
     id = next_stream_id_++;
-    (*m)->stream = std::move(stream);
-    (*m)->stream_id = id;
+    m->stream = std::move(stream);
+    m->stream_id = id;
     AssignmentChange change;
     change.generation = g->generation;
-    change.added = Sorted((*m)->owned);
+    change.added = Sorted(m->owned);
     change.assignment = change.added;
-    Notify(**m, std::move(change));
+    Notify(*m, std::move(change));
   }
   Dispatch();
   return id;

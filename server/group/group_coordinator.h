@@ -22,6 +22,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -241,6 +242,10 @@ class GroupCoordinator {
 
   Group* FindGroup(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Member*> FindMember(Group& g, const std::string& member_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The group and the member, or NOT_FOUND (tagged kUnknownMember) when either is unknown.
+  absl::StatusOr<std::pair<Group*, Member*>> FindGroupMember(const std::string& group,
+                                                             const std::string& member_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Rebalance(Group& g, std::string_view reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives every partition nobody owns or revokes to its target owner.
