@@ -14,13 +14,9 @@
 #include "absl/synchronization/mutex.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
-#include "server/kafka/protocol.h"
+#include "server/kafka/requests.h"
 
 namespace ferry::kafka {
-
-// The member id JoinGroup names as the group's leader: no member has it, so every Kafka member
-// is a follower and takes the assignment the coordinator computed from SyncGroup.
-inline constexpr char kCoordinatorLeaderId[] = "ferry-coordinator";
 
 class Handlers {
  public:

@@ -56,9 +56,14 @@ compile() {
 # Generated code is not what is being fuzzed, and is slow to compile with sanitizers: plain.
 compile "$GEN/ferry/v1/ferry.pb.cc" "$OUT/obj/ferry.pb.o" -O0 -w
 CODEC_OBJS=("$OUT/obj/ferry.pb.o")
-# The Kafka codecs and the broker's wire-format helpers they share (varints).
-for src in server/kafka/records.cc server/kafka/crc.cc server/kafka/protocol.cc \
-  server/broker/record_codec.cc; do
+# The Kafka codecs (framing, records, and every API's requests and responses: the pure
+# server/kafka/*_codec.cc, without the handlers and so without the engine) and the broker's
+# wire-format helpers they share (varints).
+CODEC_SRCS=(server/kafka/records.cc server/kafka/crc.cc server/kafka/protocol.cc
+  server/kafka/requests.cc)
+for src in "$SRC"/server/kafka/*_codec.cc; do CODEC_SRCS+=("server/kafka/${src##*/}"); done
+CODEC_SRCS+=(server/broker/record_codec.cc)
+for src in "${CODEC_SRCS[@]}"; do
   name=$(basename "$src" .cc)
   compile "$SRC/$src" "$OUT/obj/$name.o" "${SANITIZE[@]}" -fsanitize=fuzzer-no-link
   CODEC_OBJS+=("$OUT/obj/$name.o")

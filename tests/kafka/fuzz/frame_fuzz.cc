@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "server/kafka/protocol.h"
+#include "server/kafka/requests.h"
 #include "server/kafka/records.h"
 #include "server/kafka/wire.h"
 

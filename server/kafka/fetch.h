@@ -1,0 +1,55 @@
+// Fetch (key 1): the request and response and their wire format.
+// Pure functions, thread-safe.
+#ifndef FERRY_SERVER_KAFKA_FETCH_H_
+#define FERRY_SERVER_KAFKA_FETCH_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/kafka/protocol.h"
+#include "server/kafka/wire.h"
+
+namespace ferry::kafka {
+
+struct FetchRequest {
+  struct Partition {
+    int32_t index = 0;
+    int64_t fetch_offset = 0;
+    int32_t max_bytes = 0;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+  };
+  int32_t replica_id = -1;
+  int32_t max_wait_ms = 0;
+  int32_t min_bytes = 0;
+  int32_t max_bytes = INT32_MAX;  // v3+
+  int8_t isolation_level = 0;     // v4+
+  std::vector<Topic> topics;
+};
+
+struct FetchResponse {
+  struct Partition {
+    int32_t index = 0;
+    int16_t error_code = 0;
+    int64_t high_watermark = -1;
+    std::string records;  // a record batch or message set, already encoded
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+  };
+  std::vector<Topic> topics;
+};
+
+// Reads a request body in the format of `version` from `body`; a malformed body fails `body`
+// (CheckRequestBody reports it). EncodeResponse returns the whole response frame in the
+// format of `header.api_version`.
+FetchRequest DecodeFetchRequest(int16_t version, Reader& body);
+std::string EncodeResponse(const RequestHeader& header, const FetchResponse& r);
+
+}  // namespace ferry::kafka
+
+#endif  // FERRY_SERVER_KAFKA_FETCH_H_

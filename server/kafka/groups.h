@@ -1,0 +1,156 @@
+// The group APIs: FindCoordinator (key 10), JoinGroup (11), Heartbeat (12), LeaveGroup (13),
+// SyncGroup (14), DescribeGroups (15) and ListGroups (16); their requests, responses and wire
+// format, and the consumer protocol embedded in JoinGroup and SyncGroup.
+// Pure functions, thread-safe.
+#ifndef FERRY_SERVER_KAFKA_GROUPS_H_
+#define FERRY_SERVER_KAFKA_GROUPS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/kafka/protocol.h"
+#include "server/kafka/wire.h"
+
+namespace ferry::kafka {
+
+// The member id JoinGroup names as the group's leader: no member has it, so every Kafka member
+// is a follower and takes the assignment the coordinator computed from SyncGroup.
+inline constexpr char kCoordinatorLeaderId[] = "ferry-coordinator";
+
+// --- requests ------------------------------------------------------------------------------
+
+struct FindCoordinatorRequest {
+  std::string key;
+  int8_t key_type = 0;  // v1+: 0 group, 1 transaction
+};
+
+struct JoinGroupRequest {
+  struct Protocol {
+    std::string name;
+    std::string metadata;
+  };
+  std::string group_id;
+  int32_t session_timeout_ms = 0;
+  int32_t rebalance_timeout_ms = -1;  // v1+
+  std::string member_id;
+  std::string protocol_type;
+  std::vector<Protocol> protocols;
+};
+
+struct SyncGroupRequest {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::vector<std::pair<std::string, std::string>> assignments;  // member id, assignment
+};
+
+struct HeartbeatRequest {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+};
+
+struct LeaveGroupRequest {
+  std::string group_id;
+  std::string member_id;
+};
+
+struct ListGroupsRequest {};
+
+struct DescribeGroupsRequest {
+  std::vector<std::string> groups;
+};
+
+// Each reads a request body in the format of `version` from `body`; a malformed body fails
+// `body` (CheckRequestBody reports it).
+FindCoordinatorRequest DecodeFindCoordinatorRequest(int16_t version, Reader& body);
+JoinGroupRequest DecodeJoinGroupRequest(int16_t version, Reader& body);
+SyncGroupRequest DecodeSyncGroupRequest(int16_t version, Reader& body);
+HeartbeatRequest DecodeHeartbeatRequest(int16_t version, Reader& body);
+LeaveGroupRequest DecodeLeaveGroupRequest(int16_t version, Reader& body);
+ListGroupsRequest DecodeListGroupsRequest(int16_t version, Reader& body);
+DescribeGroupsRequest DecodeDescribeGroupsRequest(int16_t version, Reader& body);
+
+// --- responses -----------------------------------------------------------------------------
+
+struct FindCoordinatorResponse {
+  int16_t error_code = 0;
+  std::optional<std::string> error_message;
+  int32_t node_id = -1;
+  std::string host;
+  int32_t port = -1;
+};
+
+struct JoinGroupResponse {
+  int16_t error_code = 0;
+  int32_t generation_id = -1;
+  std::string protocol_name;
+  std::string leader;
+  std::string member_id;
+  std::vector<std::pair<std::string, std::string>> members;  // member id, metadata
+};
+
+struct SyncGroupResponse {
+  int16_t error_code = 0;
+  std::string assignment;
+};
+
+struct HeartbeatResponse {
+  int16_t error_code = 0;
+};
+
+struct LeaveGroupResponse {
+  int16_t error_code = 0;
+};
+
+struct ListGroupsResponse {
+  int16_t error_code = 0;
+  std::vector<std::pair<std::string, std::string>> groups;  // group id, protocol type
+};
+
+struct DescribeGroupsResponse {
+  struct Member {
+    std::string member_id;
+    std::string client_id;
+    std::string client_host;
+    std::string metadata;    // ConsumerProtocolSubscription
+    std::string assignment;  // ConsumerProtocolAssignment
+  };
+  struct Group {
+    int16_t error_code = 0;
+    std::string group_id;
+    std::string state;  // Empty, Stable, PreparingRebalance, Dead
+    std::string protocol_type;
+    std::string protocol;
+    std::vector<Member> members;
+  };
+  std::vector<Group> groups;
+};
+
+// Each returns the whole response frame in the format of `header.api_version`.
+std::string EncodeResponse(const RequestHeader& header, const FindCoordinatorResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const JoinGroupResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const SyncGroupResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const HeartbeatResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const LeaveGroupResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const ListGroupsResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const DescribeGroupsResponse& r);
+
+// --- the consumer protocol (embedded in JoinGroup / SyncGroup) -----------------------------
+
+// ConsumerProtocolSubscription (version, topics, user data): the topics. INVALID_ARGUMENT when
+// malformed. Later versions' extra fields are ignored.
+absl::StatusOr<std::vector<std::string>> ParseSubscriptionTopics(std::string_view metadata);
+// ConsumerProtocolSubscription v0: topics, empty user data.
+std::string EncodeSubscription(const std::vector<std::string>& topics);
+// ConsumerProtocolAssignment v0: [topic, [partition]], empty user data.
+std::string EncodeAssignment(const std::vector<std::pair<std::string, int32_t>>& partitions);
+
+}  // namespace ferry::kafka
+
+#endif  // FERRY_SERVER_KAFKA_GROUPS_H_

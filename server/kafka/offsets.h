@@ -1,0 +1,82 @@
+// The committed-offset APIs: OffsetCommit (key 8) and OffsetFetch (key 9); their requests and
+// responses and their wire format.
+// Pure functions, thread-safe.
+#ifndef FERRY_SERVER_KAFKA_OFFSETS_H_
+#define FERRY_SERVER_KAFKA_OFFSETS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/kafka/protocol.h"
+#include "server/kafka/wire.h"
+
+namespace ferry::kafka {
+
+struct OffsetCommitRequest {
+  struct Partition {
+    int32_t index = 0;
+    int64_t offset = 0;
+    int64_t timestamp = -1;  // v1
+    std::optional<std::string> metadata;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+  };
+  std::string group_id;
+  int32_t generation_id = -1;      // v1+
+  std::string member_id;           // v1+
+  int64_t retention_time_ms = -1;  // v2+
+  std::vector<Topic> topics;
+};
+
+struct OffsetFetchRequest {
+  struct Topic {
+    std::string name;
+    std::vector<int32_t> partitions;
+  };
+  std::string group_id;
+  std::vector<Topic> topics;
+  bool all_topics = false;  // v2+: topics null, every partition the group committed
+};
+
+struct OffsetCommitResponse {
+  struct Partition {
+    int32_t index = 0;
+    int16_t error_code = 0;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+  };
+  std::vector<Topic> topics;
+};
+
+struct OffsetFetchResponse {
+  struct Partition {
+    int32_t index = 0;
+    int64_t offset = -1;
+    std::string metadata;
+    int16_t error_code = 0;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+  };
+  std::vector<Topic> topics;
+  int16_t error_code = 0;  // v2+
+};
+
+// Each Decode*Request reads a request body in the format of `version` from `body`; a
+// malformed body fails `body` (CheckRequestBody reports it). Each EncodeResponse returns the
+// whole response frame in the format of `header.api_version`.
+OffsetCommitRequest DecodeOffsetCommitRequest(int16_t version, Reader& body);
+OffsetFetchRequest DecodeOffsetFetchRequest(int16_t version, Reader& body);
+std::string EncodeResponse(const RequestHeader& header, const OffsetCommitResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const OffsetFetchResponse& r);
+
+}  // namespace ferry::kafka
+
+#endif  // FERRY_SERVER_KAFKA_OFFSETS_H_

@@ -1,0 +1,67 @@
+// The topic admin APIs: CreateTopics (key 19) and DeleteTopics (key 20); their requests and
+// responses and their wire format.
+// Pure functions, thread-safe.
+#ifndef FERRY_SERVER_KAFKA_TOPICS_H_
+#define FERRY_SERVER_KAFKA_TOPICS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/kafka/protocol.h"
+#include "server/kafka/wire.h"
+
+namespace ferry::kafka {
+
+struct CreateTopicsRequest {
+  struct Config {
+    std::string name;
+    std::optional<std::string> value;
+  };
+  struct Topic {
+    std::string name;
+    int32_t num_partitions = -1;
+    int16_t replication_factor = -1;
+    std::vector<std::pair<int32_t, std::vector<int32_t>>> assignments;  // partition, brokers
+    std::vector<Config> configs;
+  };
+  std::vector<Topic> topics;
+  int32_t timeout_ms = 0;
+  bool validate_only = false;  // v1+
+};
+
+struct DeleteTopicsRequest {
+  std::vector<std::string> names;
+  int32_t timeout_ms = 0;
+};
+
+struct CreateTopicsResponse {
+  struct Topic {
+    std::string name;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;  // v1+
+  };
+  std::vector<Topic> topics;
+};
+
+struct DeleteTopicsResponse {
+  struct Topic {
+    std::string name;
+    int16_t error_code = 0;
+  };
+  std::vector<Topic> topics;
+};
+
+// Each Decode*Request reads a request body in the format of `version` from `body`; a
+// malformed body fails `body` (CheckRequestBody reports it). Each EncodeResponse returns the
+// whole response frame in the format of `header.api_version`.
+CreateTopicsRequest DecodeCreateTopicsRequest(int16_t version, Reader& body);
+DeleteTopicsRequest DecodeDeleteTopicsRequest(int16_t version, Reader& body);
+std::string EncodeResponse(const RequestHeader& header, const CreateTopicsResponse& r);
+std::string EncodeResponse(const RequestHeader& header, const DeleteTopicsResponse& r);
+
+}  // namespace ferry::kafka
+
+#endif  // FERRY_SERVER_KAFKA_TOPICS_H_
