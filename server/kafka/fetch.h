@@ -1,5 +1,5 @@
-// Fetch (key 1): the request and response and their wire format.
-// Pure functions, thread-safe.
+// Fetch (key 1): its request and response, their wire format (fetch_codec.cc, pure) and its
+// handler (fetch.cc), which reads the broker's logs. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_FETCH_H_
 #define FERRY_SERVER_KAFKA_FETCH_H_
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -49,6 +50,11 @@ struct FetchResponse {
 // format of `header.api_version`.
 FetchRequest DecodeFetchRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const FetchResponse& r);
+
+// The handler (fetch.cc): long-polls up to max wait for min bytes, woken by appends to the
+// partitions read and ended by shutdown (ServingState::BeginShutdown).
+Result HandleFetch(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string FetchErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

@@ -1,7 +1,7 @@
-// The group APIs: FindCoordinator (key 10), JoinGroup (11), Heartbeat (12), LeaveGroup (13),
-// SyncGroup (14), DescribeGroups (15) and ListGroups (16); their requests, responses and wire
-// format, and the consumer protocol embedded in JoinGroup and SyncGroup.
-// Pure functions, thread-safe.
+// The group APIs, FindCoordinator (key 10), JoinGroup (11), Heartbeat (12), LeaveGroup (13),
+// SyncGroup (14), DescribeGroups (15) and ListGroups (16): their requests and responses, their
+// wire format and the consumer protocol embedded in JoinGroup and SyncGroup (groups_codec.cc,
+// pure), and their handlers (groups.cc), over Ferry's coordinator. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_GROUPS_H_
 #define FERRY_SERVER_KAFKA_GROUPS_H_
 
@@ -12,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -150,6 +152,30 @@ absl::StatusOr<std::vector<std::string>> ParseSubscriptionTopics(std::string_vie
 std::string EncodeSubscription(const std::vector<std::string>& topics);
 // ConsumerProtocolAssignment v0: [topic, [partition]], empty user data.
 std::string EncodeAssignment(const std::vector<std::pair<std::string, int32_t>>& partitions);
+
+// --- the handlers (groups.cc) --------------------------------------------------------------
+
+// Each serves its API over ConsumerGroups; JoinGroup blocks while the partitions moving to the
+// member arrive (at most the rebalance timeout, or 5 s).
+Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleHeartbeat(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleLeaveGroup(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleListGroups(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleDescribeGroups(ApiContext& ctx, const RequestHeader& header, Reader& body);
+
+// The answers to an unsupported version (see ApiEntry).
+std::string FindCoordinatorErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string JoinGroupErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string SyncGroupErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string HeartbeatErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string LeaveGroupErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string ListGroupsErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string DescribeGroupsErrorResponse(const RequestHeader& header, int16_t error_code);
+
+// A coordinator refusal as Kafka's group error codes (also for OffsetCommit's results).
+int16_t GroupErrorCode(const absl::Status& s);
 
 }  // namespace ferry::kafka
 

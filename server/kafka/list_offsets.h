@@ -1,5 +1,5 @@
-// ListOffsets (key 2): the request and response and their wire format.
-// Pure functions, thread-safe.
+// ListOffsets (key 2): its request and response, their wire format (list_offsets_codec.cc,
+// pure) and its handler (list_offsets.cc), over the broker's logs. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_LIST_OFFSETS_H_
 #define FERRY_SERVER_KAFKA_LIST_OFFSETS_H_
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -46,6 +47,10 @@ struct ListOffsetsResponse {
 // format of `header.api_version`.
 ListOffsetsRequest DecodeListOffsetsRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const ListOffsetsResponse& r);
+
+// The handler (list_offsets.cc) and the answer to an unsupported version (see ApiEntry).
+Result HandleListOffsets(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string ListOffsetsErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

@@ -1,5 +1,5 @@
-// Metadata (key 3): the request and response and their wire format.
-// Pure functions, thread-safe.
+// Metadata (key 3): its request and response, their wire format (metadata_codec.cc, pure)
+// and its handler (metadata.cc), over the broker's topics. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_METADATA_H_
 #define FERRY_SERVER_KAFKA_METADATA_H_
 
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -47,6 +48,10 @@ struct MetadataResponse {
 // format of `header.api_version`.
 MetadataRequest DecodeMetadataRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const MetadataResponse& r);
+
+// The handler (metadata.cc) and the answer to an unsupported version (see ApiEntry).
+Result HandleMetadata(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string MetadataErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

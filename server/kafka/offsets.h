@@ -1,6 +1,6 @@
-// The committed-offset APIs: OffsetCommit (key 8) and OffsetFetch (key 9); their requests and
-// responses and their wire format.
-// Pure functions, thread-safe.
+// The committed-offset APIs, OffsetCommit (key 8) and OffsetFetch (key 9): their requests and
+// responses, their wire format (offsets_codec.cc, pure) and their handlers (offsets.cc), over
+// the consumer groups' offsets. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_OFFSETS_H_
 #define FERRY_SERVER_KAFKA_OFFSETS_H_
 
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -76,6 +77,13 @@ OffsetCommitRequest DecodeOffsetCommitRequest(int16_t version, Reader& body);
 OffsetFetchRequest DecodeOffsetFetchRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const OffsetCommitResponse& r);
 std::string EncodeResponse(const RequestHeader& header, const OffsetFetchResponse& r);
+
+// The handlers (offsets.cc) and the answers to an unsupported version (see ApiEntry).
+// OffsetCommit blocks until the commit is durable.
+Result HandleOffsetCommit(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleOffsetFetch(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string OffsetCommitErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string OffsetFetchErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

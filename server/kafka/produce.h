@@ -1,5 +1,5 @@
-// Produce (key 0): the request and response and their wire format.
-// Pure functions, thread-safe.
+// Produce (key 0): its request and response, their wire format (produce_codec.cc, pure) and
+// its handler (produce.cc), which appends through the broker. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_PRODUCE_H_
 #define FERRY_SERVER_KAFKA_PRODUCE_H_
 
@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -47,6 +48,11 @@ struct ProduceResponse {
 // EncodeResponse returns the whole response frame in the format of `header.api_version`.
 ProduceRequest DecodeProduceRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const ProduceResponse& r);
+
+// The handler (produce.cc): blocks until every append is durable; acks=0 answers nothing,
+// and closes the connection when an append failed (no response can carry its error).
+Result HandleProduce(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string ProduceErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

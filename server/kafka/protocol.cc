@@ -1,5 +1,5 @@
 // The request header, the response frame and API names. Each API's request and response
-// codec lives in its own file (<api>_codec.cc).
+// codec lives in that API's file (<api>_codec.cc), its handler in <api>.cc.
 #include "server/kafka/protocol.h"
 
 #include <map>

@@ -1,6 +1,6 @@
-// SaslHandshake (key 17): the request and response and their wire format. Ferry serves it
-// only to refuse every mechanism, and does not list it in ApiVersions.
-// Pure functions, thread-safe.
+// SaslHandshake (key 17): its request and response, their wire format (sasl_codec.cc, pure)
+// and its handler (sasl.cc), which refuses every mechanism: Ferry has no authentication, and
+// does not list SaslHandshake in ApiVersions. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_SASL_H_
 #define FERRY_SERVER_KAFKA_SASL_H_
 
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -27,6 +28,10 @@ struct SaslHandshakeResponse {
 // format of `header.api_version`.
 SaslHandshakeRequest DecodeSaslHandshakeRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const SaslHandshakeResponse& r);
+
+// The handler (sasl.cc): UNSUPPORTED_SASL_MECHANISM, no mechanisms.
+Result HandleSaslHandshake(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string SaslHandshakeErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

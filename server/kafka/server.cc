@@ -71,7 +71,7 @@ std::string PeerName(const sockaddr_storage& addr) {
 
 KafkaServer::KafkaServer(broker::Broker* broker, group::ConsumerGroups* groups,
                          const KafkaServerOptions& options)
-    : options_(options), handlers_(broker, groups) {}
+    : options_(options), dispatcher_(broker, groups) {}
 
 KafkaServer::~KafkaServer() { Stop(); }
 
@@ -126,7 +126,7 @@ absl::Status KafkaServer::Start() {
   } else if (host.empty() || host == "0.0.0.0" || host == "::") {
     advertised_host = "127.0.0.1";
   }
-  handlers_.SetAdvertisedAddress(advertised_host, advertised_port);
+  dispatcher_.SetAdvertisedAddress(advertised_host, advertised_port);
   accept_thread_ = std::thread([this] { AcceptLoop(); });
   log::Event(log::Level::kInfo, "kafka_listening",
              {{"kafka_port", std::to_string(port_)},
@@ -207,13 +207,13 @@ void KafkaServer::Serve(uint64_t id, int fd, std::string peer) {
                  {{"peer", peer}, {"reason", "truncated request"}});
       break;
     }
-    auto response = handlers_.Handle(frame, peer.substr(0, peer.rfind(':')));
-    if (!response.ok()) {
+    const Result result = dispatcher_.Handle(frame, peer.substr(0, peer.rfind(':')));
+    if (result.kind == Result::Kind::kClose) {
       log::Event(log::Level::kWarn, "kafka_connection_closed",
-                 {{"peer", peer}, {"reason", std::string(response.status().message())}});
+                 {{"peer", peer}, {"reason", result.close_reason}});
       break;
     }
-    if (!response->empty() && !WriteFull(fd, *response)) break;
+    if (result.kind == Result::Kind::kReply && !WriteFull(fd, result.frame)) break;
     if (frame.capacity() > 4 * kChunk) std::string().swap(frame);
   }
   ::shutdown(fd, SHUT_RDWR);
@@ -239,7 +239,7 @@ void KafkaServer::ReapFinished() {
 
 void KafkaServer::Stop() {
   if (stopping_.exchange(true)) return;
-  handlers_.BeginShutdown();
+  dispatcher_.BeginShutdown();
   if (listen_fd_ >= 0) {
     // Wakes the blocked accept (EINVAL) on Linux.
     ::shutdown(listen_fd_, SHUT_RDWR);

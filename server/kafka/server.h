@@ -1,6 +1,6 @@
 // KafkaServer: the Kafka wire-protocol listener. Accepts TCP connections and serves each on
 // its own thread, one request at a time and in order (as Kafka does per connection), through
-// Handlers. A malformed, oversized or unknown request closes only its own connection.
+// the Dispatcher. A malformed, oversized or unknown request closes only its own connection.
 // Thread-safe: Start and Stop from one thread; port() from any.
 #ifndef FERRY_SERVER_KAFKA_SERVER_H_
 #define FERRY_SERVER_KAFKA_SERVER_H_
@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
-#include "server/kafka/handlers.h"
+#include "server/kafka/dispatcher.h"
 
 namespace ferry::kafka {
 
@@ -53,7 +53,7 @@ class KafkaServer {
   void ReapFinished() ABSL_LOCKS_EXCLUDED(mu_);
 
   const KafkaServerOptions options_;
-  Handlers handlers_;
+  Dispatcher dispatcher_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread accept_thread_;

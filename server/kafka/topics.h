@@ -1,6 +1,6 @@
-// The topic admin APIs: CreateTopics (key 19) and DeleteTopics (key 20); their requests and
-// responses and their wire format.
-// Pure functions, thread-safe.
+// The topic admin APIs, CreateTopics (key 19) and DeleteTopics (key 20): their requests and
+// responses, their wire format (topics_codec.cc, pure) and their handlers (topics.cc), over
+// the broker's topics. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_TOPICS_H_
 #define FERRY_SERVER_KAFKA_TOPICS_H_
 
@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
@@ -61,6 +62,12 @@ CreateTopicsRequest DecodeCreateTopicsRequest(int16_t version, Reader& body);
 DeleteTopicsRequest DecodeDeleteTopicsRequest(int16_t version, Reader& body);
 std::string EncodeResponse(const RequestHeader& header, const CreateTopicsResponse& r);
 std::string EncodeResponse(const RequestHeader& header, const DeleteTopicsResponse& r);
+
+// The handlers (topics.cc) and the answers to an unsupported version (see ApiEntry).
+Result HandleCreateTopics(ApiContext& ctx, const RequestHeader& header, Reader& body);
+Result HandleDeleteTopics(ApiContext& ctx, const RequestHeader& header, Reader& body);
+std::string CreateTopicsErrorResponse(const RequestHeader& header, int16_t error_code);
+std::string DeleteTopicsErrorResponse(const RequestHeader& header, int16_t error_code);
 
 }  // namespace ferry::kafka
 

@@ -19,7 +19,8 @@
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
 #include "integration/test_client.h"
-#include "server/kafka/requests.h"
+#include "server/kafka/api.h"
+#include "server/kafka/protocol.h"
 #include "server/kafka/records.h"
 #include "server/kafka/wire.h"
 

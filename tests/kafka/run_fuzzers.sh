@@ -59,8 +59,7 @@ CODEC_OBJS=("$OUT/obj/ferry.pb.o")
 # The Kafka codecs (framing, records, and every API's requests and responses: the pure
 # server/kafka/*_codec.cc, without the handlers and so without the engine) and the broker's
 # wire-format helpers they share (varints).
-CODEC_SRCS=(server/kafka/records.cc server/kafka/crc.cc server/kafka/protocol.cc
-  server/kafka/requests.cc)
+CODEC_SRCS=(server/kafka/records.cc server/kafka/crc.cc server/kafka/protocol.cc)
 for src in "$SRC"/server/kafka/*_codec.cc; do CODEC_SRCS+=("server/kafka/${src##*/}"); done
 CODEC_SRCS+=(server/broker/record_codec.cc)
 for src in "${CODEC_SRCS[@]}"; do

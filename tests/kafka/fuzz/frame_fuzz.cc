@@ -1,22 +1,33 @@
 // libFuzzer target for everything a Kafka client's bytes reach before the engine: the request
-// frame parser (header and body of every served API), the consumer-protocol subscription
-// parser, the records inside a Produce, and the Reader primitives themselves (each value read
-// must re-encode with Writer to what the Reader reads back).
+// header parser, the body decoder of every served API (at any version, as its handler calls it
+// before serving), the consumer-protocol subscription parser, the records inside a Produce, and
+// the Reader primitives themselves (each value read must re-encode with Writer to what the
+// Reader reads back).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-#include <variant>
+#include <utility>
 #include <vector>
 
-#include "server/kafka/requests.h"
+#include "server/kafka/api_versions.h"
+#include "server/kafka/fetch.h"
+#include "server/kafka/groups.h"
+#include "server/kafka/list_offsets.h"
+#include "server/kafka/metadata.h"
+#include "server/kafka/offsets.h"
+#include "server/kafka/produce.h"
+#include "server/kafka/protocol.h"
 #include "server/kafka/records.h"
+#include "server/kafka/sasl.h"
+#include "server/kafka/topics.h"
 #include "server/kafka/wire.h"
 
 namespace {
 
 using ferry::kafka::Reader;
+using ferry::kafka::RequestHeader;
 using ferry::kafka::Writer;
 
 void Check(bool condition) {
@@ -116,15 +127,31 @@ void WalkPrimitives(std::string_view input) {
   }
 }
 
-}  // namespace
+// Reads a request body with `decode`, as a handler does, and checks the verdict: a body is
+// accepted exactly when the reader is fine and nothing is left.
+template <typename Decode>
+auto DecodeBody(Decode decode, const RequestHeader& header, std::string_view body) {
+  Reader r(body);
+  auto request = decode(header.api_version, r);
+  const bool accepted = ferry::kafka::CheckRequestBody(header, r).ok();
+  Check(accepted == (r.ok() && r.remaining() == 0));
+  if (!r.ok()) Check(r.remaining() == 0);
+  return std::make_pair(accepted, std::move(request));
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
-
-  auto request = ferry::kafka::ParseRequest(input);
-  if (request.ok()) {
-    if (const auto* produce = std::get_if<ferry::kafka::ProduceRequest>(&request->body)) {
-      for (const auto& topic : produce->topics) {
+// The input as a request frame: the header, then the body with its API's decoder.
+void DecodeFrame(std::string_view input) {
+  namespace k = ferry::kafka;
+  std::string_view body;
+  auto header = k::ParseRequestHeader(input, &body);
+  if (!header.ok()) return;
+  Check(body.data() >= input.data() && body.data() + body.size() == input.data() + input.size());
+  const RequestHeader& h = *header;
+  switch (h.api_key) {
+    case k::kProduce: {
+      auto [accepted, produce] = DecodeBody(k::DecodeProduceRequest, h, body);
+      if (!accepted) break;
+      for (const auto& topic : produce.topics) {
         for (const auto& partition : topic.partitions) {
           if (!partition.records) continue;
           // The views must point into the frame.
@@ -132,15 +159,69 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 partition.records->data() + partition.records->size() <=
                     input.data() + input.size());
           std::vector<ferry::v1::Record> records;
-          (void)ferry::kafka::DecodeProduceRecords(*partition.records, &records);
+          (void)k::DecodeProduceRecords(*partition.records, &records);
         }
       }
+      break;
     }
+    case k::kFetch:
+      DecodeBody(k::DecodeFetchRequest, h, body);
+      break;
+    case k::kListOffsets:
+      DecodeBody(k::DecodeListOffsetsRequest, h, body);
+      break;
+    case k::kMetadata:
+      DecodeBody(k::DecodeMetadataRequest, h, body);
+      break;
+    case k::kOffsetCommit:
+      DecodeBody(k::DecodeOffsetCommitRequest, h, body);
+      break;
+    case k::kOffsetFetch:
+      DecodeBody(k::DecodeOffsetFetchRequest, h, body);
+      break;
+    case k::kFindCoordinator:
+      DecodeBody(k::DecodeFindCoordinatorRequest, h, body);
+      break;
+    case k::kJoinGroup:
+      DecodeBody(k::DecodeJoinGroupRequest, h, body);
+      break;
+    case k::kHeartbeat:
+      DecodeBody(k::DecodeHeartbeatRequest, h, body);
+      break;
+    case k::kLeaveGroup:
+      DecodeBody(k::DecodeLeaveGroupRequest, h, body);
+      break;
+    case k::kSyncGroup:
+      DecodeBody(k::DecodeSyncGroupRequest, h, body);
+      break;
+    case k::kDescribeGroups:
+      DecodeBody(k::DecodeDescribeGroupsRequest, h, body);
+      break;
+    case k::kListGroups:
+      DecodeBody(k::DecodeListGroupsRequest, h, body);
+      break;
+    case k::kSaslHandshake:
+      DecodeBody(k::DecodeSaslHandshakeRequest, h, body);
+      break;
+    case k::kApiVersions:
+      DecodeBody(k::DecodeApiVersionsRequest, h, body);
+      break;
+    case k::kCreateTopics:
+      DecodeBody(k::DecodeCreateTopicsRequest, h, body);
+      break;
+    case k::kDeleteTopics:
+      DecodeBody(k::DecodeDeleteTopicsRequest, h, body);
+      break;
+    default:
+      break;  // not served: the dispatcher closes the connection without decoding
   }
-  std::string_view body;
-  if (ferry::kafka::ParseRequestHeader(input, &body).ok()) {
-    Check(body.data() >= input.data() && body.data() + body.size() == input.data() + input.size());
-  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  DecodeFrame(input);
   (void)ferry::kafka::ParseSubscriptionTopics(input);
   WalkPrimitives(input);
   return 0;

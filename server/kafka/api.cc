@@ -1,0 +1,118 @@
+// The API table and the state handlers share. The table is the only place an API's served
+// versions are written: ApiVersions lists its advertised rows, the dispatcher checks every
+// request's version against its row.
+#include "server/kafka/api.h"
+
+#include <utility>
+
+#include "server/kafka/api_versions.h"
+#include "server/kafka/fetch.h"
+#include "server/kafka/groups.h"
+#include "server/kafka/list_offsets.h"
+#include "server/kafka/metadata.h"
+#include "server/kafka/offsets.h"
+#include "server/kafka/produce.h"
+#include "server/kafka/sasl.h"
+#include "server/kafka/topics.h"
+
+namespace ferry::kafka {
+
+Result Result::Reply(std::string frame) {
+  Result r;
+  r.kind = Kind::kReply;
+  r.frame = std::move(frame);
+  return r;
+}
+
+Result Result::NoReply() { return Result(); }
+
+Result Result::Close(std::string why) {
+  Result r;
+  r.kind = Kind::kClose;
+  r.close_reason = std::move(why);
+  return r;
+}
+
+Result Result::Close(const absl::Status& why) { return Close(std::string(why.message())); }
+
+void ServingState::SetAdvertisedAddress(std::string host, int32_t port) {
+  absl::MutexLock lock(&mu_);
+  advertised_.host = std::move(host);
+  advertised_.port = port;
+}
+
+ServingState::Address ServingState::advertised() const {
+  absl::MutexLock lock(&mu_);
+  return advertised_;
+}
+
+bool ServingState::AddWait(std::shared_ptr<Wakeup> wait) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  waits_.insert(std::move(wait));
+  return true;
+}
+
+void ServingState::RemoveWait(const std::shared_ptr<Wakeup>& wait) {
+  absl::MutexLock lock(&mu_);
+  waits_.erase(wait);
+}
+
+void ServingState::BeginShutdown() {
+  std::set<std::shared_ptr<Wakeup>> waits;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    waits = waits_;
+  }
+  for (const auto& w : waits) w->Wake();
+}
+
+const std::vector<ApiEntry>& Apis() {
+  // Every range starts at v0: librdkafka turns group consumption off when a group API's does
+  // not. Metadata v4 as the highest makes kafka-python take the broker for 0.11 (record batch
+  // v2, Produce v3, Fetch v4).
+  static const std::vector<ApiEntry> apis = {
+      {kProduce, 0, 3, HandleProduce, ProduceErrorResponse},
+      {kFetch, 0, 4, HandleFetch, FetchErrorResponse},
+      {kListOffsets, 0, 2, HandleListOffsets, ListOffsetsErrorResponse},
+      {kMetadata, 0, 4, HandleMetadata, MetadataErrorResponse},
+      {kOffsetCommit, 0, 2, HandleOffsetCommit, OffsetCommitErrorResponse},
+      {kOffsetFetch, 0, 2, HandleOffsetFetch, OffsetFetchErrorResponse},
+      {kFindCoordinator, 0, 1, HandleFindCoordinator, FindCoordinatorErrorResponse},
+      {kJoinGroup, 0, 2, HandleJoinGroup, JoinGroupErrorResponse},
+      {kHeartbeat, 0, 1, HandleHeartbeat, HeartbeatErrorResponse},
+      {kLeaveGroup, 0, 1, HandleLeaveGroup, LeaveGroupErrorResponse},
+      {kSyncGroup, 0, 1, HandleSyncGroup, SyncGroupErrorResponse},
+      {kDescribeGroups, 0, 1, HandleDescribeGroups, DescribeGroupsErrorResponse},
+      {kListGroups, 0, 1, HandleListGroups, ListGroupsErrorResponse},
+      // Served only to refuse every mechanism; not advertised, so clients never ask for it
+      // unless configured for SASL.
+      {kSaslHandshake, 0, 1, HandleSaslHandshake, SaslHandshakeErrorResponse,
+       /*advertised=*/false},
+      {kApiVersions, 0, 2, HandleApiVersions, ApiVersionsErrorResponse},
+      {kCreateTopics, 0, 1, HandleCreateTopics, CreateTopicsErrorResponse},
+      {kDeleteTopics, 0, 1, HandleDeleteTopics, DeleteTopicsErrorResponse},
+  };
+  return apis;
+}
+
+const ApiEntry* FindApi(int16_t api_key) {
+  for (const auto& api : Apis()) {
+    if (api.key == api_key) return &api;
+  }
+  return nullptr;
+}
+
+const std::vector<ApiVersionRange>& SupportedApis() {
+  static const std::vector<ApiVersionRange> ranges = [] {
+    std::vector<ApiVersionRange> out;
+    for (const auto& api : Apis()) {
+      if (api.advertised) out.push_back({api.key, api.min_version, api.max_version});
+    }
+    return out;
+  }();
+  return ranges;
+}
+
+}  // namespace ferry::kafka

@@ -1,0 +1,122 @@
+// The Kafka APIs Ferry serves: the one table of {api key, versions, handler} that answers
+// ApiVersions and drives the version check, the handler interface, and what a handler may use.
+// Adding an API: its file (<api>.h, <api>_codec.cc, <api>.cc) and one row in Apis().
+// The table is immutable; ServingState is thread-safe; handlers run on connection threads,
+// any number at a time.
+#ifndef FERRY_SERVER_KAFKA_API_H_
+#define FERRY_SERVER_KAFKA_API_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/kafka/protocol.h"
+#include "server/kafka/wire.h"
+
+namespace ferry::broker {
+class Broker;
+}  // namespace ferry::broker
+namespace ferry::group {
+class ConsumerGroups;
+}  // namespace ferry::group
+
+namespace ferry::kafka {
+
+// Ferry is a single Kafka node: the id Metadata and FindCoordinator give clients.
+inline constexpr int32_t kNodeId = 0;
+
+// What a handler asks the connection to do.
+struct Result {
+  enum class Kind {
+    kReply,    // write `frame` (a whole response frame, size prefix included)
+    kNoReply,  // write nothing (Produce with acks=0)
+    kClose,    // close the connection, logging `close_reason`
+  };
+  Kind kind = Kind::kNoReply;
+  std::string frame;
+  std::string close_reason;
+
+  static Result Reply(std::string frame);
+  static Result NoReply();
+  static Result Close(std::string why);
+  static Result Close(const absl::Status& why);  // its message
+};
+
+// A handler's wait that shutdown must end early (a Fetch long poll).
+struct Wakeup {
+  absl::Mutex mu;
+  bool woken ABSL_GUARDED_BY(mu) = false;
+  void Wake() {
+    absl::MutexLock lock(&mu);
+    woken = true;
+  }
+};
+
+// What the handlers share across connections: the address clients are given, and the waits
+// shutdown ends. Thread-safe.
+class ServingState {
+ public:
+  struct Address {
+    std::string host;
+    int32_t port = 0;
+  };
+
+  void SetAdvertisedAddress(std::string host, int32_t port) ABSL_LOCKS_EXCLUDED(mu_);
+  Address advertised() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Registers `wait` for BeginShutdown to wake; false, and not registered, once shutting down.
+  bool AddWait(std::shared_ptr<Wakeup> wait) ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveWait(const std::shared_ptr<Wakeup>& wait) ABSL_LOCKS_EXCLUDED(mu_);
+  // Wakes every registered wait, and refuses new ones from now on.
+  void BeginShutdown() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  mutable absl::Mutex mu_;
+  Address advertised_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::shared_ptr<Wakeup>> waits_ ABSL_GUARDED_BY(mu_);
+};
+
+// Everything a handler may use besides its request.
+struct ApiContext {
+  broker::Broker* broker;
+  group::ConsumerGroups* groups;
+  ServingState* serving;
+  std::string_view peer_host;  // the client's address, as DescribeGroups reports it
+};
+
+// Serves one request whose version is in the API's range: decodes `body` (the bytes after the
+// header) with the API's decoder, checks it with CheckRequestBody (Close when malformed), and
+// acts on it. May block (a Produce waiting for durability, a Fetch long poll, a JoinGroup).
+using ApiHandler = Result (*)(ApiContext& ctx, const RequestHeader& header, Reader& body);
+
+// The answer to a version outside the API's range: the response frame of this API, in the
+// format of `header.api_version` (the dispatcher sets the highest served version), with
+// `error_code` in its error fields and no topics.
+using ApiErrorResponse = std::string (*)(const RequestHeader& header, int16_t error_code);
+
+struct ApiEntry {
+  int16_t key;
+  int16_t min_version;
+  int16_t max_version;
+  ApiHandler handle;
+  ApiErrorResponse error_response;
+  bool advertised = true;  // false: served, but not listed in ApiVersions
+};
+
+// Every API served, in key order.
+const std::vector<ApiEntry>& Apis();
+// The entry of `api_key`; nullptr when it is not served.
+const ApiEntry* FindApi(int16_t api_key);
+// The ranges ApiVersions lists (the advertised entries of Apis()), in key order.
+const std::vector<ApiVersionRange>& SupportedApis();
+
+}  // namespace ferry::kafka
+
+#endif  // FERRY_SERVER_KAFKA_API_H_

@@ -1,0 +1,288 @@
+// The group APIs over Ferry's coordinator (ConsumerGroups): Kafka members join the same
+// groups as gRPC members, as followers of a leader no member is (kCoordinatorLeaderId), and
+// take the assignment the coordinator computed. Thread-safe: JoinGroup blocks only its own
+// connection's thread.
+#include "server/kafka/groups.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/broker/validation.h"
+#include "server/group/consumer_groups.h"
+#include "server/log.h"
+
+namespace ferry::kafka {
+namespace {
+
+// How long JoinGroup may wait for partitions moving to the member, at most: long enough for
+// the old owners' next heartbeat (3 s by default in Kafka clients) and their commit.
+constexpr absl::Duration kMaxJoinWait = absl::Seconds(5);
+
+std::optional<group::AssignorKind> AssignorFor(std::string_view protocol) {
+  if (protocol == "range" || protocol == "RangeAssignor") return group::AssignorKind::kRange;
+  if (protocol == "roundrobin" || protocol == "RoundRobinAssigner") {
+    return group::AssignorKind::kRoundRobin;
+  }
+  if (protocol == "sticky" || protocol == "cooperative-sticky") return group::AssignorKind::kSticky;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int16_t GroupErrorCode(const absl::Status& s) {
+  if (s.ok()) return error::kNone;
+  switch (group::GroupErrorOf(s)) {
+    case group::GroupError::kUnknownMember:
+      return error::kUnknownMemberId;
+    case group::GroupError::kStaleGeneration:
+    case group::GroupError::kFutureGeneration:
+      return error::kIllegalGeneration;
+    case group::GroupError::kNotOwner:
+    case group::GroupError::kRebalancing:
+      return error::kRebalanceInProgress;
+    case group::GroupError::kNone:
+      break;
+  }
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound:
+      return error::kUnknownTopicOrPartition;
+    case absl::StatusCode::kOutOfRange:
+      return error::kOffsetOutOfRange;
+    case absl::StatusCode::kResourceExhausted:
+      return error::kGroupMaxSizeReached;
+    case absl::StatusCode::kInvalidArgument:
+      return error::kInvalidRequest;
+    case absl::StatusCode::kUnavailable:
+      return error::kCoordinatorNotAvailable;
+    default:
+      return error::kUnknownServerError;
+  }
+}
+
+Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const FindCoordinatorRequest r = DecodeFindCoordinatorRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  FindCoordinatorResponse resp;
+  if (r.key_type != 0) {
+    resp.error_code = error::kCoordinatorNotAvailable;
+    resp.error_message = "Ferry does not serve transactions";
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  absl::Status valid = broker::ValidateGroupName(r.key);
+  if (!valid.ok()) {
+    resp.error_code = error::kInvalidGroupId;
+    resp.error_message = std::string(valid.message());
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  ServingState::Address advertised = ctx.serving->advertised();
+  resp.node_id = kNodeId;
+  resp.host = std::move(advertised.host);
+  resp.port = advertised.port;
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const JoinGroupRequest r = DecodeJoinGroupRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  JoinGroupResponse resp;
+  resp.member_id = r.member_id;
+  const auto fail = [&](int16_t code) {
+    resp.error_code = code;
+    return Result::Reply(EncodeResponse(h, resp));
+  };
+  if (!broker::ValidateGroupName(r.group_id).ok()) return fail(error::kInvalidGroupId);
+  if (r.protocol_type != "consumer" || r.protocols.empty()) {
+    return fail(error::kInconsistentGroupProtocol);
+  }
+  const auto& options = ctx.groups->coordinator().options();
+  const absl::Duration session = absl::Milliseconds(r.session_timeout_ms);
+  if (session < options.min_session_timeout || session > options.max_session_timeout) {
+    return fail(error::kInvalidSessionTimeout);
+  }
+  // The client's preferred assignor Ferry has (cooperative protocols last: members are eager).
+  std::optional<group::AssignorKind> preferred;
+  std::vector<std::string> topics;
+  for (int pass = 0; pass < 2 && !preferred; ++pass) {
+    for (const auto& p : r.protocols) {
+      if ((p.name == "cooperative-sticky") != (pass == 1)) continue;
+      preferred = AssignorFor(p.name);
+      if (preferred) break;
+    }
+  }
+  for (const auto& p : r.protocols) {
+    auto parsed = ParseSubscriptionTopics(p.metadata);
+    if (parsed.ok() && !parsed->empty()) {
+      topics = *std::move(parsed);
+      break;
+    }
+  }
+  if (topics.empty()) return fail(error::kInconsistentGroupProtocol);
+
+  group::JoinRequest join;
+  join.group = r.group_id;
+  join.topics = topics;
+  join.session_timeout = session;
+  join.member_id = r.member_id;
+  join.assignor = preferred.value_or(group::AssignorKind::kSticky);
+  join.classic = true;
+  join.client_id = h.client_id.value_or("");
+  join.client_host = absl::StrCat("/", std::string(ctx.peer_host));
+  const absl::Duration rebalance_timeout =
+      r.rebalance_timeout_ms > 0 ? absl::Milliseconds(r.rebalance_timeout_ms) : session;
+  join.revoke_grace = rebalance_timeout;
+  auto joined = ctx.groups->Join(join);
+  if (!joined.ok()) {
+    log::Event(log::Level::kDebug, "kafka_join_refused",
+               {{"group", r.group_id}, {"error", std::string(joined.status().message())}});
+    if (absl::IsInvalidArgument(joined.status())) return fail(error::kInvalidRequest);
+    return fail(GroupErrorCode(joined.status()));
+  }
+  group::GroupCoordinator& coordinator = ctx.groups->coordinator();
+  // An eager member rejoining has given up every partition (and committed): acknowledge its
+  // revocations so they pass to their new owners now.
+  auto acked = coordinator.Heartbeat(r.group_id, joined->member_id, joined->generation);
+  if (!acked.ok()) return fail(GroupErrorCode(acked.status()));
+  // Let the partitions moving to this member arrive, so it gets its share in one round.
+  auto view = coordinator.AwaitPending(r.group_id, joined->member_id,
+                                       std::min(rebalance_timeout, kMaxJoinWait));
+  if (!view.ok()) return fail(GroupErrorCode(view.status()));
+  resp.generation_id = static_cast<int32_t>(view->generation);
+  resp.member_id = joined->member_id;
+  resp.leader = kCoordinatorLeaderId;
+  resp.protocol_name = r.protocols.front().name;
+  for (const auto& p : r.protocols) {
+    if (AssignorFor(p.name) == joined->assignor && p.name != "cooperative-sticky") {
+      resp.protocol_name = p.name;
+      break;
+    }
+  }
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const SyncGroupRequest r = DecodeSyncGroupRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  SyncGroupResponse resp;
+  auto view = ctx.groups->coordinator().Sync(r.group_id, r.member_id, r.generation_id);
+  if (!view.ok()) {
+    resp.error_code = GroupErrorCode(view.status());
+    if (resp.error_code == error::kInvalidRequest) resp.error_code = error::kInvalidGroupId;
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  resp.assignment = EncodeAssignment(view->assignment);
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+Result HandleHeartbeat(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const HeartbeatRequest r = DecodeHeartbeatRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  auto view = ctx.groups->coordinator().Heartbeat(r.group_id, r.member_id, r.generation_id);
+  int16_t code = error::kNone;
+  if (!view.ok()) {
+    code = GroupErrorCode(view.status());
+    if (code == error::kInvalidRequest) code = error::kInvalidGroupId;
+  } else if (view->generation != r.generation_id || view->resync) {
+    // The group moved on, or the member's partitions changed since its SyncGroup: it rejoins
+    // (keeping its member id) and takes its new assignment.
+    code = error::kRebalanceInProgress;
+  }
+  return Result::Reply(EncodeResponse(h, HeartbeatResponse{code}));
+}
+
+Result HandleLeaveGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const LeaveGroupRequest r = DecodeLeaveGroupRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  absl::Status s = ctx.groups->coordinator().Leave(r.group_id, r.member_id);
+  int16_t code = GroupErrorCode(s);
+  if (code == error::kInvalidRequest) code = error::kInvalidGroupId;
+  return Result::Reply(EncodeResponse(h, LeaveGroupResponse{code}));
+}
+
+Result HandleListGroups(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  DecodeListGroupsRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  ListGroupsResponse resp;
+  auto groups = ctx.groups->List();
+  if (!groups.ok()) {
+    resp.error_code = error::kCoordinatorNotAvailable;
+  } else {
+    // Every Ferry group is a consumer group, whichever front door its members use.
+    for (const auto& g : *groups) resp.groups.emplace_back(g.group, "consumer");
+  }
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+Result HandleDescribeGroups(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const DescribeGroupsRequest r = DecodeDescribeGroupsRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  DescribeGroupsResponse resp;
+  for (const auto& name : r.groups) {
+    DescribeGroupsResponse::Group g;
+    g.group_id = name;
+    g.protocol_type = "consumer";
+    auto d = ctx.groups->Describe(name);
+    if (absl::IsInvalidArgument(d.status())) {
+      g.error_code = error::kInvalidGroupId;
+    } else if (!d.ok()) {
+      g.state = "Dead";  // as Kafka describes a group it does not know
+      g.protocol_type.clear();
+    } else {
+      const group::GroupInfo& info = d->info;
+      g.state = info.members.empty()                       ? "Empty"
+                : info.state == group::GroupState::kStable ? "Stable"
+                                                           : "PreparingRebalance";
+      if (!info.members.empty()) g.protocol = info.assignor;
+      for (const auto& m : info.members) {
+        DescribeGroupsResponse::Member dm;
+        dm.member_id = m.member_id;
+        dm.client_id = m.client_id;
+        dm.client_host = m.client_host;
+        dm.metadata = EncodeSubscription(m.topics);
+        dm.assignment = EncodeAssignment(m.assignment);
+        g.members.push_back(std::move(dm));
+      }
+    }
+    resp.groups.push_back(std::move(g));
+  }
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+std::string FindCoordinatorErrorResponse(const RequestHeader& h, int16_t error_code) {
+  FindCoordinatorResponse r;
+  r.error_code = error_code;
+  return EncodeResponse(h, r);
+}
+
+std::string JoinGroupErrorResponse(const RequestHeader& h, int16_t error_code) {
+  JoinGroupResponse r;
+  r.error_code = error_code;
+  return EncodeResponse(h, r);
+}
+
+std::string SyncGroupErrorResponse(const RequestHeader& h, int16_t error_code) {
+  return EncodeResponse(h, SyncGroupResponse{error_code, ""});
+}
+
+std::string HeartbeatErrorResponse(const RequestHeader& h, int16_t error_code) {
+  return EncodeResponse(h, HeartbeatResponse{error_code});
+}
+
+std::string LeaveGroupErrorResponse(const RequestHeader& h, int16_t error_code) {
+  return EncodeResponse(h, LeaveGroupResponse{error_code});
+}
+
+std::string ListGroupsErrorResponse(const RequestHeader& h, int16_t error_code) {
+  return EncodeResponse(h, ListGroupsResponse{error_code, {}});
+}
+
+std::string DescribeGroupsErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
+  return EncodeResponse(h, DescribeGroupsResponse{});  // no groups, so nowhere for the error
+}
+
+}  // namespace ferry::kafka

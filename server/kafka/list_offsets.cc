@@ -1,0 +1,61 @@
+// ListOffsets: a partition's end, its log start, or the first offset at or after a
+// timestamp, from the broker's logs. Thread-safe.
+#include "server/kafka/list_offsets.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "server/broker/broker.h"
+
+namespace ferry::kafka {
+
+Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const ListOffsetsRequest r = DecodeListOffsetsRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  ListOffsetsResponse resp;
+  for (const auto& topic : r.topics) {
+    ListOffsetsResponse::Topic lt;
+    lt.name = topic.name;
+    for (const auto& p : topic.partitions) {
+      ListOffsetsResponse::Partition lp;
+      lp.index = p.index;
+      auto log = ctx.broker->GetPartition(topic.name, p.index);
+      if (!log.ok()) {
+        lp.error_code = error::kUnknownTopicOrPartition;
+      } else if (p.timestamp == -1) {
+        lp.offset = (*log)->end_offset();
+      } else if (p.timestamp == -2) {
+        lp.offset = (*log)->log_start_offset();
+      } else if (p.timestamp < 0) {
+        lp.error_code = error::kInvalidRequest;
+      } else {
+        v1::DirectSubscription sub;
+        sub.set_start(v1::START_POSITION_TIMESTAMP);
+        sub.set_timestamp_ms(p.timestamp);
+        auto offset = ctx.broker->ResolveStart(**log, sub);
+        if (!offset.ok()) {
+          lp.error_code = error::kUnknownServerError;
+        } else if (*offset >= (*log)->end_offset()) {
+          // No record at or after the timestamp: v0 gives the end, v1+ gives none.
+          if (h.api_version == 0) lp.offset = *offset;
+        } else {
+          lp.offset = *offset;
+          v1::SubscribeResponse read;
+          if (ctx.broker->Read(**log, *offset, 1, 1, &read).ok() && read.records_size() > 0) {
+            lp.timestamp = read.records(0).timestamp_ms();
+          }
+        }
+      }
+      if (h.api_version == 0 && p.max_num_offsets <= 0) lp.offset = -1;
+      lt.partitions.push_back(lp);
+    }
+    resp.topics.push_back(std::move(lt));
+  }
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+std::string ListOffsetsErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
+  return EncodeResponse(h, ListOffsetsResponse{});  // no topics, so nowhere for the error
+}
+
+}  // namespace ferry::kafka

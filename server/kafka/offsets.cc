@@ -1,0 +1,139 @@
+// OffsetCommit and OffsetFetch over the consumer groups' committed offsets, which Kafka and
+// gRPC members share. Thread-safe: a commit blocks only its own connection's thread.
+#include "server/kafka/offsets.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/broker/broker.h"
+#include "server/broker/validation.h"
+#include "server/group/consumer_groups.h"
+#include "server/kafka/groups.h"
+
+namespace ferry::kafka {
+
+Result HandleOffsetCommit(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const OffsetCommitRequest r = DecodeOffsetCommitRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  OffsetCommitResponse resp;
+  std::vector<group::OffsetToCommit> offsets;
+  for (const auto& t : r.topics) {
+    for (const auto& p : t.partitions) {
+      int64_t offset = p.offset;
+      // Kafka stores any offset; clients rely on that: kafkajs resets a group by committing -2
+      // (earliest) or -1 (latest), and a consumer given an offset past the end resets itself.
+      // Ferry keeps committed offsets inside the log, so resolve those here.
+      auto log = ctx.broker->GetPartition(t.name, p.index);
+      if (log.ok()) {
+        const int64_t end = (*log)->end_offset();
+        if (offset == -2) {
+          offset = (*log)->log_start_offset();
+        } else if (offset == -1 || offset > end) {
+          offset = end;
+        }
+      }
+      offsets.push_back({{t.name, p.index}, offset, p.metadata.value_or("")});
+    }
+  }
+  std::vector<int16_t> codes(offsets.size(), error::kNone);
+  if (!broker::ValidateGroupName(r.group_id).ok()) {
+    std::fill(codes.begin(), codes.end(), error::kInvalidGroupId);
+  } else if (!offsets.empty()) {
+    struct Wait {
+      absl::Mutex mu;
+      bool done ABSL_GUARDED_BY(mu) = false;
+      std::vector<absl::Status> results;
+    };
+    auto wait = std::make_shared<Wait>();
+    ctx.groups->Commit(r.group_id, r.member_id, r.generation_id, offsets,
+                       [wait](std::vector<absl::Status> results) {
+                         absl::MutexLock lock(&wait->mu);
+                         wait->results = std::move(results);
+                         wait->done = true;
+                       });
+    absl::MutexLock lock(&wait->mu);
+    wait->mu.Await(absl::Condition(&wait->done));
+    for (size_t i = 0; i < codes.size() && i < wait->results.size(); ++i) {
+      codes[i] = GroupErrorCode(wait->results[i]);
+    }
+  }
+  size_t i = 0;
+  for (const auto& t : r.topics) {
+    OffsetCommitResponse::Topic ot;
+    ot.name = t.name;
+    for (const auto& p : t.partitions) ot.partitions.push_back({p.index, codes[i++]});
+    resp.topics.push_back(std::move(ot));
+  }
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+Result HandleOffsetFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const OffsetFetchRequest r = DecodeOffsetFetchRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  OffsetFetchResponse resp;
+  std::vector<group::TopicPartition> tps;
+  for (const auto& t : r.topics) {
+    for (int32_t p : t.partitions) tps.emplace_back(t.name, p);
+  }
+  std::vector<storage::CommittedOffset> committed;
+  int16_t code = error::kNone;
+  if (r.all_topics) {
+    // v2 with null topics: every partition the group has committed.
+    auto fetched = ctx.groups->FetchOffsets(r.group_id, {});
+    resp.error_code = !fetched.ok()
+                          ? (absl::IsInvalidArgument(fetched.status()) ? error::kInvalidGroupId
+                                                                       : error::kUnknownServerError)
+                          : error::kNone;
+    if (fetched.ok()) {
+      for (const auto& c : *fetched) {
+        if (resp.topics.empty() || resp.topics.back().name != c.topic) {
+          resp.topics.push_back({c.topic, {}});
+        }
+        resp.topics.back().partitions.push_back({c.partition, c.offset, c.metadata, 0});
+      }
+    }
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  if (!tps.empty()) {
+    auto fetched = ctx.groups->FetchOffsets(r.group_id, tps);
+    if (fetched.ok()) {
+      committed = *std::move(fetched);
+    } else {
+      code = absl::IsInvalidArgument(fetched.status()) ? error::kInvalidGroupId
+                                                       : error::kUnknownServerError;
+    }
+  }
+  size_t i = 0;
+  for (const auto& t : r.topics) {
+    OffsetFetchResponse::Topic ot;
+    ot.name = t.name;
+    for (int32_t p : t.partitions) {
+      OffsetFetchResponse::Partition op;
+      op.index = p;
+      op.error_code = code;
+      if (code == error::kNone && i < committed.size()) {
+        op.offset = committed[i].offset;
+        op.metadata = committed[i].metadata;
+      }
+      ++i;
+      ot.partitions.push_back(std::move(op));
+    }
+    resp.topics.push_back(std::move(ot));
+  }
+  if (code != error::kNone) resp.error_code = code;
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+std::string OffsetCommitErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
+  return EncodeResponse(h, OffsetCommitResponse{});  // no topics, so nowhere for the error
+}
+
+std::string OffsetFetchErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
+  return EncodeResponse(h, OffsetFetchResponse{});  // no topics; the v2 error stays 0
+}
+
+}  // namespace ferry::kafka

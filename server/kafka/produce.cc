@@ -1,0 +1,172 @@
+// Produce: appends each partition's records through the broker and answers once they are
+// durable (acks 1 and -1); acks=0 answers nothing and closes the connection when a partition
+// failed. Thread-safe: blocks only its own connection's thread.
+#include "server/kafka/produce.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/broker/broker.h"
+#include "server/kafka/records.h"
+#include "server/log.h"
+
+namespace ferry::kafka {
+namespace {
+
+// The compression codec of the first batch (or message) in a Produce's records; 0 is none.
+int PeekCompression(std::string_view d) {
+  if (d.size() < 18) return 0;
+  const int8_t magic = static_cast<int8_t>(d[16]);
+  if (magic == 2) {
+    if (d.size() < 23) return 0;
+    return static_cast<uint8_t>(d[22]) & 7;
+  }
+  return static_cast<uint8_t>(d[17]) & 7;
+}
+
+int16_t ProduceError(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kOk:
+      return error::kNone;
+    case absl::StatusCode::kNotFound:
+      return error::kUnknownTopicOrPartition;
+    case absl::StatusCode::kResourceExhausted:
+      return error::kMessageTooLarge;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kDataLoss:
+      return error::kCorruptMessage;
+    case absl::StatusCode::kUnimplemented:
+      return error::kUnsupportedForMessageFormat;
+    case absl::StatusCode::kUnavailable:
+      return error::kKafkaStorageError;
+    default:
+      return error::kUnknownServerError;
+  }
+}
+
+}  // namespace
+
+Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  ProduceRequest r = DecodeProduceRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  ProduceResponse resp;
+  struct Wait {
+    absl::Mutex mu;
+    int outstanding ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto wait = std::make_shared<Wait>();
+  // Filled by the publish callbacks (on the commit thread) before `outstanding` drops.
+  std::vector<std::vector<std::pair<absl::Status, int64_t>>> results(r.topics.size());
+  for (size_t ti = 0; ti < r.topics.size(); ++ti) {
+    const ProduceRequest::Topic& topic = r.topics[ti];
+    results[ti].resize(topic.partitions.size(), {absl::OkStatus(), -1});
+  }
+  std::vector<std::vector<int16_t>> codes(r.topics.size());
+  for (size_t ti = 0; ti < r.topics.size(); ++ti) {
+    const ProduceRequest::Topic& topic = r.topics[ti];
+    codes[ti].resize(topic.partitions.size(), error::kNone);
+    auto t = ctx.broker->GetTopic(topic.name);
+    for (size_t pi = 0; pi < topic.partitions.size(); ++pi) {
+      const ProduceRequest::Partition& p = topic.partitions[pi];
+      int16_t& code = codes[ti][pi];
+      if (r.acks != 0 && r.acks != 1 && r.acks != -1) {
+        code = error::kInvalidRequiredAcks;
+        continue;
+      }
+      if (!t.ok()) {
+        code = absl::IsInvalidArgument(t.status()) ? error::kInvalidTopic
+                                                   : error::kUnknownTopicOrPartition;
+        continue;
+      }
+      if (p.index < 0 || p.index >= (*t)->meta.partitions) {
+        code = error::kUnknownTopicOrPartition;
+        continue;
+      }
+      if (!p.records.has_value()) {
+        code = error::kCorruptMessage;
+        continue;
+      }
+      if (PeekCompression(*p.records) != 0) {
+        code = error::kUnsupportedCompressionType;
+        continue;
+      }
+      std::vector<v1::Record> records;
+      absl::Status decoded = DecodeProduceRecords(*p.records, &records);
+      if (!decoded.ok()) {
+        code = ProduceError(decoded);
+        log::Event(log::Level::kDebug, "kafka_produce_rejected",
+                   {{"topic", topic.name},
+                    {"partition", std::to_string(p.index)},
+                    {"error", std::string(decoded.message())}});
+        continue;
+      }
+      if (records.empty()) {
+        results[ti][pi].second = (*t)->partitions[p.index]->end_offset();
+        continue;
+      }
+      v1::PublishRequest publish;
+      publish.set_topic(topic.name);
+      publish.set_partition(p.index);
+      for (auto& rec : records) *publish.add_records() = std::move(rec);
+      {
+        absl::MutexLock lock(&wait->mu);
+        ++wait->outstanding;
+      }
+      auto* slot = &results[ti][pi];
+      ctx.broker->Publish(&publish, [wait, slot](absl::Status s, v1::PublishResponse* response) {
+        slot->first = s;
+        if (s.ok() && response != nullptr && response->acks_size() > 0) {
+          slot->second = response->acks(0).offset();
+        }
+        absl::MutexLock lock(&wait->mu);
+        --wait->outstanding;
+      });
+    }
+  }
+  {
+    // Every append is answered (durable, refused or failed by shutdown), so this ends.
+    absl::MutexLock lock(&wait->mu);
+    wait->mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &wait->outstanding));
+  }
+  for (size_t ti = 0; ti < r.topics.size(); ++ti) {
+    ProduceResponse::Topic out;
+    out.name = r.topics[ti].name;
+    for (size_t pi = 0; pi < r.topics[ti].partitions.size(); ++pi) {
+      ProduceResponse::Partition p;
+      p.index = r.topics[ti].partitions[pi].index;
+      p.error_code = codes[ti][pi];
+      if (p.error_code == error::kNone) {
+        p.error_code = ProduceError(results[ti][pi].first);
+        p.base_offset = p.error_code == error::kNone ? results[ti][pi].second : -1;
+      }
+      out.partitions.push_back(p);
+    }
+    resp.topics.push_back(std::move(out));
+  }
+  if (r.acks == 0) {
+    // No response to carry an error: close the connection, as Kafka does, so the producer
+    // notices and refreshes its metadata instead of sending into the void.
+    for (const auto& t : resp.topics) {
+      for (const auto& p : t.partitions) {
+        if (p.error_code != error::kNone) {
+          return Result::Close(absl::StrCat("acks=0 produce to ", t.name, "-", p.index,
+                                            " failed with error ", p.error_code));
+        }
+      }
+    }
+    return Result::NoReply();
+  }
+  return Result::Reply(EncodeResponse(h, resp));
+}
+
+std::string ProduceErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
+  return EncodeResponse(h, ProduceResponse{});  // no topics, so nowhere for the error
+}
+
+}  // namespace ferry::kafka
