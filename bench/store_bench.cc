@@ -14,8 +14,8 @@
 #include "absl/synchronization/notification.h"
 #include "bench/temp_dir.h"
 #include "benchmark/benchmark.h"
+#include "common/partitioner.h"
 #include "ferry/v1/ferry.pb.h"
-#include "server/broker/partitioner.h"
 #include "server/broker/record_codec.h"
 #include "storage/store.h"
 
@@ -150,7 +150,7 @@ const std::vector<std::string>& Keys() {
 void BM_Murmur2(benchmark::State& state) {
   const auto& keys = Keys();
   size_t next = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(broker::Murmur2(keys[next++ % keys.size()]));
+  for (auto _ : state) benchmark::DoNotOptimize(Murmur2(keys[next++ % keys.size()]));
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kKeyBytes));
 }
@@ -162,7 +162,7 @@ void BM_PartitionForKey(benchmark::State& state) {
   const int32_t partitions = static_cast<int32_t>(state.range(0));
   size_t next = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(broker::PartitionForKey(keys[next++ % keys.size()], partitions));
+    benchmark::DoNotOptimize(PartitionForKey(keys[next++ % keys.size()], partitions));
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kKeyBytes));

@@ -167,6 +167,7 @@ int Run() {
   // Serve first, NOT_SERVING, so probes see the broker starting; attach the engine (and go
   // SERVING) once storage has recovered. Until then RPCs answer UNAVAILABLE.
   grpc_server::Engine engine;
+  metrics::EngineCounters engine_counters;
   auto registry = std::make_shared<prometheus::Registry>();
   grpc_server::BrokerService broker_service(&engine);
   grpc_server::AdminService admin_service(&engine);
@@ -191,7 +192,7 @@ int Run() {
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {
-    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, registry);
+    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, &engine_counters, registry);
     if (!m.ok()) return Fail("start_failed", std::string(m.status().message()), 1);
     metrics_server = *std::move(m);
   }
@@ -212,7 +213,7 @@ int Run() {
        {"pid", std::to_string(getpid())}});
 
   broker::RealClock clock;
-  auto broker_or = broker::Broker::Open(options, &clock);
+  auto broker_or = broker::Broker::Open(options, &clock, &engine_counters);
   if (!broker_or.ok()) {
     server->Shutdown();
     return Fail("start_failed", std::string(broker_or.status().message()), 1);
@@ -250,7 +251,7 @@ int Run() {
     // Unwinds in shutdown order: nothing may outlive what it uses (the engine, the broker).
     const auto fail_start = [&](const std::string& message, int code) {
       kafka_server.reset();
-      groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker failed to start"));
+      groups.Shutdown(absl::UnavailableError("the broker failed to start"));
       broker->BeginShutdown();
       broker_service.StopStreams();
       server->Shutdown(std::chrono::system_clock::now());
@@ -289,7 +290,7 @@ int Run() {
   // Kafka connections close first: their in-flight produces finish while the store is open.
   if (kafka_server != nullptr) kafka_server->Stop();
   // Subscriptions end now instead of holding Shutdown up.
-  groups.coordinator().CloseAllStreams(absl::UnavailableError("the broker is shutting down"));
+  groups.Shutdown(absl::UnavailableError("the broker is shutting down"));
   broker->BeginShutdown();
   broker_service.StopStreams();
   // Let calls in progress finish (bounded), then shut down at once: gRPC's Shutdown would

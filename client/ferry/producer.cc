@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "ferry/partitioner.h"
+#include "common/partitioner.h"
 #include "ferry/rpc.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "server/broker/partitioner.h"
+#include "common/partitioner.h"
 #include "server/broker/record_codec.h"
 #include "server/broker/validation.h"
 #include "server/log.h"
@@ -15,15 +15,15 @@ std::string Quoted(std::string_view s) { return absl::StrCat("'", std::string(s)
 
 }  // namespace
 
-Broker::Broker(const BrokerOptions& options, const Clock* clock,
+Broker::Broker(const BrokerOptions& options, const Clock* clock, EngineObserver* observer,
                std::unique_ptr<storage::Store> store)
-    : options_(options), clock_(clock), store_(std::move(store)) {}
+    : options_(options), clock_(clock), observer_(observer), store_(std::move(store)) {}
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const BrokerOptions& options,
-                                                     const Clock* clock) {
+                                                     const Clock* clock, EngineObserver* observer) {
   auto store = storage::Store::Open(options.store);
   if (!store.ok()) return store.status();
-  std::unique_ptr<Broker> broker(new Broker(options, clock, *std::move(store)));
+  std::unique_ptr<Broker> broker(new Broker(options, clock, observer, *std::move(store)));
   if (options.retention_check_interval > absl::ZeroDuration()) {
     broker->retention_thread_ = std::thread([b = broker.get()] { b->RetentionLoop(); });
   }
@@ -61,7 +61,7 @@ absl::StatusOr<int64_t> Broker::EnforceRetention() {
 // --- topics ----------------------------------------------------------------------------------
 
 absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
-    std::string_view name, int32_t partitions, const v1::TopicConfig& config) {
+    std::string_view name, int32_t partitions, const TopicConfig& config) {
   absl::Status s = ValidateTopicName(name);
   if (!s.ok()) return s;
   if (partitions == 0) partitions = options_.default_partitions;
@@ -69,21 +69,21 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
     return absl::InvalidArgumentError(absl::StrCat("partitions must be between 1 and ",
                                                    options_.max_partitions, ", got ", partitions));
   }
-  if (config.retention_ms() < 0 || config.retention_bytes() < 0 || config.max_record_bytes() < 0) {
+  if (config.retention_ms < 0 || config.retention_bytes < 0 || config.max_record_bytes < 0) {
     return absl::InvalidArgumentError(
         "retention_ms, retention_bytes and max_record_bytes must be >= 0 (0: default)");
   }
-  if (config.max_record_bytes() > options_.max_record_bytes) {
+  if (config.max_record_bytes > options_.max_record_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "max_record_bytes ", config.max_record_bytes(), " is above the broker's limit of ",
+        "max_record_bytes ", config.max_record_bytes, " is above the broker's limit of ",
         options_.max_record_bytes, " (--max-record-bytes)"));
   }
   storage::TopicMeta meta;
   meta.name = std::string(name);
   meta.partitions = partitions;
-  meta.retention_ms = config.retention_ms();
-  meta.retention_bytes = config.retention_bytes();
-  meta.max_record_bytes = config.max_record_bytes();
+  meta.retention_ms = config.retention_ms;
+  meta.retention_bytes = config.retention_bytes;
+  meta.max_record_bytes = config.max_record_bytes;
   auto topic = store_->CreateTopic(std::move(meta));
   if (topic.ok()) {
     log::Event(log::Level::kInfo, "topic_created",
@@ -103,24 +103,8 @@ absl::Status Broker::DeleteTopic(std::string_view name) {
   if (!s.ok()) return s;
   log::Event(log::Level::kInfo, "topic_deleted", {{"topic", std::string(name)}});
   if (topics_changed_) topics_changed_();
-  {
-    absl::MutexLock lock(&counters_mu_);
-    counters_.erase(std::string(name));
-  }
-  // A deleted topic's series disappear from the metrics.
-  absl::MutexLock lock(&delivered_mu_);
-  std::erase_if(delivered_, [&](const auto& e) { return e.first.first == name; });
+  if (observer_ != nullptr) observer_->OnTopicDeleted(name);
   return absl::OkStatus();
-}
-
-void Broker::CountDelivered(const std::string& topic, const std::string& group, int64_t records) {
-  absl::MutexLock lock(&delivered_mu_);
-  delivered_[{topic, group}] += records;
-}
-
-std::map<std::pair<std::string, std::string>, int64_t> Broker::Delivered() const {
-  absl::MutexLock lock(&delivered_mu_);
-  return delivered_;
 }
 
 absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreatePartitions(
@@ -150,6 +134,10 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::GetTopic(
   return topic;
 }
 
+std::shared_ptr<const storage::Topic> Broker::FindTopic(std::string_view name) const {
+  return store_->FindTopic(name);
+}
+
 std::vector<std::shared_ptr<const storage::Topic>> Broker::ListTopics() const {
   return store_->ListTopics();
 }
@@ -169,26 +157,23 @@ absl::StatusOr<std::shared_ptr<storage::PartitionLog>> Broker::GetPartition(
   return (*topic)->partitions[partition];
 }
 
-void Broker::FillTopicInfo(const storage::Topic& topic, v1::TopicInfo* info) const {
-  info->set_name(topic.meta.name);
-  info->set_partitions(topic.meta.partitions);
-  info->mutable_config()->set_retention_ms(topic.meta.retention_ms);
-  info->mutable_config()->set_retention_bytes(topic.meta.retention_bytes);
-  info->mutable_config()->set_max_record_bytes(
-      topic.meta.max_record_bytes > 0 ? topic.meta.max_record_bytes : options_.max_record_bytes);
-}
-
-std::shared_ptr<TopicCounters> Broker::Counters(std::string_view topic) const {
-  absl::MutexLock lock(&counters_mu_);
-  auto& c = counters_[std::string(topic)];
-  if (c == nullptr) c = std::make_shared<TopicCounters>();
-  return c;
+TopicInfo Broker::Describe(const storage::Topic& topic) const {
+  TopicInfo info;
+  info.name = topic.meta.name;
+  info.partitions = topic.meta.partitions;
+  info.config.retention_ms = topic.meta.retention_ms;
+  info.config.retention_bytes = topic.meta.retention_bytes;
+  info.config.max_record_bytes =
+      topic.meta.max_record_bytes > 0 ? topic.meta.max_record_bytes : options_.max_record_bytes;
+  return info;
 }
 
 // --- publish ---------------------------------------------------------------------------------
 
-absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::TopicForPublish(
+absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::FindOrCreateTopic(
     std::string_view name) {
+  absl::Status s = ValidateTopicName(name);
+  if (!s.ok()) return s;
   auto topic = store_->FindTopic(name);
   if (topic != nullptr) return topic;
   if (!options_.auto_create_topics) {
@@ -197,34 +182,15 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::TopicForPublish(
                      " does not exist and auto-creation is off (--auto-create-topics=false); "
                      "create it with Admin.CreateTopic"));
   }
-  auto created = CreateTopic(name, 0, v1::TopicConfig());
+  auto created = CreateTopic(name, 0, TopicConfig());
   if (created.ok() || !absl::IsAlreadyExists(created.status())) return created;
-  // Another publisher created it first.
+  // Another caller created it first.
   topic = store_->FindTopic(name);
   if (topic == nullptr) return absl::UnavailableError("topic was deleted while being created");
   return topic;
 }
 
-void Broker::Publish(v1::PublishRequest* request, PublishDone done) {
-  // One publish path: the message is walked in wire format like a streamed request.
-  const std::string encoded = request->SerializeAsString();
-  PublishRequestView view;
-  absl::Status s = ParsePublishRequest(encoded, &view);
-  if (!s.ok()) return done(std::move(s), nullptr);
-  PublishRecords(view, [done = std::move(done)](absl::Status s, const PublishAcks* acks) {
-    if (!s.ok()) return done(std::move(s), nullptr);
-    v1::PublishResponse response;
-    response.mutable_acks()->Reserve(static_cast<int>(acks->size()));
-    for (size_t i = 0; i < acks->size(); ++i) {
-      v1::RecordAck* ack = response.add_acks();
-      ack->set_partition(acks->partition(i));
-      ack->set_offset(acks->offset(i));
-    }
-    done(absl::OkStatus(), &response);
-  });
-}
-
-void Broker::PublishRecords(const PublishRequestView& request, PublishAcksDone done) {
+void Broker::Publish(const PublishBatch& request, PublishDone done) {
   const auto reject = [&](absl::Status s) { done(std::move(s), nullptr); };
   absl::Status s = ValidateTopicName(request.topic);
   if (!s.ok()) return reject(s);
@@ -260,7 +226,7 @@ void Broker::PublishRecords(const PublishRequestView& request, PublishAcksDone d
                      options_.max_batch_bytes, " bytes (--max-batch-bytes): split the batch")));
   }
 
-  auto topic_or = TopicForPublish(request.topic);
+  auto topic_or = FindOrCreateTopic(request.topic);
   if (!topic_or.ok()) return reject(topic_or.status());
   std::shared_ptr<const storage::Topic> topic = *std::move(topic_or);
   const int32_t partitions = topic->meta.partitions;
@@ -331,16 +297,15 @@ void Broker::PublishRecords(const PublishRequestView& request, PublishAcksDone d
     acks->record_index[i] = part.count++;
   }
 
-  std::shared_ptr<TopicCounters> counters = Counters(topic->meta.name);
   store_->Append(std::move(parts),
-                 [done = std::move(done), acks = std::move(acks), counters, batch_bytes, n](
+                 [this, done = std::move(done), acks = std::move(acks), topic, batch_bytes, n](
                      absl::Status s, const std::vector<int64_t>& bases) {
                    if (!s.ok()) {
                      done(std::move(s), nullptr);
                      return;
                    }
-                   counters->records_published.fetch_add(n, std::memory_order_relaxed);
-                   counters->bytes_published.fetch_add(batch_bytes, std::memory_order_relaxed);
+                   if (observer_ != nullptr)
+                     observer_->OnPublished(topic->meta.name, n, batch_bytes);
                    acks->part_base = bases;
                    done(absl::OkStatus(), acks.get());
                  });
@@ -349,65 +314,80 @@ void Broker::PublishRecords(const PublishRequestView& request, PublishAcksDone d
 // --- read ------------------------------------------------------------------------------------
 
 absl::StatusOr<int64_t> Broker::ResolveStart(const storage::PartitionLog& log,
-                                             const v1::DirectSubscription& sub) const {
+                                             const StartPosition& start_at,
+                                             OffsetReset reset) const {
   const int64_t start = log.log_start_offset();
   const int64_t end = log.end_offset();
-  switch (sub.start()) {
-    case v1::START_POSITION_EARLIEST:
+  switch (start_at.kind) {
+    case StartPosition::Kind::kEarliest:
       return start;
-    case v1::START_POSITION_LATEST:
+    case StartPosition::Kind::kLatest:
       return end;
-    case v1::START_POSITION_OFFSET: {
-      const int64_t offset = sub.offset();
+    case StartPosition::Kind::kOffset: {
+      const int64_t offset = start_at.offset;
       if (offset < 0) {
         return absl::InvalidArgumentError(absl::StrCat("offset must be >= 0, got ", offset));
       }
       if (offset >= start && offset <= end) return offset;
-      switch (sub.offset_reset()) {
-        case v1::OFFSET_RESET_EARLIEST:
+      switch (reset) {
+        case OffsetReset::kEarliest:
           return start;
-        case v1::OFFSET_RESET_LATEST:
+        case OffsetReset::kLatest:
           return end;
-        case v1::OFFSET_RESET_UNSPECIFIED:
-        case v1::OFFSET_RESET_NONE:
-          return absl::OutOfRangeError(absl::StrCat(
-              "offset ", offset, " is outside partition ", log.partition(), "'s log [", start, ", ",
-              end, "]; set offset_reset to EARLIEST or LATEST to start there instead"));
-        default:
-          return absl::InvalidArgumentError(
-              absl::StrCat("unknown offset_reset ", static_cast<int>(sub.offset_reset())));
+        case OffsetReset::kNone:
+          break;
       }
+      return absl::OutOfRangeError(absl::StrCat(
+          "offset ", offset, " is outside partition ", log.partition(), "'s log [", start, ", ",
+          end, "]; set offset_reset to EARLIEST or LATEST to start there instead"));
     }
-    case v1::START_POSITION_TIMESTAMP: {
-      if (sub.timestamp_ms() < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("timestamp_ms must be >= 0, got ", sub.timestamp_ms()));
-      }
-      auto base = log.FindBatchByTimestamp(sub.timestamp_ms());
-      if (!base.ok() || *base >= log.end_offset()) return base;
-      // Refine within the batch: the first record at or after the timestamp.
-      v1::SubscribeResponse batch;
-      auto next =
-          Read(log, *base, options_.max_subscribe_records, options_.max_subscribe_bytes, &batch);
-      if (!next.ok()) return next.status();
-      for (const auto& r : batch.records()) {
-        if (r.timestamp_ms() >= sub.timestamp_ms()) return r.offset();
-      }
-      return *next;
+    case StartPosition::Kind::kTimestamp: {
+      auto match = FindOffsetForTimestamp(log, start_at.timestamp_ms);
+      if (!match.ok()) return match.status();
+      return match->offset;
     }
-    case v1::START_POSITION_UNSPECIFIED:
-      return absl::InvalidArgumentError(
-          "start is unspecified: use START_POSITION_OFFSET, EARLIEST, LATEST or TIMESTAMP");
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown start position ", static_cast<int>(sub.start())));
   }
+  return absl::InvalidArgumentError("unknown start position");
+}
+
+absl::StatusOr<Broker::TimestampMatch> Broker::FindOffsetForTimestamp(
+    const storage::PartitionLog& log, int64_t timestamp_ms) const {
+  if (timestamp_ms < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timestamp_ms must be >= 0, got ", timestamp_ms));
+  }
+  auto base = log.FindBatchByTimestamp(timestamp_ms);
+  if (!base.ok()) return base.status();
+  TimestampMatch match{*base, -1};
+  if (*base >= log.end_offset()) return match;
+  // Refine within the batch: the first record at or after the timestamp.
+  auto next = ForEachRecord(log, *base, 0, 0, [&](std::string_view encoded, int64_t offset) {
+    RecordView view;
+    absl::Status s = ParseRecordView(encoded, &view);
+    if (!s.ok()) return s;
+    if (view.timestamp_ms < timestamp_ms) return absl::OkStatus();
+    match = {offset, view.timestamp_ms};
+    return absl::CancelledError();  // found: stop reading
+  });
+  if (match.timestamp_ms >= 0) return match;
+  if (!next.ok()) return next.status();
+  match.offset = *next;
+  return match;
+}
+
+absl::StatusOr<TailReader> Broker::OpenReader(std::string_view topic, int32_t partition,
+                                              const StartPosition& start, OffsetReset reset,
+                                              std::string group) const {
+  auto log = GetPartition(topic, partition);
+  if (!log.ok()) return log.status();
+  auto next = ResolveStart(**log, start, reset);
+  if (!next.ok()) return next.status();
+  return TailReader(this, std::string(topic), std::move(group), *std::move(log), *next, reset);
 }
 
 absl::StatusOr<int64_t> Broker::ForEachRecord(
     const storage::PartitionLog& log, int64_t from, int32_t max_records, int32_t max_bytes,
-    absl::FunctionRef<absl::Status(std::string_view encoded, int64_t offset)> fn,
-    size_t* payload_bytes) const {
+    absl::FunctionRef<absl::Status(std::string_view encoded, int64_t offset)> fn) const {
   max_records = max_records <= 0 ? options_.max_subscribe_records
                                  : std::min(max_records, options_.max_subscribe_records);
   max_bytes = max_bytes <= 0 ? options_.max_subscribe_bytes
@@ -416,10 +396,6 @@ absl::StatusOr<int64_t> Broker::ForEachRecord(
   absl::Status s =
       log.Read(from, static_cast<size_t>(max_records), static_cast<size_t>(max_bytes), &batches);
   if (!s.ok()) return s;
-  if (payload_bytes != nullptr) {
-    *payload_bytes = 0;
-    for (const auto& batch : batches) *payload_bytes += batch.payload.size();
-  }
   int64_t next = from;
   int32_t records = 0;
   size_t bytes = 0;
@@ -441,45 +417,6 @@ absl::StatusOr<int64_t> Broker::ForEachRecord(
     }
     if (!reader.status().ok()) return reader.status();
   }
-  return next;
-}
-
-absl::StatusOr<int64_t> Broker::Read(const storage::PartitionLog& log, int64_t from,
-                                     int32_t max_records, int32_t max_bytes,
-                                     v1::SubscribeResponse* out) const {
-  out->set_partition(log.partition());
-  out->set_end_offset(log.end_offset());
-  return ForEachRecord(
-      log, from, max_records, max_bytes,
-      [&](std::string_view encoded, int64_t offset) {
-        v1::Record* r = out->add_records();
-        if (!r->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
-          return absl::DataLossError(absl::StrCat("stored record at offset ", offset,
-                                                  " of partition ", log.partition(),
-                                                  " cannot be decoded"));
-        }
-        r->set_offset(offset);
-        return absl::OkStatus();
-      },
-      nullptr);
-}
-
-absl::StatusOr<int64_t> Broker::ReadEncoded(const storage::PartitionLog& log, int64_t from,
-                                            int32_t max_records, int32_t max_bytes,
-                                            std::string* out, int32_t* records) const {
-  *records = 0;
-  size_t payload = 0;
-  const size_t start = out->size();
-  auto next = ForEachRecord(
-      log, from, max_records, max_bytes,
-      [&](std::string_view encoded, int64_t offset) {
-        // The first call knows the size of what was read: room for it all at once.
-        if (*records == 0) out->reserve(start + payload + payload / 8 + 16);
-        AppendRecordWithOffset(encoded, offset, out);
-        ++*records;
-        return absl::OkStatus();
-      },
-      &payload);
   return next;
 }
 

@@ -181,10 +181,10 @@ absl::Status ParseRecordView(std::string_view encoded, RecordView* out) {
   return absl::OkStatus();
 }
 
-absl::Status ParsePublishRequest(std::string_view encoded, PublishRequestView* out) {
+absl::Status ParsePublishRequest(std::string_view encoded, PublishBatch* out, uint64_t* sequence) {
   out->topic = {};
   out->partition.reset();
-  out->sequence = 0;
+  *sequence = 0;
   out->records.clear();
   std::string_view in = encoded;
   Field f;
@@ -211,7 +211,7 @@ absl::Status ParsePublishRequest(std::string_view encoded, PublishRequestView* o
       }
       case 4:
         if (f.wire_type != kVarint) return Malformed("publish request: sequence");
-        out->sequence = f.varint;
+        *sequence = f.varint;
         break;
       default:
         break;
@@ -259,13 +259,72 @@ void AppendRecordWithOffset(std::string_view encoded, int64_t offset, std::strin
   AppendVarint(off, out);
 }
 
-void AppendRecord(const v1::Record& record, std::string* payload) {
-  const size_t size = record.ByteSizeLong();
-  payload->push_back(static_cast<char>(kRecordTag));
-  AppendVarint(size, payload);
-  const size_t at = payload->size();
-  payload->resize(at + size);
-  record.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload->data() + at));
+void EncodeRecord(const RecordFields& record, std::string* out) {
+  const auto bytes_field = [out](uint32_t field, std::string_view v) {
+    AppendTag(field, kLengthDelimited, out);
+    AppendVarint(v.size(), out);
+    out->append(v.data(), v.size());
+  };
+  if (!record.key.empty()) bytes_field(1, record.key);
+  if (!record.value.empty()) bytes_field(2, record.value);
+  for (const auto& [key, value] : record.headers) {
+    const size_t size = (key.empty() ? 0 : 1 + VarintSize(key.size()) + key.size()) +
+                        (value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size());
+    AppendTag(3, kLengthDelimited, out);
+    AppendVarint(size, out);
+    if (!key.empty()) bytes_field(1, key);
+    if (!value.empty()) bytes_field(2, value);
+  }
+  if (record.timestamp_ms != 0) {
+    AppendTag(4, kVarint, out);
+    AppendVarint(static_cast<uint64_t>(record.timestamp_ms), out);
+  }
+}
+
+absl::Status EncodeBatch(const std::vector<RecordFields>& records, std::string* storage,
+                         PublishBatch* out) {
+  std::vector<size_t> ends;
+  ends.reserve(records.size());
+  for (const RecordFields& r : records) {
+    EncodeRecord(r, storage);
+    ends.push_back(storage->size());
+  }
+  // Views only once `storage` stops growing.
+  out->records.resize(records.size());
+  size_t begin = 0;
+  for (size_t i = 0; i < ends.size(); ++i) {
+    absl::Status s = ParseRecordView(std::string_view(*storage).substr(begin, ends[i] - begin),
+                                     &out->records[i]);
+    if (!s.ok()) return s;
+    begin = ends[i];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeRecord(std::string_view encoded, RecordFields* out) {
+  *out = RecordFields();
+  std::string_view in = encoded;
+  Field f;
+  bool bad = false;
+  while (NextField(&in, &f, &bad)) {
+    if (f.number == 1 && f.wire_type == kLengthDelimited) {
+      out->key = f.bytes;
+    } else if (f.number == 2 && f.wire_type == kLengthDelimited) {
+      out->value = f.bytes;
+    } else if (f.number == 3 && f.wire_type == kLengthDelimited) {
+      std::string_view h = f.bytes, hkey, hvalue;
+      Field hf;
+      while (NextField(&h, &hf, &bad)) {
+        if (hf.number == 1 && hf.wire_type == kLengthDelimited) hkey = hf.bytes;
+        if (hf.number == 2 && hf.wire_type == kLengthDelimited) hvalue = hf.bytes;
+      }
+      out->headers.emplace_back(hkey, hvalue);
+    } else if (f.number == 4 && f.wire_type == kVarint) {
+      out->timestamp_ms = static_cast<int64_t>(f.varint);
+    }
+  }
+  if (bad) return absl::DataLossError("a stored record cannot be decoded");
+  return absl::OkStatus();
 }
 
 bool RecordReader::Next(std::string_view* record) {
@@ -283,12 +342,6 @@ bool RecordReader::Next(std::string_view* record) {
   *record = rest_.substr(0, len);
   rest_.remove_prefix(len);
   return true;
-}
-
-size_t RecordUserBytes(const v1::Record& record) {
-  size_t n = record.key().size() + record.value().size();
-  for (const auto& h : record.headers()) n += h.key().size() + h.value().size();
-  return n;
 }
 
 }  // namespace ferry::broker

@@ -13,12 +13,22 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "ferry/v1/ferry.pb.h"
+#include "server/broker/types.h"
 
 namespace ferry::broker {
 
-// Appends `record` to `payload`. The caller clears the record's offset: it is implied.
-void AppendRecord(const v1::Record& record, std::string* payload);
+// Appends the stored encoding of `record` (a ferry.v1.Record message, no offset) to `out`:
+// for a door whose records arrive in another format (Kafka's record batches).
+void EncodeRecord(const RecordFields& record, std::string* out);
+
+// Encodes `records` into `*storage` and points `out->records` at them: a publish batch for a
+// door whose records arrive in another format. INVALID_ARGUMENT as ParseRecordView.
+absl::Status EncodeBatch(const std::vector<RecordFields>& records, std::string* storage,
+                         PublishBatch* out);
+
+// The fields of a stored record (`encoded`, from RecordReader), as views into it. DATA_LOSS
+// when it is malformed.
+absl::Status DecodeRecord(std::string_view encoded, RecordFields* out);
 
 // Walks a payload record by record.
 class RecordReader {
@@ -33,31 +43,13 @@ class RecordReader {
   absl::Status status_;
 };
 
-// Bytes of a record that count against --max-record-bytes: key, value, header keys and values.
-size_t RecordUserBytes(const v1::Record& record);
-
-// A record in protobuf wire format, walked once without building a message: the publish path
-// checks and partitions records by their views and stores their bytes as they came.
-struct RecordView {
-  std::string_view encoded;  // the Record message's bytes
-  std::string_view key;      // the last `key` field, as protobuf parsing would keep
-  int64_t timestamp_ms = 0;  // 0 when absent
-  bool has_offset = false;   // an `offset` field is present (output-only: dropped on store)
-  size_t user_bytes = 0;     // as RecordUserBytes
-};
-
-// Walks `encoded` (a v1::Record). INVALID_ARGUMENT when it is not a well-formed Record
+// Walks `encoded` (a stored-format record). INVALID_ARGUMENT when it is not a well-formed Record
 // (bad wire types, truncation, a header key that is not UTF-8).
 absl::Status ParseRecordView(std::string_view encoded, RecordView* out);
 
-// A PublishRequest in wire format, its records as views into the request's bytes.
-struct PublishRequestView {
-  std::string_view topic;
-  std::optional<int32_t> partition;
-  uint64_t sequence = 0;
-  std::vector<RecordView> records;
-};
-absl::Status ParsePublishRequest(std::string_view encoded, PublishRequestView* out);
+// A ferry.v1.PublishRequest in wire format (the gRPC door's publish calls): its records as
+// views into `encoded`, and the stream sequence number (0 when absent) in `*sequence`.
+absl::Status ParsePublishRequest(std::string_view encoded, PublishBatch* out, uint64_t* sequence);
 
 // Appends `record` to a stored payload: its bytes as they came, plus the timestamp
 // `now_ms` when it has none. A record that carries an offset is re-encoded without it.

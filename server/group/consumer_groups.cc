@@ -13,7 +13,7 @@ class ConsumerGroups::Topics : public TopicView {
  public:
   explicit Topics(broker::Broker* broker) : broker_(broker) {}
   int32_t PartitionCount(const std::string& topic) const override {
-    auto t = broker_->store().FindTopic(topic);
+    auto t = broker_->FindTopic(topic);
     return t == nullptr ? 0 : t->meta.partitions;
   }
 
@@ -24,6 +24,7 @@ class ConsumerGroups::Topics : public TopicView {
 ConsumerGroups::ConsumerGroups(broker::Broker* broker, const CoordinatorOptions& options,
                                const broker::Clock* clock, bool run_timer)
     : broker_(broker),
+      clock_(clock),
       topics_(std::make_unique<Topics>(broker)),
       coordinator_(options, clock, topics_.get()) {
   broker_->SetTopicsChangedListener([this] { coordinator_.TopicsChanged(); });
@@ -44,9 +45,9 @@ void ConsumerGroups::TimerLoop() {
   // deadline, and at least every 100 ms to see deadlines set since.
   absl::MutexLock lock(&timer_mu_);
   while (!stop_) {
-    const absl::Time wake =
-        std::min(coordinator_.NextDeadline(), absl::Now() + absl::Milliseconds(100));
-    timer_mu_.AwaitWithDeadline(absl::Condition(&stop_), wake);
+    const absl::Duration wait = std::clamp(coordinator_.NextDeadline() - clock_->Now(),
+                                           absl::ZeroDuration(), absl::Milliseconds(100));
+    timer_mu_.AwaitWithTimeout(absl::Condition(&stop_), wait);
     if (stop_) break;
     timer_mu_.Unlock();
     coordinator_.Tick();
@@ -56,22 +57,69 @@ void ConsumerGroups::TimerLoop() {
 
 absl::StatusOr<JoinResult> ConsumerGroups::Join(const JoinRequest& request) {
   for (const auto& topic : request.topics) {
-    absl::Status s = broker::ValidateTopicName(topic);
-    if (!s.ok()) return s;
-    if (broker_->store().FindTopic(topic) != nullptr) continue;
-    if (!broker_->options().auto_create_topics) {
-      return absl::NotFoundError(
-          absl::StrCat("topic '", topic, "' does not exist and auto-creation is off"));
-    }
-    auto created = broker_->CreateTopic(topic, 0, v1::TopicConfig());
-    if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+    auto t = broker_->FindOrCreateTopic(topic);
+    if (!t.ok()) return t.status();
   }
   return coordinator_.Join(request);
+}
+
+absl::StatusOr<MemberView> ConsumerGroups::Heartbeat(const std::string& group,
+                                                     const std::string& member_id,
+                                                     int64_t generation) {
+  return coordinator_.Heartbeat(group, member_id, generation);
+}
+
+absl::StatusOr<MemberView> ConsumerGroups::Sync(const std::string& group,
+                                                const std::string& member_id, int64_t generation) {
+  return coordinator_.Sync(group, member_id, generation);
+}
+
+absl::StatusOr<MemberView> ConsumerGroups::AwaitPending(const std::string& group,
+                                                        const std::string& member_id,
+                                                        absl::Duration timeout) {
+  return coordinator_.AwaitPending(group, member_id, timeout);
+}
+
+absl::Status ConsumerGroups::Leave(const std::string& group, const std::string& member_id) {
+  return coordinator_.Leave(group, member_id);
+}
+
+absl::StatusOr<uint64_t> ConsumerGroups::OpenStream(const std::string& group,
+                                                    const std::string& member_id,
+                                                    std::shared_ptr<MemberStream> stream) {
+  return coordinator_.OpenStream(group, member_id, std::move(stream));
+}
+
+void ConsumerGroups::CloseStream(const std::string& group, const std::string& member_id,
+                                 uint64_t stream_id) {
+  coordinator_.CloseStream(group, member_id, stream_id);
+}
+
+void ConsumerGroups::Shutdown(const absl::Status& why) {
+  coordinator_.CancelWaits();
+  coordinator_.CloseAllStreams(why);
 }
 
 void ConsumerGroups::Commit(const std::string& group, const std::string& member_id,
                             int64_t generation, std::vector<OffsetToCommit> offsets,
                             CommitDone done) {
+  absl::Status valid = broker::ValidateGroupName(group);
+  if (valid.ok() && offsets.empty()) valid = absl::InvalidArgumentError("commit has no offsets");
+  if (!valid.ok()) {
+    done(valid);
+    return;
+  }
+  for (OffsetToCommit& o : offsets) {
+    if (!o.clamp_to_log) continue;
+    auto log = broker_->GetPartition(o.tp.first, o.tp.second);
+    if (!log.ok()) continue;  // refused below
+    const int64_t end = (*log)->end_offset();
+    if (o.offset == -2) {
+      o.offset = (*log)->log_start_offset();
+    } else if (o.offset == -1 || o.offset > end) {
+      o.offset = end;
+    }
+  }
   std::vector<absl::Status> results(offsets.size());
   std::vector<TopicPartition> tps;
   for (const auto& o : offsets) tps.push_back(o.tp);
@@ -107,7 +155,7 @@ void ConsumerGroups::Commit(const std::string& group, const std::string& member_
     done(std::move(results));
     return;
   }
-  broker_->store().offsets().Commit(
+  broker_->offsets().Commit(
       group, accepted,
       [this, group, member_id, accepted_tps = std::move(accepted_tps), results = std::move(results),
        done = std::move(done)](absl::Status s) mutable {
@@ -126,10 +174,10 @@ absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::FetchOffse
     const std::string& group, const std::vector<TopicPartition>& partitions) const {
   absl::Status s = broker::ValidateGroupName(group);
   if (!s.ok()) return s;
-  if (partitions.empty()) return broker_->store().offsets().FetchAll(group);
+  if (partitions.empty()) return broker_->offsets().FetchAll(group);
   std::vector<storage::CommittedOffset> out;
   for (const auto& tp : partitions) {
-    auto c = broker_->store().offsets().Fetch(group, tp.first, tp.second);
+    auto c = broker_->offsets().Fetch(group, tp.first, tp.second);
     if (!c.ok()) return c.status();
     if (c->has_value()) {
       out.push_back(**c);
@@ -140,39 +188,39 @@ absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::FetchOffse
   return out;
 }
 
-absl::StatusOr<int64_t> ConsumerGroups::StartOffset(const std::string& group,
-                                                    const TopicPartition& tp,
-                                                    v1::OffsetReset reset) const {
+absl::StatusOr<broker::TailReader> ConsumerGroups::OpenReader(const std::string& group,
+                                                              const TopicPartition& tp,
+                                                              broker::OffsetReset reset) const {
   auto log = broker_->GetPartition(tp.first, tp.second);
   if (!log.ok()) return log.status();
-  auto c = broker_->store().offsets().Fetch(group, tp.first, tp.second);
+  auto c = broker_->offsets().Fetch(group, tp.first, tp.second);
   if (!c.ok()) return c.status();
   const int64_t start = (*log)->log_start_offset();
   const int64_t end = (*log)->end_offset();
-  if (c->has_value() && (*c)->offset >= start && (*c)->offset <= end) return (*c)->offset;
-  switch (reset) {
-    case v1::OFFSET_RESET_EARLIEST:
-      return start;
-    case v1::OFFSET_RESET_LATEST:
-    case v1::OFFSET_RESET_UNSPECIFIED:
-      return end;
-    default:
-      break;
-  }
-  if (!c->has_value()) {
+  std::optional<int64_t> from;
+  if (c->has_value() && (*c)->offset >= start && (*c)->offset <= end) {
+    from = (*c)->offset;
+  } else if (reset == broker::OffsetReset::kEarliest) {
+    from = start;
+  } else if (reset == broker::OffsetReset::kLatest) {
+    from = end;
+  } else if (!c->has_value()) {
     return absl::FailedPreconditionError(
         absl::StrCat("group '", group, "' has no committed offset for ", tp.first, "-", tp.second,
                      " and offset_reset is NONE: commit one, reset the group's offsets, or "
                      "subscribe with EARLIEST or LATEST"));
+  } else {
+    return absl::OutOfRangeError(absl::StrCat("committed offset ", (*c)->offset, " of ", tp.first,
+                                              "-", tp.second, " is outside the log [", start, ", ",
+                                              end, "] and offset_reset is NONE"));
   }
-  return absl::OutOfRangeError(absl::StrCat("committed offset ", (*c)->offset, " of ", tp.first,
-                                            "-", tp.second, " is outside the log [", start, ", ",
-                                            end, "] and offset_reset is NONE"));
+  return broker_->OpenReader(tp.first, tp.second, broker::StartPosition::AtOffset(*from), reset,
+                             group);
 }
 
 absl::StatusOr<std::vector<GroupInfo>> ConsumerGroups::List() const {
   std::vector<GroupInfo> out = coordinator_.ListGroups();
-  auto stored = broker_->store().offsets().ListGroups();
+  auto stored = broker_->offsets().ListGroups();
   if (!stored.ok()) return stored.status();
   std::set<std::string> known;
   for (const auto& g : out) known.insert(g.group);
@@ -192,7 +240,7 @@ absl::StatusOr<GroupDescription> ConsumerGroups::Describe(const std::string& gro
   if (!s.ok()) return s;
   GroupDescription d;
   auto info = coordinator_.Describe(group);
-  auto committed = broker_->store().offsets().FetchAll(group);
+  auto committed = broker_->offsets().FetchAll(group);
   if (!committed.ok()) return committed.status();
   if (!info.ok() && committed->empty()) {
     return absl::NotFoundError(
@@ -207,7 +255,7 @@ absl::StatusOr<GroupDescription> ConsumerGroups::Describe(const std::string& gro
   for (const auto& m : d.info.members) {
     for (const auto& tp : m.assignment) rows[tp].member_id = m.member_id;
     for (const auto& topic : m.topics) {
-      auto t = broker_->store().FindTopic(topic);
+      auto t = broker_->FindTopic(topic);
       if (t == nullptr) continue;
       for (int32_t p = 0; p < t->meta.partitions; ++p) rows[{topic, p}];
     }
@@ -232,7 +280,7 @@ absl::Status ConsumerGroups::Delete(const std::string& group) {
     return absl::FailedPreconditionError(
         absl::StrCat("group '", group, "' has members; only an empty group can be deleted"));
   }
-  auto committed = broker_->store().offsets().FetchAll(group);
+  auto committed = broker_->offsets().FetchAll(group);
   if (!committed.ok()) return committed.status();
   const bool known = coordinator_.Describe(group).ok();
   if (!known && committed->empty()) {
@@ -240,12 +288,12 @@ absl::Status ConsumerGroups::Delete(const std::string& group) {
   }
   s = coordinator_.Delete(group);
   if (!s.ok()) return s;
-  return broker_->store().offsets().DeleteGroup(group);
+  return broker_->offsets().DeleteGroup(group);
 }
 
 absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::ResetOffsets(
     const std::string& group, const std::string& topic_name, std::vector<int32_t> partitions,
-    v1::StartPosition to, int64_t offset, int64_t timestamp_ms) {
+    const broker::StartPosition& to) {
   absl::Status s = broker::ValidateGroupName(group);
   if (!s.ok()) return s;
   if (coordinator_.HasMembers(group)) {
@@ -261,15 +309,11 @@ absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::ResetOffse
   for (int32_t p : partitions) {
     auto log = broker_->GetPartition(topic_name, p);
     if (!log.ok()) return log.status();
-    v1::DirectSubscription sub;
-    sub.set_start(to);
-    sub.set_offset(offset);
-    sub.set_timestamp_ms(timestamp_ms);
-    auto resolved = broker_->ResolveStart(**log, sub);
+    auto resolved = broker_->ResolveStart(**log, to, broker::OffsetReset::kNone);
     if (!resolved.ok()) return resolved.status();
     out.push_back({topic_name, p, *resolved, ""});
   }
-  s = broker_->store().offsets().CommitSync(group, out);
+  s = broker_->offsets().CommitSync(group, out);
   if (!s.ok()) return s;
   return out;
 }

@@ -16,7 +16,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "ferry/v1/ferry.pb.h"
 #include "server/broker/broker.h"
 #include "server/group/group_coordinator.h"
 #include "storage/offset_store.h"
@@ -27,6 +26,9 @@ struct OffsetToCommit {
   TopicPartition tp;
   int64_t offset = 0;
   std::string metadata;
+  // Kafka's rule: a client may commit any offset, and -2 (earliest), -1 (latest) or one past
+  // the end are stored as the log's start or end. Without it such offsets are refused.
+  bool clamp_to_log = false;
 };
 
 struct PartitionLag {
@@ -50,14 +52,32 @@ class ConsumerGroups {
                  const broker::Clock* clock, bool run_timer);
   ~ConsumerGroups();
 
-  GroupCoordinator& coordinator() { return coordinator_; }
+  const CoordinatorOptions& options() const { return coordinator_.options(); }
 
+  // --- membership (see GroupCoordinator for each call's rules) ------------------------------
   // Creates missing topics first when the broker auto-creates topics (else NOT_FOUND).
   absl::StatusOr<JoinResult> Join(const JoinRequest& request);
+  absl::StatusOr<MemberView> Heartbeat(const std::string& group, const std::string& member_id,
+                                       int64_t generation);
+  absl::StatusOr<MemberView> Sync(const std::string& group, const std::string& member_id,
+                                  int64_t generation);
+  absl::StatusOr<MemberView> AwaitPending(const std::string& group, const std::string& member_id,
+                                          absl::Duration timeout);
+  absl::Status Leave(const std::string& group, const std::string& member_id);
+  absl::StatusOr<uint64_t> OpenStream(const std::string& group, const std::string& member_id,
+                                      std::shared_ptr<MemberStream> stream);
+  void CloseStream(const std::string& group, const std::string& member_id, uint64_t stream_id);
+  // Ends every wait in AwaitPending now, and makes later ones return at once.
+  void CancelWaits() { coordinator_.CancelWaits(); }
+  // Shutdown: ends every member stream with `why` and every wait in AwaitPending.
+  void Shutdown(const absl::Status& why);
+  int64_t Rebalances(const std::string& group) const { return coordinator_.Rebalances(group); }
 
-  // Checks each partition with the coordinator and the log, stores the accepted ones in one
-  // durable write, then calls `done` with a status per partition (in request order).
-  using CommitDone = std::function<void(std::vector<absl::Status>)>;
+  // --- offsets ------------------------------------------------------------------------------
+  // Validates the request (group name, at least one offset), checks each partition with the
+  // coordinator and the log, stores the accepted ones in one durable write, then calls `done`
+  // with a status per partition (in request order), or with the request's own error.
+  using CommitDone = std::function<void(absl::StatusOr<std::vector<absl::Status>>)>;
   void Commit(const std::string& group, const std::string& member_id, int64_t generation,
               std::vector<OffsetToCommit> offsets, CommitDone done);
 
@@ -65,11 +85,13 @@ class ConsumerGroups {
   absl::StatusOr<std::vector<storage::CommittedOffset>> FetchOffsets(
       const std::string& group, const std::vector<TopicPartition>& partitions) const;
 
-  // Where a member starts reading `tp`: the committed offset when it is inside the log, else
-  // by `reset` (NONE: FAILED_PRECONDITION when nothing is committed, OUT_OF_RANGE otherwise).
-  absl::StatusOr<int64_t> StartOffset(const std::string& group, const TopicPartition& tp,
-                                      v1::OffsetReset reset) const;
+  // A reader for a member of `group` on `tp`: from the committed offset when it is inside the
+  // log, else by `reset` (kNone: FAILED_PRECONDITION when nothing is committed, OUT_OF_RANGE
+  // otherwise). The reader applies `reset` again if retention passes it.
+  absl::StatusOr<broker::TailReader> OpenReader(const std::string& group, const TopicPartition& tp,
+                                                broker::OffsetReset reset) const;
 
+  // --- administration -----------------------------------------------------------------------
   // Groups with members or committed offsets.
   absl::StatusOr<std::vector<GroupInfo>> List() const;
   absl::StatusOr<GroupDescription> Describe(const std::string& group) const;
@@ -78,13 +100,14 @@ class ConsumerGroups {
   // Only while the group is empty. `partitions` empty: every partition of the topic.
   absl::StatusOr<std::vector<storage::CommittedOffset>> ResetOffsets(
       const std::string& group, const std::string& topic, std::vector<int32_t> partitions,
-      v1::StartPosition to, int64_t offset, int64_t timestamp_ms);
+      const broker::StartPosition& to);
 
  private:
   class Topics;
   void TimerLoop();
 
   broker::Broker* const broker_;
+  const broker::Clock* const clock_;
   std::unique_ptr<Topics> topics_;
   GroupCoordinator coordinator_;
 

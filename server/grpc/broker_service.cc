@@ -2,10 +2,12 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/broker/validation.h"
+#include "server/grpc/convert.h"
 #include "server/grpc/group_subscribe.h"
 #include "server/grpc/status.h"
 #include "server/grpc/wire_messages.h"
@@ -59,10 +61,11 @@ class PublishStreamReactor final
     grpc::Slice slice;
     std::string copy;
     std::string_view bytes;
-    broker::PublishRequestView request;
-    // `request` views `bytes`, which `slice` or `copy` keep until PublishRecords returns.
+    broker::PublishBatch request;
+    uint64_t sequence = 0;
+    // `request` views `bytes`, which `slice` or `copy` keep until Publish returns.
     absl::Status parsed = ByteBufferView(request_, &slice, &copy, &bytes)
-                              ? broker::ParsePublishRequest(bytes, &request)
+                              ? broker::ParsePublishRequest(bytes, &request, &sequence)
                               : absl::InvalidArgumentError("unreadable request");
     {
       // `reading_` stays true until this request is in the commit queue, so no later request
@@ -70,7 +73,6 @@ class PublishStreamReactor final
       absl::MutexLock lock(&mu_);
       slots_.push_back(slot);
     }
-    const uint64_t sequence = request.sequence;
     auto answer = [this, self = shared_from_this(), slot, sequence](
                       absl::Status s, const broker::PublishAcks* acks) {
       std::string response = EncodePublishStreamResponse(sequence, s, acks);
@@ -82,7 +84,7 @@ class PublishStreamReactor final
       Drive();
     };
     if (parsed.ok()) {
-      broker_->PublishRecords(request, std::move(answer));
+      broker_->Publish(request, std::move(answer));
     } else {
       answer(parsed, nullptr);
     }
@@ -194,8 +196,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     {
       absl::MutexLock lock(&mu_);
       cancelled_ = true;
-      if (waiter_ != 0 && log_->RemoveWaiter(waiter_)) {
-        waiter_ = 0;
+      if (waiting_ && reader_->CancelWait()) {
+        waiting_ = false;
         finish = true;
       }
     }
@@ -203,7 +205,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
   }
 
   void OnDone() override {
-    if (counted_) broker_->streams().direct.fetch_sub(1);
+    if (reader_.has_value() && broker_->observer() != nullptr) {
+      broker_->observer()->OnStream("direct", -1);
+    }
     delete this;
   }
 
@@ -215,23 +219,17 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     }
     max_records_ = request.max_records_per_message();
     max_bytes_ = request.max_bytes_per_message();
-    switch (request.mode_case()) {
-      case v1::SubscribeRequest::kDirect:
-        break;
-      default:
-        return absl::InvalidArgumentError("set `direct` (topic and partition) or `group`");
+    if (request.mode_case() != v1::SubscribeRequest::kDirect) {
+      return absl::InvalidArgumentError("set `direct` (topic and partition) or `group`");
     }
     const v1::DirectSubscription& direct = request.direct();
-    auto log = broker_->GetPartition(direct.topic(), direct.partition());
-    if (!log.ok()) return log.status();
-    log_ = *std::move(log);
-    reset_ = direct.offset_reset();
-    auto start = broker_->ResolveStart(*log_, direct);
+    auto start = FromProto(direct);
     if (!start.ok()) return start.status();
-    next_ = *start;
-    topic_ = direct.topic();
-    broker_->streams().direct.fetch_add(1);
-    counted_ = true;
+    auto reader =
+        broker_->OpenReader(direct.topic(), direct.partition(), start->start, start->reset);
+    if (!reader.ok()) return reader.status();
+    reader_.emplace(*std::move(reader));
+    if (broker_->observer() != nullptr) broker_->observer()->OnStream("direct", +1);
     return absl::OkStatus();
   }
 
@@ -242,31 +240,25 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
         if (cancelled_) break;
       }
       std::string message;
-      StartRecordsMessage(topic_, log_->partition(), &message);
-      int32_t records = 0;
-      auto next = broker_->ReadEncoded(*log_, next_, max_records_, max_bytes_, &message, &records);
-      if (!next.ok()) {
-        // Retention may pass a slow reader by; the reset policy says whether to skip ahead.
-        if (absl::IsOutOfRange(next.status()) && next_ < log_->log_start_offset() &&
-            reset_ == v1::OFFSET_RESET_EARLIEST) {
-          next_ = log_->log_start_offset();
-          continue;
-        }
-        Finish(ToGrpcStatus(next.status()));
+      StartRecordsMessage(reader_->topic(), reader_->partition(), &message);
+      auto records = reader_->Read(max_records_, max_bytes_, [&](std::string_view r, int64_t o) {
+        broker::AppendRecordWithOffset(r, o, &message);
+        return absl::OkStatus();
+      });
+      if (!records.ok()) {
+        Finish(ToGrpcStatus(records.status()));
         return;
       }
-      if (records > 0) {
-        next_ = *next;
-        FinishRecordsMessage(log_->end_offset(), &message);
+      if (*records > 0) {
+        FinishRecordsMessage(reader_->end_offset(), &message);
         response_ = StringToByteBuffer(std::move(message));
-        broker_->CountDelivered(topic_, "", records);
         StartWrite(&response_);
         return;
       }
       absl::MutexLock lock(&mu_);
       if (cancelled_) break;
-      waiter_ = log_->AddWaiter(next_, [this] { OnAppended(); });
-      if (waiter_ != 0) return;
+      waiting_ = reader_->WaitAsync([this] { OnAppended(); });
+      if (waiting_) return;
       // Records arrived (or the log went away) between the read and the registration.
     }
     Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
@@ -275,24 +267,20 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
   void OnAppended() {
     {
       absl::MutexLock lock(&mu_);
-      waiter_ = 0;
+      waiting_ = false;
     }
     Pump();
   }
 
   broker::Broker* const broker_;
-  std::shared_ptr<storage::PartitionLog> log_;
-  std::string topic_;
-  int64_t next_ = 0;
+  std::optional<broker::TailReader> reader_;
   int32_t max_records_ = 0;
   int32_t max_bytes_ = 0;
-  v1::OffsetReset reset_ = v1::OFFSET_RESET_UNSPECIFIED;
   grpc::ByteBuffer response_;  // owned by the write in flight
-  bool counted_ = false;       // in the open-streams gauge
 
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t waiter_ ABSL_GUARDED_BY(mu_) = 0;
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Streams refused before they start (the broker is not ready).
@@ -309,44 +297,39 @@ class RefusedBidiReactor final
   void OnDone() override { delete this; }
 };
 
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& s) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
-}
-
-void FillPartitions(const std::vector<group::TopicPartition>& from,
-                    google::protobuf::RepeatedPtrField<v1::TopicPartition>* to) {
-  for (const auto& tp : from) {
-    v1::TopicPartition* out = to->Add();
-    out->set_topic(tp.first);
-    out->set_partition(tp.second);
-  }
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
-                                                 const v1::PublishRequest* request,
-                                                 v1::PublishResponse* response) {
-  broker::Broker* const broker = engine_->broker();
-  if (broker == nullptr) return Done(context, Engine::NotReady());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The request is gRPC's, alive until Finish, and not read by gRPC after this call: records
-  // are moved out of it instead of copied.
-  broker->Publish(const_cast<v1::PublishRequest*>(request),
-                  [reactor, response](absl::Status s, v1::PublishResponse* result) {
-                    if (s.ok()) response->Swap(result);
-                    reactor->Finish(ToGrpcStatus(s));
-                  });
-  return reactor;
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return ServeUnary(engine_, context, [&](const Ready& e) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    grpc::Slice slice;
+    std::string copy;
+    std::string_view bytes;
+    broker::PublishBatch batch;
+    uint64_t sequence = 0;
+    // `batch` views `bytes`, which `slice` or `copy` keep until Publish returns.
+    absl::Status parsed = ByteBufferView(*request, &slice, &copy, &bytes)
+                              ? broker::ParsePublishRequest(bytes, &batch, &sequence)
+                              : absl::InvalidArgumentError("unreadable request");
+    if (!parsed.ok()) {
+      reactor->Finish(ToGrpcStatus(parsed));
+      return reactor;
+    }
+    e.broker->Publish(batch, [reactor, response](absl::Status s, const broker::PublishAcks* acks) {
+      if (s.ok()) *response = StringToByteBuffer(EncodePublishResponse(*acks));
+      reactor->Finish(ToGrpcStatus(s));
+    });
+    return reactor;
+  });
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BrokerService::PublishStream(
     grpc::CallbackServerContext* /*context*/) {
-  broker::Broker* const broker = engine_->broker();
-  if (broker == nullptr) return new RefusedBidiReactor(Engine::NotReady());
-  auto reactor = std::make_shared<PublishStreamReactor>(broker);
+  auto ready = engine_->Get();
+  if (!ready.ok()) return new RefusedBidiReactor(ready.status());
+  auto reactor = std::make_shared<PublishStreamReactor>(ready->broker);
   {
     absl::MutexLock lock(&streams_mu_);
     if (stopping_) {
@@ -361,8 +344,8 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BrokerService::Publ
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* BrokerService::Subscribe(
     grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* raw) {
-  broker::Broker* const broker = engine_->broker();
-  if (broker == nullptr) return new RefusedWriteReactor(Engine::NotReady());
+  auto ready = engine_->Get();
+  if (!ready.ok()) return new RefusedWriteReactor(ready.status());
   v1::SubscribeRequest request;
   std::string bytes;
   if (!ByteBufferToString(*raw, &bytes) || !request.ParseFromString(bytes)) {
@@ -370,9 +353,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* BrokerService::Subscribe(
         absl::InvalidArgumentError("the request is not a ferry.v1.SubscribeRequest"));
   }
   if (request.mode_case() == v1::SubscribeRequest::kGroup) {
-    return NewGroupSubscribeReactor(broker, engine_->groups(), request);
+    return NewGroupSubscribeReactor(ready->broker, ready->groups, request);
   }
-  return new SubscribeReactor(broker, request);
+  return new SubscribeReactor(ready->broker, request);
 }
 
 void BrokerService::StopStreams() {
@@ -390,119 +373,111 @@ void BrokerService::StopStreams() {
 grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* context,
                                                    const v1::JoinGroupRequest* request,
                                                    v1::JoinGroupResponse* response) {
-  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
-  group::ConsumerGroups* const groups = engine_->groups();
-  if (request->session_timeout_ms() < 0) {
-    return Done(context,
-                absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)"));
-  }
-  group::JoinRequest join;
-  join.group = request->group();
-  join.topics.assign(request->topics().begin(), request->topics().end());
-  join.session_timeout = absl::Milliseconds(request->session_timeout_ms());
-  join.member_id = request->member_id();
-  join.instance_id = request->instance_id();
-  switch (request->assignor()) {
-    case v1::ASSIGNOR_UNSPECIFIED:
-    case v1::ASSIGNOR_STICKY:
-      join.assignor = group::AssignorKind::kSticky;
-      break;
-    case v1::ASSIGNOR_RANGE:
-      join.assignor = group::AssignorKind::kRange;
-      break;
-    case v1::ASSIGNOR_ROUNDROBIN:
-      join.assignor = group::AssignorKind::kRoundRobin;
-      break;
-    default:
-      return Done(context, absl::InvalidArgumentError(absl::StrCat(
-                               "unknown assignor ", static_cast<int>(request->assignor()),
-                               "; use RANGE, ROUNDROBIN or STICKY")));
-  }
-  auto joined = groups->Join(join);
-  if (joined.ok()) {
+  return ServeUnary(engine_, context, [&](const Ready& e) -> absl::Status {
+    if (request->session_timeout_ms() < 0) {
+      return absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)");
+    }
+    group::JoinRequest join;
+    join.group = request->group();
+    join.topics.assign(request->topics().begin(), request->topics().end());
+    join.session_timeout = absl::Milliseconds(request->session_timeout_ms());
+    join.member_id = request->member_id();
+    join.instance_id = request->instance_id();
+    switch (request->assignor()) {
+      case v1::ASSIGNOR_UNSPECIFIED:
+      case v1::ASSIGNOR_STICKY:
+        join.assignor = group::AssignorKind::kSticky;
+        break;
+      case v1::ASSIGNOR_RANGE:
+        join.assignor = group::AssignorKind::kRange;
+        break;
+      case v1::ASSIGNOR_ROUNDROBIN:
+        join.assignor = group::AssignorKind::kRoundRobin;
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("unknown assignor ",
+                                                       static_cast<int>(request->assignor()),
+                                                       "; use RANGE, ROUNDROBIN or STICKY"));
+    }
+    auto joined = e.groups->Join(join);
+    if (!joined.ok()) return joined.status();
     response->set_member_id(joined->member_id);
     response->set_generation(joined->generation);
-    FillPartitions(joined->assignment, response->mutable_assignment());
-  }
-  return Done(context, joined.status());
+    ToProto(joined->assignment, response->mutable_assignment());
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* context,
                                                    const v1::HeartbeatRequest* request,
                                                    v1::HeartbeatResponse* response) {
-  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
-  group::ConsumerGroups* const groups = engine_->groups();
-  auto view = groups->coordinator().Heartbeat(request->group(), request->member_id(),
-                                              request->generation());
-  if (view.ok()) {
+  return ServeUnary(engine_, context, [&](const Ready& e) -> absl::Status {
+    auto view = e.groups->Heartbeat(request->group(), request->member_id(), request->generation());
+    if (!view.ok()) return view.status();
     response->set_generation(view->generation);
-    FillPartitions(view->assignment, response->mutable_assignment());
-  }
-  return Done(context, view.status());
+    ToProto(view->assignment, response->mutable_assignment());
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* BrokerService::LeaveGroup(grpc::CallbackServerContext* context,
                                                     const v1::LeaveGroupRequest* request,
                                                     v1::LeaveGroupResponse* /*response*/) {
-  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
-  group::ConsumerGroups* const groups = engine_->groups();
-  return Done(context, groups->coordinator().Leave(request->group(), request->member_id()));
+  return ServeUnary(engine_, context, [&](const Ready& e) {
+    return e.groups->Leave(request->group(), request->member_id());
+  });
 }
 
 grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContext* context,
                                                       const v1::CommitOffsetRequest* request,
                                                       v1::CommitOffsetResponse* response) {
-  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
-  group::ConsumerGroups* const groups = engine_->groups();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status s = broker::ValidateGroupName(request->group());
-  if (s.ok() && request->offsets().empty()) {
-    s = absl::InvalidArgumentError("commit has no offsets");
-  }
-  if (!s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
-  }
-  std::vector<group::OffsetToCommit> offsets;
-  for (const auto& o : request->offsets()) {
-    offsets.push_back({{o.topic(), o.partition()}, o.offset(), o.metadata()});
-  }
-  groups->Commit(
-      request->group(), request->member_id(), request->generation(), offsets,
-      [reactor, response, offsets](std::vector<absl::Status> results) {
-        // Accepted partitions are stored even when others are rejected; the call fails when
-        // any is, with every rejection in the message, so a client that checks only the
-        // status cannot miss one.
-        std::string rejected;
-        absl::StatusCode code = absl::StatusCode::kOk;
-        for (size_t i = 0; i < results.size(); ++i) {
-          v1::CommitResult* r = response->add_results();
-          r->set_topic(offsets[i].tp.first);
-          r->set_partition(offsets[i].tp.second);
-          r->set_code(static_cast<int>(results[i].code()));
-          r->set_message(std::string(results[i].message()));
-          if (!results[i].ok()) {
-            if (code == absl::StatusCode::kOk) code = results[i].code();
-            absl::StrAppend(&rejected, rejected.empty() ? "" : "; ", offsets[i].tp.first, "-",
-                            offsets[i].tp.second, ": ", results[i].message());
+  return ServeUnary(engine_, context, [&](const Ready& e) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::vector<group::OffsetToCommit> offsets;
+    for (const auto& o : request->offsets()) {
+      offsets.push_back({{o.topic(), o.partition()}, o.offset(), o.metadata()});
+    }
+    e.groups->Commit(
+        request->group(), request->member_id(), request->generation(), offsets,
+        [reactor, response, offsets](absl::StatusOr<std::vector<absl::Status>> results) {
+          if (!results.ok()) {
+            reactor->Finish(ToGrpcStatus(results.status()));
+            return;
           }
-        }
-        reactor->Finish(code == absl::StatusCode::kOk
-                            ? grpc::Status::OK
-                            : ToGrpcStatus(absl::Status(code, "commit rejected: " + rejected)));
-      });
-  return reactor;
+          // Accepted partitions are stored even when others are rejected; the call fails when
+          // any is, with every rejection in the message, so a client that checks only the
+          // status cannot miss one.
+          std::string rejected;
+          absl::StatusCode code = absl::StatusCode::kOk;
+          for (size_t i = 0; i < results->size(); ++i) {
+            const absl::Status& result = (*results)[i];
+            v1::CommitResult* r = response->add_results();
+            r->set_topic(offsets[i].tp.first);
+            r->set_partition(offsets[i].tp.second);
+            r->set_code(static_cast<int>(result.code()));
+            r->set_message(std::string(result.message()));
+            if (!result.ok()) {
+              if (code == absl::StatusCode::kOk) code = result.code();
+              absl::StrAppend(&rejected, rejected.empty() ? "" : "; ", offsets[i].tp.first, "-",
+                              offsets[i].tp.second, ": ", result.message());
+            }
+          }
+          reactor->Finish(code == absl::StatusCode::kOk
+                              ? grpc::Status::OK
+                              : ToGrpcStatus(absl::Status(code, "commit rejected: " + rejected)));
+        });
+    return reactor;
+  });
 }
 
 grpc::ServerUnaryReactor* BrokerService::FetchOffsets(grpc::CallbackServerContext* context,
                                                       const v1::FetchOffsetsRequest* request,
                                                       v1::FetchOffsetsResponse* response) {
-  if (engine_->broker() == nullptr) return Done(context, Engine::NotReady());
-  group::ConsumerGroups* const groups = engine_->groups();
-  std::vector<group::TopicPartition> tps;
-  for (const auto& tp : request->partitions()) tps.emplace_back(tp.topic(), tp.partition());
-  auto offsets = groups->FetchOffsets(request->group(), tps);
-  if (offsets.ok()) {
+  return ServeUnary(engine_, context, [&](const Ready& e) -> absl::Status {
+    std::vector<group::TopicPartition> tps;
+    for (const auto& tp : request->partitions()) tps.emplace_back(tp.topic(), tp.partition());
+    auto offsets = e.groups->FetchOffsets(request->group(), tps);
+    if (!offsets.ok()) return offsets.status();
     for (const auto& o : *offsets) {
       v1::CommittedOffset* c = response->add_offsets();
       c->set_topic(o.topic);
@@ -510,8 +485,8 @@ grpc::ServerUnaryReactor* BrokerService::FetchOffsets(grpc::CallbackServerContex
       c->set_offset(o.offset);
       c->set_metadata(o.metadata);
     }
-  }
-  return Done(context, offsets.status());
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace ferry::grpc_server

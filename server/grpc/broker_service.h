@@ -16,9 +16,9 @@ namespace ferry::grpc_server {
 
 class PublishStreamReactor;
 
-// Every method is a callback method; PublishStream and Subscribe are raw ones (bytes in, bytes
-// out: see wire_messages.h).
-using BrokerServiceBase = v1::Broker::WithCallbackMethod_Publish<
+// Every method is a callback method; Publish, PublishStream and Subscribe are raw ones (bytes
+// in, bytes out: see wire_messages.h).
+using BrokerServiceBase = v1::Broker::WithRawCallbackMethod_Publish<
     v1::Broker::WithRawCallbackMethod_PublishStream<v1::Broker::WithRawCallbackMethod_Subscribe<
         v1::Broker::WithCallbackMethod_JoinGroup<v1::Broker::WithCallbackMethod_Heartbeat<
             v1::Broker::WithCallbackMethod_LeaveGroup<v1::Broker::WithCallbackMethod_CommitOffset<
@@ -33,8 +33,8 @@ class BrokerService final : public BrokerServiceBase {
   void StopStreams();
 
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
-                                    const v1::PublishRequest* request,
-                                    v1::PublishResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* PublishStream(
       grpc::CallbackServerContext* context) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,

@@ -1,5 +1,6 @@
 #include "server/grpc/group_subscribe.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/broker/validation.h"
+#include "server/grpc/convert.h"
 #include "server/grpc/status.h"
 #include "server/grpc/wire_messages.h"
 
@@ -32,7 +34,7 @@ class GroupStream final : public group::MemberStream,
         groups_(groups),
         group_(request.group().group()),
         member_id_(request.group().member_id()),
-        reset_(request.group().offset_reset()),
+        requested_reset_(request.group().offset_reset()),
         max_records_(request.max_records_per_message()),
         max_bytes_(request.max_bytes_per_message()) {}
 
@@ -40,14 +42,13 @@ class GroupStream final : public group::MemberStream,
     {
       absl::MutexLock lock(&mu_);
       for (const auto& tp : change.revoked) {
-        auto it = parts_.find(tp);
-        if (it == parts_.end()) continue;
-        if (it->second.waiter != 0 && it->second.log != nullptr) {
-          it->second.log->RemoveWaiter(it->second.waiter);
-        }
-        parts_.erase(it);  // delivery of a revoked partition stops here
+        // Delivery of a revoked partition stops here (its reader's wait ends with it).
+        parts_.erase(tp);
       }
-      for (const auto& tp : change.added) parts_.try_emplace(tp);
+      for (const auto& tp : change.added) {
+        auto [it, added] = parts_.try_emplace(tp);
+        if (added) it->second.epoch = ++epochs_;
+      }
       events_.push_back(change);
     }
     Kick();
@@ -75,9 +76,9 @@ class GroupStream final : public group::MemberStream,
 
  private:
   struct Part {
-    std::shared_ptr<storage::PartitionLog> log;  // null until the start offset is known
-    int64_t next = 0;
-    uint64_t waiter = 0;
+    // Null until the start offset is known, and while the driver reads with it.
+    std::unique_ptr<broker::TailReader> reader;
+    uint64_t epoch = 0;  // tells a re-added partition from the one the driver took
   };
 
   void Kick();
@@ -92,7 +93,8 @@ class GroupStream final : public group::MemberStream,
   group::ConsumerGroups* const groups_;
   const std::string group_;
   const std::string member_id_;
-  const v1::OffsetReset reset_;
+  const v1::OffsetReset requested_reset_;
+  broker::OffsetReset reset_ = broker::OffsetReset::kLatest;
   const int32_t max_records_;
   const int32_t max_bytes_;
 
@@ -100,6 +102,7 @@ class GroupStream final : public group::MemberStream,
   Reactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t stream_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<TopicPartition, Part> parts_ ABSL_GUARDED_BY(mu_);
+  uint64_t epochs_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<group::AssignmentChange> events_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
@@ -138,17 +141,17 @@ absl::Status GroupStream::Start(Reactor* reactor) {
     return absl::InvalidArgumentError(
         "max_records_per_message and max_bytes_per_message must be >= 0 (0: broker default)");
   }
-  if (reset_ < v1::OFFSET_RESET_UNSPECIFIED || reset_ > v1::OFFSET_RESET_LATEST) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown offset_reset ", static_cast<int>(reset_)));
-  }
+  // Unspecified: Kafka's default auto.offset.reset, latest.
+  auto reset = ResetFromProto(requested_reset_, broker::OffsetReset::kLatest);
+  if (!reset.ok()) return reset.status();
+  reset_ = *reset;
   {
     absl::MutexLock lock(&mu_);
     reactor_ = reactor;
     busy_ = true;  // hold events until registered
   }
   // The coordinator delivers the current assignment as the first event.
-  auto id = groups_->coordinator().OpenStream(group_, member_id_, shared_from_this());
+  auto id = groups_->OpenStream(group_, member_id_, shared_from_this());
   if (!id.ok()) {
     absl::MutexLock lock(&mu_);
     reactor_ = nullptr;
@@ -159,7 +162,7 @@ absl::Status GroupStream::Start(Reactor* reactor) {
     absl::MutexLock lock(&mu_);
     stream_id_ = *id;
   }
-  broker_->streams().group.fetch_add(1);
+  if (broker_->observer() != nullptr) broker_->observer()->OnStream("group", +1);
   Run();
   return absl::OkStatus();
 }
@@ -188,8 +191,7 @@ void GroupStream::WriteDone(bool ok) {
 void GroupStream::EndLocked() {
   finished_ = true;
   for (auto& [tp, part] : parts_) {
-    if (part.waiter != 0 && part.log != nullptr) part.log->RemoveWaiter(part.waiter);
-    part.waiter = 0;
+    if (part.reader != nullptr) part.reader->CancelWait();
   }
 }
 
@@ -200,13 +202,12 @@ void GroupStream::Detach() {
     reactor_ = nullptr;
     id = stream_id_;
     for (auto& [tp, part] : parts_) {
-      if (part.waiter != 0 && part.log != nullptr) part.log->RemoveWaiter(part.waiter);
-      part.waiter = 0;
+      if (part.reader != nullptr) part.reader->CancelWait();
     }
   }
   if (id != 0) {
-    broker_->streams().group.fetch_sub(1);
-    groups_->coordinator().CloseStream(group_, member_id_, id);
+    if (broker_->observer() != nullptr) broker_->observer()->OnStream("group", -1);
+    groups_->CloseStream(group_, member_id_, id);
   }
 }
 
@@ -235,17 +236,9 @@ void GroupStream::Run() {
         v1::SubscribeResponse message;
         v1::AssignmentChange* a = message.mutable_assignment();
         a->set_generation(change.generation);
-        const auto fill = [](const std::vector<TopicPartition>& from,
-                             google::protobuf::RepeatedPtrField<v1::TopicPartition>* to) {
-          for (const auto& tp : from) {
-            v1::TopicPartition* out = to->Add();
-            out->set_topic(tp.first);
-            out->set_partition(tp.second);
-          }
-        };
-        fill(change.added, a->mutable_added());
-        fill(change.revoked, a->mutable_revoked());
-        fill(change.assignment, a->mutable_assignment());
+        ToProto(change.added, a->mutable_added());
+        ToProto(change.revoked, a->mutable_revoked());
+        ToProto(change.assignment, a->mutable_assignment());
         response_ = MessageToByteBuffer(message);
         write = true;
       }
@@ -261,20 +254,14 @@ void GroupStream::Run() {
     // Every partition is caught up: wait for an append on any of them.
     bool ready = false;
     for (auto& [tp, part] : parts_) {
-      if (part.log == nullptr || part.waiter != 0) continue;
+      if (part.reader == nullptr) continue;
       std::weak_ptr<GroupStream> weak = weak_from_this();
-      const TopicPartition key = tp;
-      part.waiter = part.log->AddWaiter(part.next, [weak, key] {
-        if (auto self = weak.lock()) {
-          {
-            absl::MutexLock lock(&self->mu_);
-            auto it = self->parts_.find(key);
-            if (it != self->parts_.end()) it->second.waiter = 0;
-          }
-          self->Kick();
-        }
-      });
-      if (part.waiter == 0) ready = true;
+      // A new wait replaces the reader's previous one, if any.
+      if (!part.reader->WaitAsync([weak] {
+            if (auto self = weak.lock()) self->Kick();
+          })) {
+        ready = true;
+      }
     }
     if (ready) continue;
     busy_ = false;
@@ -283,65 +270,65 @@ void GroupStream::Run() {
 }
 
 bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
-  // Resolve start offsets of newly added partitions, then read round-robin after the partition
-  // served last, so that one busy partition cannot starve the others.
-  std::vector<std::pair<TopicPartition, Part>> snapshot;
+  // Open readers of newly added partitions, then read round-robin after the partition served
+  // last, so that one busy partition cannot starve the others. The driver takes a reader out
+  // of `parts_` while it reads (no lock across I/O) and puts it back unless the partition was
+  // revoked meanwhile.
+  std::vector<std::pair<TopicPartition, uint64_t>> unopened, open;
   TopicPartition after;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [tp, part] : parts_) snapshot.emplace_back(tp, part);
+    for (const auto& [tp, part] : parts_) {
+      (part.reader == nullptr ? unopened : open).emplace_back(tp, part.epoch);
+    }
     after = last_served_;
   }
-  for (auto& [tp, part] : snapshot) {
-    if (part.log != nullptr) continue;
-    auto log = broker_->GetPartition(tp.first, tp.second);
-    if (!log.ok()) continue;  // deleted meanwhile: the coordinator revokes it
-    auto start = groups_->StartOffset(group_, tp, reset_);
-    if (!start.ok()) {
-      *failure = start.status();
+  for (const auto& [tp, epoch] : unopened) {
+    auto reader = groups_->OpenReader(group_, tp, reset_);
+    if (absl::IsNotFound(reader.status())) continue;  // deleted meanwhile: revocation follows
+    if (!reader.ok()) {
+      *failure = reader.status();
       return false;
     }
-    part.log = *log;
-    part.next = *start;
     absl::MutexLock lock(&mu_);
     auto it = parts_.find(tp);
-    if (it != parts_.end() && it->second.log == nullptr) {
-      it->second.log = part.log;
-      it->second.next = part.next;
-    }
+    if (it == parts_.end() || it->second.epoch != epoch || it->second.reader != nullptr) continue;
+    it->second.reader = std::make_unique<broker::TailReader>(*std::move(reader));
+    open.emplace_back(tp, epoch);
   }
-  std::stable_partition(snapshot.begin(), snapshot.end(),
-                        [&](const auto& e) { return e.first > after; });
-  for (auto& [tp, part] : snapshot) {
-    if (part.log == nullptr) continue;
-    std::string message;
-    StartRecordsMessage(tp.first, tp.second, &message);
-    int32_t records = 0;
-    auto next =
-        broker_->ReadEncoded(*part.log, part.next, max_records_, max_bytes_, &message, &records);
-    if (!next.ok()) {
-      if (absl::IsOutOfRange(next.status()) && part.next < part.log->log_start_offset() &&
-          reset_ != v1::OFFSET_RESET_NONE) {
-        // Retention passed a slow member by: skip to the log start.
-        absl::MutexLock lock(&mu_);
-        auto it = parts_.find(tp);
-        if (it != parts_.end()) it->second.next = part.log->log_start_offset();
+  std::sort(open.begin(), open.end());
+  std::stable_partition(open.begin(), open.end(), [&](const auto& e) { return e.first > after; });
+  for (const auto& [tp, epoch] : open) {
+    std::unique_ptr<broker::TailReader> reader;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = parts_.find(tp);
+      if (it == parts_.end() || it->second.epoch != epoch || it->second.reader == nullptr) {
         continue;
       }
-      if (absl::IsNotFound(next.status())) continue;  // topic deleted: revocation follows
-      *failure = next.status();
-      return false;
+      reader = std::move(it->second.reader);
+      reader->CancelWait();
     }
-    if (records == 0) continue;
+    std::string message;
+    StartRecordsMessage(tp.first, tp.second, &message);
+    auto records = reader->Read(max_records_, max_bytes_, [&](std::string_view r, int64_t o) {
+      broker::AppendRecordWithOffset(r, o, &message);
+      return absl::OkStatus();
+    });
     absl::MutexLock lock(&mu_);
     auto it = parts_.find(tp);
     // Revoked while reading: drop the records, never deliver a partition the member lost.
-    if (it == parts_.end() || it->second.next != part.next) continue;
-    it->second.next = *next;
+    if (it == parts_.end() || it->second.epoch != epoch) continue;
+    it->second.reader = std::move(reader);
+    if (!records.ok()) {
+      if (absl::IsNotFound(records.status())) continue;  // topic deleted: revocation follows
+      *failure = records.status();
+      return false;
+    }
+    if (*records == 0) continue;
     last_served_ = tp;
-    FinishRecordsMessage(part.log->end_offset(), &message);
+    FinishRecordsMessage(it->second.reader->end_offset(), &message);
     response_ = StringToByteBuffer(std::move(message));
-    broker_->CountDelivered(tp.first, group_, records);
     return true;
   }
   return false;

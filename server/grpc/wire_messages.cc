@@ -58,29 +58,27 @@ grpc::ByteBuffer MessageToByteBuffer(const google::protobuf::Message& message) {
   return StringToByteBuffer(message.SerializeAsString());
 }
 
+std::string EncodePublishResponse(const broker::PublishAcks& acks) {
+  // PublishResponse { repeated RecordAck acks = 1 { partition = 1; offset = 2 } }
+  std::string out;
+  out.reserve(acks.size() * 8 + 8);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    const uint64_t partition = static_cast<uint64_t>(acks.partition(i));
+    const uint64_t offset = static_cast<uint64_t>(acks.offset(i));
+    broker::AppendTag(1, kLengthDelimited, &out);
+    broker::AppendVarint(2 + broker::VarintSize(partition) + broker::VarintSize(offset), &out);
+    AppendVarintField(1, partition, &out);
+    AppendVarintField(2, offset, &out);
+  }
+  return out;
+}
+
 std::string EncodePublishStreamResponse(uint64_t sequence, const absl::Status& status,
                                         const broker::PublishAcks* acks) {
   std::string out;
   AppendVarintField(1, sequence, &out);  // sequence
   if (status.ok()) {
-    // ok = 2: PublishResponse { repeated RecordAck acks = 1 { partition = 1; offset = 2 } }
-    size_t body = 0;
-    for (size_t i = 0; i < acks->size(); ++i) {
-      const size_t ack = 2 + broker::VarintSize(static_cast<uint64_t>(acks->partition(i))) +
-                         broker::VarintSize(static_cast<uint64_t>(acks->offset(i)));
-      body += 1 + broker::VarintSize(ack) + ack;
-    }
-    out.reserve(out.size() + body + 8);
-    broker::AppendTag(2, kLengthDelimited, &out);
-    broker::AppendVarint(body, &out);
-    for (size_t i = 0; i < acks->size(); ++i) {
-      const uint64_t partition = static_cast<uint64_t>(acks->partition(i));
-      const uint64_t offset = static_cast<uint64_t>(acks->offset(i));
-      broker::AppendTag(1, kLengthDelimited, &out);
-      broker::AppendVarint(2 + broker::VarintSize(partition) + broker::VarintSize(offset), &out);
-      AppendVarintField(1, partition, &out);
-      AppendVarintField(2, offset, &out);
-    }
+    AppendBytesField(2, EncodePublishResponse(*acks), &out);  // ok = 2
   } else {
     // error = 3: PublishError { code = 1; message = 2 }
     std::string error;

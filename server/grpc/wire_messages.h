@@ -27,12 +27,14 @@ bool ByteBufferView(const grpc::ByteBuffer& buffer, grpc::Slice* hold, std::stri
 grpc::ByteBuffer StringToByteBuffer(std::string bytes);
 grpc::ByteBuffer MessageToByteBuffer(const google::protobuf::Message& message);
 
+// A PublishResponse carrying `acks`.
+std::string EncodePublishResponse(const broker::PublishAcks& acks);
 // A PublishStreamResponse: `acks` on success, else the error.
 std::string EncodePublishStreamResponse(uint64_t sequence, const absl::Status& status,
                                         const broker::PublishAcks* acks);
 
 // The start of a SubscribeResponse carrying records of `topic`/`partition`: records follow
-// (Broker::ReadEncoded appends them), then FinishRecordsMessage adds the end offset.
+// (AppendRecordWithOffset appends each), then FinishRecordsMessage adds the end offset.
 void StartRecordsMessage(std::string_view topic, int32_t partition, std::string* out);
 void FinishRecordsMessage(int64_t end_offset, std::string* out);
 

@@ -20,7 +20,7 @@ void Dispatcher::SetAdvertisedAddress(std::string host, int32_t port) {
 
 void Dispatcher::BeginShutdown() {
   serving_.BeginShutdown();
-  groups_->coordinator().CancelWaits();
+  groups_->CancelWaits();
 }
 
 Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host) {

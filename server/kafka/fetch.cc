@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -18,52 +20,73 @@
 namespace ferry::kafka {
 namespace {
 
+int16_t ReadError(const absl::Status& s) {
+  return absl::IsOutOfRange(s) ? error::kOffsetOutOfRange
+         : absl::IsNotFound(s) ? error::kUnknownTopicOrPartition
+                               : error::kUnknownServerError;
+}
+
+// One partition of a Fetch: its reader (null when it could not be opened) or its error.
+struct FetchPartition {
+  std::optional<broker::TailReader> reader;
+  int16_t error_code = error::kNone;
+};
+
 // One pass over a Fetch's partitions; returns the record bytes gathered.
-int64_t ReadFetch(ApiContext& ctx, const RequestHeader& h, const FetchRequest& r,
+int64_t ReadFetch(const RequestHeader& h, const FetchRequest& r, std::vector<FetchPartition>& parts,
                   FetchResponse* out) {
   out->topics.clear();
   int64_t total = 0;
   const int64_t budget = r.max_bytes > 0 ? r.max_bytes : INT32_MAX;
+  size_t i = 0;
   for (const auto& topic : r.topics) {
     FetchResponse::Topic ft;
     ft.name = topic.name;
     for (const auto& p : topic.partitions) {
+      FetchPartition& part = parts[i++];
       FetchResponse::Partition fp;
       fp.index = p.index;
-      auto log = ctx.broker->GetPartition(topic.name, p.index);
-      if (!log.ok()) {
-        fp.error_code = error::kUnknownTopicOrPartition;
+      fp.error_code = part.error_code;
+      if (!part.reader.has_value()) {
         ft.partitions.push_back(std::move(fp));
         continue;
       }
-      const int64_t end = (*log)->end_offset();
-      fp.high_watermark = end;
-      if (p.fetch_offset < (*log)->log_start_offset() || p.fetch_offset > end) {
-        fp.error_code = error::kOffsetOutOfRange;
-      } else if (p.fetch_offset < end && (total == 0 || total < budget)) {
+      broker::TailReader& reader = *part.reader;
+      fp.high_watermark = reader.end_offset();
+      if (reader.next() < fp.high_watermark && (total == 0 || total < budget)) {
         // Always at least one record when any is there (the first partition with data), as
         // Kafka does, so a record larger than the limits still gets through.
-        int64_t limit = std::min<int64_t>(p.max_bytes > 0 ? p.max_bytes : INT32_MAX,
-                                          total == 0 ? budget : budget - total);
-        v1::SubscribeResponse read;
-        auto next = ctx.broker->Read(**log, p.fetch_offset, 0,
-                                     static_cast<int32_t>(std::max<int64_t>(1, limit)), &read);
-        if (!next.ok()) {
-          fp.error_code = absl::IsOutOfRange(next.status()) ? error::kOffsetOutOfRange
-                          : absl::IsNotFound(next.status()) ? error::kUnknownTopicOrPartition
-                                                            : error::kUnknownServerError;
-        } else if (read.records_size() > 0) {
-          std::vector<const v1::Record*> records;
-          records.reserve(read.records_size());
-          for (const auto& rec : read.records()) records.push_back(&rec);
+        const int64_t limit = std::min<int64_t>(p.max_bytes > 0 ? p.max_bytes : INT32_MAX,
+                                                total == 0 ? budget : budget - total);
+        // The stored bytes are copied out while reading, then decoded into views of the copy.
+        std::string arena;
+        std::vector<std::pair<size_t, int64_t>> ends;  // end in `arena`, offset
+        auto read = reader.Read(0, static_cast<int32_t>(std::max<int64_t>(1, limit)),
+                                [&](std::string_view encoded, int64_t offset) {
+                                  arena.append(encoded.data(), encoded.size());
+                                  ends.emplace_back(arena.size(), offset);
+                                  return absl::OkStatus();
+                                });
+        std::vector<FetchedRecord> records(ends.size());
+        size_t begin = 0;
+        for (size_t k = 0; k < ends.size() && read.ok(); ++k) {
+          records[k].offset = ends[k].second;
+          read = broker::DecodeRecord(std::string_view(arena).substr(begin, ends[k].first - begin),
+                                      &records[k].fields)
+                         .ok()
+                     ? read
+                     : absl::DataLossError("a stored record cannot be decoded");
+          begin = ends[k].first;
+        }
+        if (!read.ok()) {
+          fp.error_code = ReadError(read.status());
+        } else if (!records.empty()) {
           if (h.api_version >= 4) {
             EncodeRecordBatch(records, &fp.records);
           } else {
             EncodeMessageSet(h.api_version >= 2 ? 1 : 0, records, &fp.records);
           }
           total += static_cast<int64_t>(fp.records.size());
-          // Fetch names no group: counted as a direct read, like a gRPC direct subscriber.
-          ctx.broker->CountDelivered(topic.name, "", read.records_size());
         }
       }
       ft.partitions.push_back(std::move(fp));
@@ -78,37 +101,53 @@ int64_t ReadFetch(ApiContext& ctx, const RequestHeader& h, const FetchRequest& r
 Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const FetchRequest r = DecodeFetchRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  // A reader per partition at the fetch offset. Kafka clients apply auto.offset.reset
+  // themselves, so the engine's reset rule here is kNone: OFFSET_OUT_OF_RANGE.
+  std::vector<FetchPartition> parts;
+  for (const auto& topic : r.topics) {
+    for (const auto& p : topic.partitions) {
+      FetchPartition& part = parts.emplace_back();
+      auto reader = ctx.broker->OpenReader(topic.name, p.index,
+                                           broker::StartPosition::AtOffset(p.fetch_offset),
+                                           broker::OffsetReset::kNone);
+      if (reader.ok()) {
+        part.reader.emplace(*std::move(reader));
+      } else {
+        // INVALID_ARGUMENT: a bad topic name or partition, or a negative offset.
+        const bool bad_offset =
+            absl::IsInvalidArgument(reader.status()) && p.fetch_offset < 0 && p.index >= 0;
+        part.error_code = bad_offset || absl::IsOutOfRange(reader.status())
+                              ? error::kOffsetOutOfRange
+                              : error::kUnknownTopicOrPartition;
+      }
+    }
+  }
   FetchResponse resp;
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(std::max(0, r.max_wait_ms));
+  const broker::Clock& clock = ctx.broker->clock();
+  const absl::Time deadline = clock.Now() + absl::Milliseconds(std::max(0, r.max_wait_ms));
   while (true) {
-    const int64_t bytes = ReadFetch(ctx, h, r, &resp);
+    const int64_t bytes = ReadFetch(h, r, parts, &resp);
     bool failed = false;
     for (const auto& t : resp.topics) {
       for (const auto& p : t.partitions) failed |= p.error_code != error::kNone;
     }
-    if (failed || r.min_bytes <= 0 || bytes >= r.min_bytes || absl::Now() >= deadline) break;
-    // Long poll: wake when any partition read from grows.
+    if (failed || r.min_bytes <= 0 || bytes >= r.min_bytes || clock.Now() >= deadline) break;
+    // Long poll: wake when any partition read from grows, or at shutdown.
     auto state = std::make_shared<Wakeup>();
     if (!ctx.serving->AddWait(state)) break;  // shutting down
-    std::vector<std::pair<std::shared_ptr<storage::PartitionLog>, uint64_t>> waiters;
     bool ready = false;
-    for (const auto& topic : r.topics) {
-      for (const auto& p : topic.partitions) {
-        auto log = ctx.broker->GetPartition(topic.name, p.index);
-        if (!log.ok()) continue;
-        const uint64_t id = (*log)->AddWaiter(p.fetch_offset, [state] { state->Wake(); });
-        if (id == 0) {
-          ready = true;
-        } else {
-          waiters.emplace_back(*log, id);
-        }
+    for (FetchPartition& part : parts) {
+      if (part.reader.has_value() && !part.reader->WaitAsync([state] { state->Wake(); })) {
+        ready = true;
       }
     }
     if (!ready) {
       absl::MutexLock lock(&state->mu);
-      state->mu.AwaitWithDeadline(absl::Condition(&state->woken), deadline);
+      state->mu.AwaitWithTimeout(absl::Condition(&state->woken), deadline - clock.Now());
     }
-    for (auto& [log, id] : waiters) log->RemoveWaiter(id);
+    for (FetchPartition& part : parts) {
+      if (part.reader.has_value()) part.reader->CancelWait();
+    }
     ctx.serving->RemoveWait(state);
   }
   return Result::Reply(EncodeResponse(h, resp));

@@ -100,7 +100,7 @@ Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   if (r.protocol_type != "consumer" || r.protocols.empty()) {
     return fail(error::kInconsistentGroupProtocol);
   }
-  const auto& options = ctx.groups->coordinator().options();
+  const auto& options = ctx.groups->options();
   const absl::Duration session = absl::Milliseconds(r.session_timeout_ms);
   if (session < options.min_session_timeout || session > options.max_session_timeout) {
     return fail(error::kInvalidSessionTimeout);
@@ -143,13 +143,12 @@ Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     if (absl::IsInvalidArgument(joined.status())) return fail(error::kInvalidRequest);
     return fail(GroupErrorCode(joined.status()));
   }
-  group::GroupCoordinator& coordinator = ctx.groups->coordinator();
   // An eager member rejoining has given up every partition (and committed): acknowledge its
   // revocations so they pass to their new owners now.
-  auto acked = coordinator.Heartbeat(r.group_id, joined->member_id, joined->generation);
+  auto acked = ctx.groups->Heartbeat(r.group_id, joined->member_id, joined->generation);
   if (!acked.ok()) return fail(GroupErrorCode(acked.status()));
   // Let the partitions moving to this member arrive, so it gets its share in one round.
-  auto view = coordinator.AwaitPending(r.group_id, joined->member_id,
+  auto view = ctx.groups->AwaitPending(r.group_id, joined->member_id,
                                        std::min(rebalance_timeout, kMaxJoinWait));
   if (!view.ok()) return fail(GroupErrorCode(view.status()));
   resp.generation_id = static_cast<int32_t>(view->generation);
@@ -169,7 +168,7 @@ Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const SyncGroupRequest r = DecodeSyncGroupRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   SyncGroupResponse resp;
-  auto view = ctx.groups->coordinator().Sync(r.group_id, r.member_id, r.generation_id);
+  auto view = ctx.groups->Sync(r.group_id, r.member_id, r.generation_id);
   if (!view.ok()) {
     resp.error_code = GroupErrorCode(view.status());
     if (resp.error_code == error::kInvalidRequest) resp.error_code = error::kInvalidGroupId;
@@ -182,7 +181,7 @@ Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
 Result HandleHeartbeat(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const HeartbeatRequest r = DecodeHeartbeatRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
-  auto view = ctx.groups->coordinator().Heartbeat(r.group_id, r.member_id, r.generation_id);
+  auto view = ctx.groups->Heartbeat(r.group_id, r.member_id, r.generation_id);
   int16_t code = error::kNone;
   if (!view.ok()) {
     code = GroupErrorCode(view.status());
@@ -198,7 +197,7 @@ Result HandleHeartbeat(ApiContext& ctx, const RequestHeader& h, Reader& body) {
 Result HandleLeaveGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const LeaveGroupRequest r = DecodeLeaveGroupRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
-  absl::Status s = ctx.groups->coordinator().Leave(r.group_id, r.member_id);
+  absl::Status s = ctx.groups->Leave(r.group_id, r.member_id);
   int16_t code = GroupErrorCode(s);
   if (code == error::kInvalidRequest) code = error::kInvalidGroupId;
   return Result::Reply(EncodeResponse(h, LeaveGroupResponse{code}));

@@ -22,28 +22,29 @@ Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) 
       auto log = ctx.broker->GetPartition(topic.name, p.index);
       if (!log.ok()) {
         lp.error_code = error::kUnknownTopicOrPartition;
-      } else if (p.timestamp == -1) {
-        lp.offset = (*log)->end_offset();
-      } else if (p.timestamp == -2) {
-        lp.offset = (*log)->log_start_offset();
+      } else if (p.timestamp == -1 || p.timestamp == -2) {
+        // Kafka's LATEST and EARLIEST timestamps.
+        auto offset = ctx.broker->ResolveStart(
+            **log,
+            p.timestamp == -1 ? broker::StartPosition::Latest() : broker::StartPosition::Earliest(),
+            broker::OffsetReset::kNone);
+        if (offset.ok()) {
+          lp.offset = *offset;
+        } else {
+          lp.error_code = error::kUnknownServerError;
+        }
       } else if (p.timestamp < 0) {
         lp.error_code = error::kInvalidRequest;
       } else {
-        v1::DirectSubscription sub;
-        sub.set_start(v1::START_POSITION_TIMESTAMP);
-        sub.set_timestamp_ms(p.timestamp);
-        auto offset = ctx.broker->ResolveStart(**log, sub);
-        if (!offset.ok()) {
+        auto match = ctx.broker->FindOffsetForTimestamp(**log, p.timestamp);
+        if (!match.ok()) {
           lp.error_code = error::kUnknownServerError;
-        } else if (*offset >= (*log)->end_offset()) {
+        } else if (match->timestamp_ms < 0) {
           // No record at or after the timestamp: v0 gives the end, v1+ gives none.
-          if (h.api_version == 0) lp.offset = *offset;
+          if (h.api_version == 0) lp.offset = match->offset;
         } else {
-          lp.offset = *offset;
-          v1::SubscribeResponse read;
-          if (ctx.broker->Read(**log, *offset, 1, 1, &read).ok() && read.records_size() > 0) {
-            lp.timestamp = read.records(0).timestamp_ms();
-          }
+          lp.offset = match->offset;
+          lp.timestamp = match->timestamp_ms;
         }
       }
       if (h.api_version == 0 && p.max_num_offsets <= 0) lp.offset = -1;

@@ -40,14 +40,11 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   for (const auto& t : topics) add_topic(*t);
   if (r.topics.has_value()) {
     for (const auto& name : *r.topics) {
-      auto topic = ctx.broker->GetTopic(name);
-      // Kafka's internal topics (__consumer_offsets, ...) are never created by a lookup.
-      if (absl::IsNotFound(topic.status()) && ctx.broker->options().auto_create_topics &&
-          r.allow_auto_topic_creation && !name.starts_with("__")) {
-        // Kafka creates a topic a client asks metadata for, when auto-creation is on.
-        topic = ctx.broker->CreateTopic(name, 0, v1::TopicConfig());
-        if (absl::IsAlreadyExists(topic.status())) topic = ctx.broker->GetTopic(name);
-      }
+      // Kafka creates a topic a client asks metadata for, when auto-creation is on, but never
+      // its internal topics (__consumer_offsets, ...).
+      auto topic = r.allow_auto_topic_creation && !name.starts_with("__")
+                       ? ctx.broker->FindOrCreateTopic(name)
+                       : ctx.broker->GetTopic(name);
       if (topic.ok()) {
         add_topic(**topic);
         continue;

@@ -23,42 +23,38 @@ Result HandleOffsetCommit(ApiContext& ctx, const RequestHeader& h, Reader& body)
   std::vector<group::OffsetToCommit> offsets;
   for (const auto& t : r.topics) {
     for (const auto& p : t.partitions) {
-      int64_t offset = p.offset;
       // Kafka stores any offset; clients rely on that: kafkajs resets a group by committing -2
       // (earliest) or -1 (latest), and a consumer given an offset past the end resets itself.
-      // Ferry keeps committed offsets inside the log, so resolve those here.
-      auto log = ctx.broker->GetPartition(t.name, p.index);
-      if (log.ok()) {
-        const int64_t end = (*log)->end_offset();
-        if (offset == -2) {
-          offset = (*log)->log_start_offset();
-        } else if (offset == -1 || offset > end) {
-          offset = end;
-        }
-      }
-      offsets.push_back({{t.name, p.index}, offset, p.metadata.value_or("")});
+      // The engine keeps committed offsets inside the log and resolves those.
+      offsets.push_back({{t.name, p.index},
+                         p.offset,
+                         p.metadata.value_or(""),
+                         /*clamp_to_log=*/true});
     }
   }
   std::vector<int16_t> codes(offsets.size(), error::kNone);
-  if (!broker::ValidateGroupName(r.group_id).ok()) {
-    std::fill(codes.begin(), codes.end(), error::kInvalidGroupId);
-  } else if (!offsets.empty()) {
+  if (!offsets.empty()) {
     struct Wait {
       absl::Mutex mu;
       bool done ABSL_GUARDED_BY(mu) = false;
-      std::vector<absl::Status> results;
+      absl::StatusOr<std::vector<absl::Status>> results;
     };
     auto wait = std::make_shared<Wait>();
     ctx.groups->Commit(r.group_id, r.member_id, r.generation_id, offsets,
-                       [wait](std::vector<absl::Status> results) {
+                       [wait](absl::StatusOr<std::vector<absl::Status>> results) {
                          absl::MutexLock lock(&wait->mu);
                          wait->results = std::move(results);
                          wait->done = true;
                        });
     absl::MutexLock lock(&wait->mu);
     wait->mu.Await(absl::Condition(&wait->done));
-    for (size_t i = 0; i < codes.size() && i < wait->results.size(); ++i) {
-      codes[i] = GroupErrorCode(wait->results[i]);
+    if (!wait->results.ok()) {
+      // The request's own error: an invalid group name is the only one a Kafka commit can have.
+      std::fill(codes.begin(), codes.end(), error::kInvalidGroupId);
+    } else {
+      for (size_t i = 0; i < codes.size() && i < wait->results->size(); ++i) {
+        codes[i] = GroupErrorCode((*wait->results)[i]);
+      }
     }
   }
   size_t i = 0;

@@ -95,8 +95,13 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         code = error::kUnsupportedCompressionType;
         continue;
       }
-      std::vector<v1::Record> records;
+      std::vector<broker::RecordFields> records;
       absl::Status decoded = DecodeProduceRecords(*p.records, &records);
+      std::string encoded;
+      broker::PublishBatch batch;
+      batch.topic = topic.name;
+      batch.partition = p.index;
+      if (decoded.ok()) decoded = broker::EncodeBatch(records, &encoded, &batch);
       if (!decoded.ok()) {
         code = ProduceError(decoded);
         log::Event(log::Level::kDebug, "kafka_produce_rejected",
@@ -109,20 +114,14 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         results[ti][pi].second = (*t)->partitions[p.index]->end_offset();
         continue;
       }
-      v1::PublishRequest publish;
-      publish.set_topic(topic.name);
-      publish.set_partition(p.index);
-      for (auto& rec : records) *publish.add_records() = std::move(rec);
       {
         absl::MutexLock lock(&wait->mu);
         ++wait->outstanding;
       }
       auto* slot = &results[ti][pi];
-      ctx.broker->Publish(&publish, [wait, slot](absl::Status s, v1::PublishResponse* response) {
+      ctx.broker->Publish(batch, [wait, slot](absl::Status s, const broker::PublishAcks* acks) {
         slot->first = s;
-        if (s.ok() && response != nullptr && response->acks_size() > 0) {
-          slot->second = response->acks(0).offset();
-        }
+        if (s.ok() && acks != nullptr && acks->size() > 0) slot->second = acks->offset(0);
         absl::MutexLock lock(&wait->mu);
         --wait->outstanding;
       });

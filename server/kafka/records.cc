@@ -97,7 +97,7 @@ int64_t NormalizeTimestamp(int64_t ts) { return ts < 0 ? 0 : ts; }
 
 // One record of a v2 batch, already cut to its declared length.
 absl::Status DecodeRecord(std::string_view bytes, int64_t base_timestamp, size_t at,
-                          v1::Record* rec) {
+                          broker::RecordFields* rec) {
   Reader r(bytes);
   r.Int8();  // attributes: unused by Kafka so far.
   const int64_t timestamp_delta = r.Varlong();
@@ -105,21 +105,19 @@ absl::Status DecodeRecord(std::string_view bytes, int64_t base_timestamp, size_t
   const int32_t key_length = r.Varint();
   if (key_length < -1) return Corrupt("negative record key length", at);
   if (key_length >= 0) {
-    const std::string_view key = r.Bytes(static_cast<size_t>(key_length));
-    rec->set_key(key.data(), key.size());
+    rec->key = r.Bytes(static_cast<size_t>(key_length));
   }
   const int32_t value_length = r.Varint();
   if (value_length < -1) return Corrupt("negative record value length", at);
   if (value_length >= 0) {
-    const std::string_view value = r.Bytes(static_cast<size_t>(value_length));
-    rec->set_value(value.data(), value.size());
+    rec->value = r.Bytes(static_cast<size_t>(value_length));
   }
   const int32_t header_count = r.Varint();
   if (!r.ok()) return Corrupt(absl::StrCat("malformed record: ", r.error()), at);
   if (header_count < 0 || static_cast<size_t>(header_count) > r.remaining() / kMinHeaderBytes) {
     return Corrupt("record header count does not fit in the record", at);
   }
-  rec->mutable_headers()->Reserve(header_count);
+  rec->headers.reserve(static_cast<size_t>(header_count));
   for (int32_t i = 0; i < header_count; ++i) {
     const int32_t hkey_length = r.Varint();
     if (hkey_length < 0) return Corrupt("null or negative header key length", at);
@@ -130,21 +128,20 @@ absl::Status DecodeRecord(std::string_view bytes, int64_t base_timestamp, size_t
     if (hvalue_length >= 0) hvalue = r.Bytes(static_cast<size_t>(hvalue_length));
     if (!r.ok()) return Corrupt(absl::StrCat("malformed record header: ", r.error()), at);
     if (!IsValidUtf8(hkey)) return Corrupt("record header key is not valid UTF-8", at);
-    v1::Header* h = rec->add_headers();
-    h->set_key(hkey.data(), hkey.size());
-    h->set_value(hvalue.data(), hvalue.size());
+    rec->headers.emplace_back(hkey, hvalue);
   }
   if (!r.ok()) return Corrupt(absl::StrCat("malformed record: ", r.error()), at);
   if (r.remaining() != 0) return Corrupt("record is shorter than its length says", at);
   // Unsigned addition: a forged delta must not be signed overflow.
-  rec->set_timestamp_ms(NormalizeTimestamp(static_cast<int64_t>(
-      static_cast<uint64_t>(base_timestamp) + static_cast<uint64_t>(timestamp_delta))));
+  rec->timestamp_ms = NormalizeTimestamp(static_cast<int64_t>(
+      static_cast<uint64_t>(base_timestamp) + static_cast<uint64_t>(timestamp_delta)));
   return absl::OkStatus();
 }
 
 // `batch` holds one whole record batch v2 (baseOffset through its last record); `at` is its
 // position in the Produce data, for error messages.
-absl::Status DecodeBatchV2(std::string_view batch, size_t at, std::vector<v1::Record>* out) {
+absl::Status DecodeBatchV2(std::string_view batch, size_t at,
+                           std::vector<broker::RecordFields>* out) {
   Reader r(batch);
   r.Int64();  // baseOffset: the broker assigns offsets.
   r.Int32();  // batchLength: the caller has cut the batch to it.
@@ -200,7 +197,7 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at, std::vector<v1::Re
       return Corrupt("record length exceeds its batch", record_at);
     }
     const std::string_view bytes = r.Bytes(static_cast<size_t>(length));
-    v1::Record& rec = out->emplace_back();
+    broker::RecordFields& rec = out->emplace_back();
     if (absl::Status s = DecodeRecord(bytes, base_timestamp, record_at, &rec); !s.ok()) return s;
   }
   if (r.remaining() != 0) {
@@ -211,7 +208,8 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at, std::vector<v1::Re
 }
 
 // `message` holds one whole legacy entry (offset, messageSize, message) of magic 0 or 1.
-absl::Status DecodeMessage(std::string_view message, size_t at, std::vector<v1::Record>* out) {
+absl::Status DecodeMessage(std::string_view message, size_t at,
+                           std::vector<broker::RecordFields>* out) {
   Reader r(message);
   r.Int64();  // offset
   r.Int32();  // messageSize
@@ -234,14 +232,14 @@ absl::Status DecodeMessage(std::string_view message, size_t at, std::vector<v1::
   const std::optional<std::string_view> value = r.NullableBytes();
   if (!r.ok()) return Corrupt(absl::StrCat("malformed message: ", r.error()), at);
   if (r.remaining() != 0) return Corrupt("message is shorter than its size says", at);
-  v1::Record& rec = out->emplace_back();
-  if (key) rec.set_key(key->data(), key->size());
-  if (value) rec.set_value(value->data(), value->size());
-  rec.set_timestamp_ms(NormalizeTimestamp(timestamp));
+  broker::RecordFields& rec = out->emplace_back();
+  if (key) rec.key = *key;
+  if (value) rec.value = *value;
+  rec.timestamp_ms = NormalizeTimestamp(timestamp);
   return absl::OkStatus();
 }
 
-absl::Status DecodeAll(std::string_view data, std::vector<v1::Record>* out) {
+absl::Status DecodeAll(std::string_view data, std::vector<broker::RecordFields>* out) {
   size_t at = 0;
   while (at < data.size()) {
     Reader r(data.substr(at));
@@ -282,24 +280,25 @@ size_t ZigzagSize(int64_t v) {
 
 // Ferry does not keep Kafka's null/empty distinction; an empty key is a keyless record (which
 // clients expect as null), while an empty value stays empty (a null value means a tombstone).
-bool KeyIsNull(const v1::Record& r) { return r.key().empty(); }
+bool KeyIsNull(const broker::RecordFields& r) { return r.key.empty(); }
 
 // The bytes of one v2 record after its length prefix.
-size_t RecordBodySize(const v1::Record& r, int64_t timestamp_delta, int32_t offset_delta) {
+size_t RecordBodySize(const broker::RecordFields& r, int64_t timestamp_delta,
+                      int32_t offset_delta) {
   size_t n = 1 + ZigzagSize(timestamp_delta) + ZigzagSize(offset_delta);
-  n += KeyIsNull(r) ? 1 : ZigzagSize(static_cast<int64_t>(r.key().size())) + r.key().size();
-  n += ZigzagSize(static_cast<int64_t>(r.value().size())) + r.value().size();
-  n += ZigzagSize(r.headers_size());
-  for (const v1::Header& h : r.headers()) {
-    n += ZigzagSize(static_cast<int64_t>(h.key().size())) + h.key().size();
-    n += ZigzagSize(static_cast<int64_t>(h.value().size())) + h.value().size();
+  n += KeyIsNull(r) ? 1 : ZigzagSize(static_cast<int64_t>(r.key.size())) + r.key.size();
+  n += ZigzagSize(static_cast<int64_t>(r.value.size())) + r.value.size();
+  n += ZigzagSize(static_cast<int64_t>(r.headers.size()));
+  for (const auto& [key, value] : r.headers) {
+    n += ZigzagSize(static_cast<int64_t>(key.size())) + key.size();
+    n += ZigzagSize(static_cast<int64_t>(value.size())) + value.size();
   }
   return n;
 }
 
 }  // namespace
 
-absl::Status DecodeProduceRecords(std::string_view data, std::vector<v1::Record>* out) {
+absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::RecordFields>* out) {
   const size_t before = out->size();
   absl::Status s = DecodeAll(data, out);
   // All or nothing: a Produce with one bad batch appends none of it.
@@ -307,17 +306,18 @@ absl::Status DecodeProduceRecords(std::string_view data, std::vector<v1::Record>
   return s;
 }
 
-void EncodeRecordBatch(const std::vector<const v1::Record*>& records, std::string* out) {
+void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* out) {
   // A batch with no records has no base offset; Fetch simply has nothing to send.
   if (records.empty()) return;
-  const int64_t base_offset = records.front()->offset();
-  const int64_t base_timestamp = records.front()->timestamp_ms();
+  const int64_t base_offset = records.front().offset;
+  const int64_t base_timestamp = records.front().fields.timestamp_ms;
   int64_t max_timestamp = base_timestamp;
   size_t estimate = kLogOverhead + kBatchHeaderAfterLength;
-  for (const v1::Record* r : records) {
-    max_timestamp = std::max(max_timestamp, r->timestamp_ms());
-    estimate += 32 + r->key().size() + r->value().size();
-    for (const v1::Header& h : r->headers()) estimate += 10 + h.key().size() + h.value().size();
+  for (const FetchedRecord& fr : records) {
+    const broker::RecordFields& r = fr.fields;
+    max_timestamp = std::max(max_timestamp, r.timestamp_ms);
+    estimate += 32 + r.key.size() + r.value.size();
+    for (const auto& [key, value] : r.headers) estimate += 10 + key.size() + value.size();
   }
   out->reserve(out->size() + estimate);
 
@@ -329,36 +329,37 @@ void EncodeRecordBatch(const std::vector<const v1::Record*>& records, std::strin
   w.Int8(2);   // magic
   const size_t crc_at = w.ReserveInt32();
   w.Int16(0);  // attributes: no compression, CreateTime, not transactional, not control.
-  w.Int32(static_cast<int32_t>(records.back()->offset() - base_offset));
+  w.Int32(static_cast<int32_t>(records.back().offset - base_offset));
   w.Int64(base_timestamp);
   w.Int64(max_timestamp);
   w.Int64(-1);  // producerId
   w.Int16(-1);  // producerEpoch
   w.Int32(-1);  // baseSequence
   w.Int32(static_cast<int32_t>(records.size()));
-  for (const v1::Record* r : records) {
+  for (const FetchedRecord& fr : records) {
+    const broker::RecordFields& r = fr.fields;
     // Wrapping subtraction: the decoder adds it back the same way, for any pair of timestamps.
-    const int64_t timestamp_delta = static_cast<int64_t>(static_cast<uint64_t>(r->timestamp_ms()) -
+    const int64_t timestamp_delta = static_cast<int64_t>(static_cast<uint64_t>(r.timestamp_ms) -
                                                          static_cast<uint64_t>(base_timestamp));
-    const int32_t offset_delta = static_cast<int32_t>(r->offset() - base_offset);
-    w.Varint(static_cast<int32_t>(RecordBodySize(*r, timestamp_delta, offset_delta)));
+    const int32_t offset_delta = static_cast<int32_t>(fr.offset - base_offset);
+    w.Varint(static_cast<int32_t>(RecordBodySize(r, timestamp_delta, offset_delta)));
     w.Int8(0);  // attributes
     w.Varlong(timestamp_delta);
     w.Varint(offset_delta);
-    if (KeyIsNull(*r)) {
+    if (KeyIsNull(r)) {
       w.Varint(-1);
     } else {
-      w.Varint(static_cast<int32_t>(r->key().size()));
-      w.Raw(r->key());
+      w.Varint(static_cast<int32_t>(r.key.size()));
+      w.Raw(r.key);
     }
-    w.Varint(static_cast<int32_t>(r->value().size()));
-    w.Raw(r->value());
-    w.Varint(r->headers_size());
-    for (const v1::Header& h : r->headers()) {
-      w.Varint(static_cast<int32_t>(h.key().size()));
-      w.Raw(h.key());
-      w.Varint(static_cast<int32_t>(h.value().size()));
-      w.Raw(h.value());
+    w.Varint(static_cast<int32_t>(r.value.size()));
+    w.Raw(r.value);
+    w.Varint(static_cast<int32_t>(r.headers.size()));
+    for (const auto& [key, value] : r.headers) {
+      w.Varint(static_cast<int32_t>(key.size()));
+      w.Raw(key);
+      w.Varint(static_cast<int32_t>(value.size()));
+      w.Raw(value);
     }
   }
   w.PatchInt32(length_at, static_cast<int32_t>(w.size() - start - kLogOverhead));
@@ -366,27 +367,29 @@ void EncodeRecordBatch(const std::vector<const v1::Record*>& records, std::strin
   w.PatchInt32(crc_at, static_cast<int32_t>(Crc32c(covered)));
 }
 
-void EncodeMessageSet(int8_t magic, const std::vector<const v1::Record*>& records,
-                      std::string* out) {
+void EncodeMessageSet(int8_t magic, const std::vector<FetchedRecord>& records, std::string* out) {
   const size_t fixed = kLogOverhead + kMessageV0MinSize + (magic == 1 ? 8 : 0);
   size_t estimate = 0;
-  for (const v1::Record* r : records) estimate += fixed + r->key().size() + r->value().size();
+  for (const FetchedRecord& r : records) {
+    estimate += fixed + r.fields.key.size() + r.fields.value.size();
+  }
   out->reserve(out->size() + estimate);
 
   Writer w(out);
-  for (const v1::Record* r : records) {
-    w.Int64(r->offset());
+  for (const FetchedRecord& fr : records) {
+    const broker::RecordFields& r = fr.fields;
+    w.Int64(fr.offset);
     const size_t size_at = w.ReserveInt32();
     const size_t crc_at = w.ReserveInt32();
     w.Int8(magic);
     w.Int8(0);  // attributes: no compression, CreateTime.
-    if (magic == 1) w.Int64(r->timestamp_ms());
-    if (KeyIsNull(*r)) {
+    if (magic == 1) w.Int64(r.timestamp_ms);
+    if (KeyIsNull(r)) {
       w.NullBytes();
     } else {
-      w.BytesField(r->key());
+      w.BytesField(r.key);
     }
-    w.BytesField(r->value());
+    w.BytesField(r.value);
     w.PatchInt32(size_at, static_cast<int32_t>(w.size() - size_at - 4));
     const std::string_view covered = std::string_view(*out).substr(crc_at + 4);
     w.PatchInt32(crc_at, static_cast<int32_t>(Crc32(covered)));

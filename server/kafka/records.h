@@ -11,25 +11,30 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "ferry/v1/ferry.pb.h"
+#include "server/broker/types.h"
 
 namespace ferry::kafka {
 
 // Decodes the `records` field of a Produce request: one or more record batches (magic 2) or a
-// message set (magic 0/1). Appends one v1::Record per record (key, value, headers, timestamp;
-// offsets cleared; a null key or value becomes empty). Errors:
+// message set (magic 0/1). Appends one record per record (key, value, headers, timestamp, as
+// views into `data`; a null key or value becomes empty). Errors:
 //   DATA_LOSS       malformed or truncated data, or a CRC mismatch (Kafka CORRUPT_MESSAGE)
 //   UNIMPLEMENTED   compression, transactional or idempotent batches (Kafka
 //                   UNSUPPORTED_COMPRESSION_TYPE / UNSUPPORTED_FOR_MESSAGE_FORMAT)
-absl::Status DecodeProduceRecords(std::string_view data, std::vector<v1::Record>* out);
+absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::RecordFields>* out);
+
+// A record read for a Fetch: its fields and offset.
+struct FetchedRecord {
+  broker::RecordFields fields;
+  int64_t offset = 0;
+};
 
 // Appends one record batch v2 holding `records` (their offsets must be consecutive from
 // records[0].offset) to `out`, with the CRC-32C filled in.
-void EncodeRecordBatch(const std::vector<const v1::Record*>& records, std::string* out);
+void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* out);
 
 // Appends a legacy message set (magic 0 or 1) holding `records`, one message per record.
-void EncodeMessageSet(int8_t magic, const std::vector<const v1::Record*>& records,
-                      std::string* out);
+void EncodeMessageSet(int8_t magic, const std::vector<FetchedRecord>& records, std::string* out);
 
 // CRC-32C (Castagnoli), as record batch v2 uses.
 uint32_t Crc32c(std::string_view data);

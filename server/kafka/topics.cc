@@ -26,17 +26,17 @@ Result HandleCreateTopics(ApiContext& ctx, const RequestHeader& h, Reader& body)
     };
     int32_t partitions = t.num_partitions;
     if (!t.assignments.empty()) partitions = static_cast<int32_t>(t.assignments.size());
-    v1::TopicConfig config;
+    broker::TopicConfig config;
     std::string bad_config;
     for (const auto& c : t.configs) {
       int64_t value = 0;
       const bool numeric = c.value.has_value() && absl::SimpleAtoi(*c.value, &value);
       if (c.name == "retention.ms" && numeric) {
-        config.set_retention_ms(value < 0 ? 0 : value);
+        config.retention_ms = value < 0 ? 0 : value;
       } else if (c.name == "retention.bytes" && numeric) {
-        config.set_retention_bytes(value < 0 ? 0 : value);
+        config.retention_bytes = value < 0 ? 0 : value;
       } else if (c.name == "max.message.bytes" && numeric) {
-        config.set_max_record_bytes(static_cast<int32_t>(value));
+        config.max_record_bytes = static_cast<int32_t>(value);
       } else if (!(c.name == "cleanup.policy" && c.value == "delete")) {
         bad_config = c.name;
       }

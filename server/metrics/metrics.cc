@@ -80,7 +80,8 @@ void ProcessMetrics(std::vector<MetricFamily>* out) {
   out->push_back(std::move(open_fds));
 }
 
-void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
+void BrokerMetrics(const broker::Broker& broker, const EngineCounters& counters,
+                   std::vector<MetricFamily>* out) {
   auto published =
       Family("ferry_records_published_total",
              "Records appended to a topic since the broker started.", MetricType::Counter);
@@ -95,9 +96,9 @@ void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
       Family("ferry_partition_size_bytes", "Bytes stored for the partition.", MetricType::Gauge);
   for (const auto& topic : broker.ListTopics()) {
     const std::string& name = topic->meta.name;
-    auto counters = broker.Counters(name);
-    Add(&published, {L("topic", name)}, static_cast<double>(counters->records_published));
-    Add(&bytes, {L("topic", name)}, static_cast<double>(counters->bytes_published));
+    const EngineCounters::Published p = counters.PublishedTo(name);
+    Add(&published, {L("topic", name)}, static_cast<double>(p.records));
+    Add(&bytes, {L("topic", name)}, static_cast<double>(p.bytes));
     for (const auto& log : topic->partitions) {
       std::vector<ClientMetric::Label> labels = {L("topic", name),
                                                  L("partition", std::to_string(log->partition()))};
@@ -110,15 +111,15 @@ void BrokerMetrics(broker::Broker& broker, std::vector<MetricFamily>* out) {
                           "Records sent to subscribers since the broker started; group is empty "
                           "for direct subscribers.",
                           MetricType::Counter);
-  for (const auto& [key, n] : broker.Delivered()) {
+  for (const auto& [key, n] : counters.Delivered()) {
     Add(&delivered, {L("topic", key.first), L("group", key.second)}, static_cast<double>(n));
   }
   auto streams =
       Family("ferry_subscribe_streams", "Open Subscribe streams by mode.", MetricType::Gauge);
-  Add(&streams, {L("mode", "direct")}, static_cast<double>(broker.streams().direct.load()));
-  Add(&streams, {L("mode", "group")}, static_cast<double>(broker.streams().group.load()));
+  Add(&streams, {L("mode", "direct")}, static_cast<double>(counters.DirectStreams()));
+  Add(&streams, {L("mode", "group")}, static_cast<double>(counters.GroupStreams()));
 
-  const storage::StoreStats st = broker.store().Stats();
+  const storage::StoreStats st = broker.StorageStats();
   auto memtable =
       Family("ferry_rocksdb_memtable_bytes", "Bytes in all RocksDB memtables.", MetricType::Gauge);
   Add(&memtable, {}, static_cast<double>(st.memtable_bytes));
@@ -168,7 +169,7 @@ void GroupMetrics(group::ConsumerGroups& groups, std::vector<MetricFamily>* out)
       if (!d.ok()) continue;
       Add(&members, {L("group", info.group)}, static_cast<double>(d->info.members.size()));
       Add(&rebalances, {L("group", info.group)},
-          static_cast<double>(groups.coordinator().Rebalances(info.group)));
+          static_cast<double>(groups.Rebalances(info.group)));
       for (auto s : {group::GroupState::kEmpty, group::GroupState::kRebalancing,
                      group::GroupState::kStable}) {
         Add(&state, {L("group", info.group), L("state", group::GroupStateName(s))},
@@ -228,10 +229,11 @@ class Handler : public CivetHandler {
 };
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& listen, const grpc_server::Engine* engine,
+    const std::string& listen, const grpc_server::Engine* engine, const EngineCounters* counters,
     std::shared_ptr<prometheus::Registry> registry) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->engine_ = engine;
+  server->counters_ = counters;
   server->registry_ = std::move(registry);
   try {
     server->server_ = std::make_unique<CivetServer>(
@@ -258,14 +260,14 @@ int MetricsServer::port() const {
   return ports.empty() ? 0 : ports[0];
 }
 
-bool MetricsServer::Ready() const { return !shutting_down_.load() && engine_->broker() != nullptr; }
+bool MetricsServer::Ready() const { return !shutting_down_.load() && engine_->Get().ok(); }
 
 std::string MetricsServer::Scrape() const {
   std::vector<MetricFamily> families = registry_->Collect();
-  broker::Broker* broker = engine_->broker();
-  if (broker != nullptr && !shutting_down_.load()) {
-    BrokerMetrics(*broker, &families);
-    GroupMetrics(*engine_->groups(), &families);
+  auto ready = engine_->Get();
+  if (ready.ok() && !shutting_down_.load()) {
+    BrokerMetrics(*ready->broker, *counters_, &families);
+    GroupMetrics(*ready->groups, &families);
   }
   ProcessMetrics(&families);
   return prometheus::TextSerializer().Serialize(families);

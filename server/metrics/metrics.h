@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "prometheus/registry.h"
 #include "server/grpc/engine.h"
+#include "server/metrics/engine_counters.h"
 
 class CivetServer;
 
@@ -22,9 +23,10 @@ class Handler;
 
 class MetricsServer {
  public:
-  // Serves on `listen` (host:port) until destroyed. `registry` holds the RPC metrics.
+  // Serves on `listen` (host:port) until destroyed. `counters` is what the engine reports to;
+  // `registry` holds the RPC metrics.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
-      const std::string& listen, const grpc_server::Engine* engine,
+      const std::string& listen, const grpc_server::Engine* engine, const EngineCounters* counters,
       std::shared_ptr<prometheus::Registry> registry);
   ~MetricsServer();
 
@@ -41,6 +43,7 @@ class MetricsServer {
   MetricsServer() = default;
 
   const grpc_server::Engine* engine_ = nullptr;
+  const EngineCounters* counters_ = nullptr;
   std::shared_ptr<prometheus::Registry> registry_;
   std::atomic<bool> shutting_down_{false};
   std::unique_ptr<CivetServer> server_;

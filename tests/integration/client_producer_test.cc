@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "ferry/partitioner.h"
+#include "common/partitioner.h"
 #include "ferry/producer.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"

@@ -1,5 +1,7 @@
 // The default partitioner against the real ferryd: keyed records land where Kafka's default
 // partitioner puts them, keyless records are spread evenly, an explicit partition wins.
+#include "common/partitioner.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -16,47 +18,15 @@ namespace {
 using ferry::v1::PublishRequest;
 using ferry::v1::PublishResponse;
 
-// Kafka's Utils.murmur2 (seed 0x9747b28c), written here independently of the broker's.
-int32_t KafkaMurmur2(const std::string& data) {
-  const uint32_t length = data.size();
-  const uint32_t m = 0x5bd1e995;
-  const int r = 24;
-  uint32_t h = 0x9747b28c ^ length;
-  auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(data[i])); };
-  const uint32_t length4 = length / 4;
-  for (uint32_t i = 0; i < length4; ++i) {
-    const size_t i4 = i * 4;
-    uint32_t k = byte(i4) | (byte(i4 + 1) << 8) | (byte(i4 + 2) << 16) | (byte(i4 + 3) << 24);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  const size_t tail = length & ~3u;
-  switch (length % 4) {
-    case 3:
-      h ^= byte(tail + 2) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= byte(tail + 1) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= byte(tail);
-      h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<int32_t>(h);
-}
+// The shared partitioner (common/), checked against Kafka's test vectors below; the broker
+// must place keyed records exactly where it says.
+int32_t KafkaMurmur2(const std::string& data) { return Murmur2(data); }
 
 int KafkaPartition(const std::string& key, int partitions) {
-  return static_cast<int>((static_cast<uint32_t>(KafkaMurmur2(key)) & 0x7fffffffu) %
-                          static_cast<uint32_t>(partitions));
+  return PartitionForKey(key, partitions);
 }
 
-// The test's own murmur2 first: the expectations below are only as good as it is.
+// The partitioner first: the expectations below are only as good as it is.
 TEST(KafkaMurmur2Test, MatchesKafkaTestVectors) {
   EXPECT_EQ(KafkaMurmur2("21"), -973932308);
   EXPECT_EQ(KafkaMurmur2("foobar"), -790332482);

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/synchronization/notification.h"
+#include "common/partitioner.h"
 #include "gtest/gtest.h"
-#include "server/broker/partitioner.h"
 #include "tests/unit/temp_dir.h"
 
 namespace ferry::broker {

@@ -1,10 +1,10 @@
-#include "server/broker/partitioner.h"
+#include "common/partitioner.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace ferry::broker {
+namespace ferry {
 namespace {
 
 // Kafka's own test vectors for Utils.murmur2 (clients/src/test/.../UtilsTest.java).
@@ -33,4 +33,4 @@ TEST(PartitionForKeyTest, SameKeySamePartition) {
 }
 
 }  // namespace
-}  // namespace ferry::broker
+}  // namespace ferry

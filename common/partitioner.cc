@@ -1,4 +1,4 @@
-#include "ferry/partitioner.h"
+#include "common/partitioner.h"
 
 namespace ferry {
 
