@@ -5,7 +5,9 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/partitioner.h"
+#include "ferry/v1/ferry.pb.h"
 #include "gtest/gtest.h"
+#include "server/grpc/convert.h"
 #include "tests/unit/temp_dir.h"
 
 namespace ferry::broker {
@@ -29,12 +31,22 @@ class BrokerTest : public ::testing::Test {
     absl::Status status;
     v1::PublishResponse response;
   };
-  Result Publish(v1::PublishRequest request) {
+  // Publishes `request` as the gRPC door does: walked in wire format, acks back as a message.
+  Result Publish(const v1::PublishRequest& request) {
     Result result;
+    const std::string encoded = request.SerializeAsString();
+    PublishBatch batch;
+    uint64_t sequence = 0;
+    result.status = ParsePublishRequest(encoded, &batch, &sequence);
+    if (!result.status.ok()) return result;
     absl::Notification done;
-    broker_->Publish(&request, [&](absl::Status s, v1::PublishResponse* r) {
+    broker_->Publish(batch, [&](absl::Status s, const PublishAcks* acks) {
       result.status = s;
-      if (r != nullptr) result.response = *r;
+      for (size_t i = 0; acks != nullptr && i < acks->size(); ++i) {
+        v1::RecordAck* ack = result.response.add_acks();
+        ack->set_partition(acks->partition(i));
+        ack->set_offset(acks->offset(i));
+      }
       done.Notify();
     });
     done.WaitForNotification();
@@ -52,19 +64,51 @@ class BrokerTest : public ::testing::Test {
     return req;
   }
 
+  // Reads what `reader` gives in one Read into `out` (records with offsets, end_offset).
+  static absl::StatusOr<int32_t> ReadInto(TailReader& reader, int32_t max_records,
+                                          int32_t max_bytes, v1::SubscribeResponse* out) {
+    auto n = reader.Read(max_records, max_bytes, [&](std::string_view encoded, int64_t offset) {
+      v1::Record* r = out->add_records();
+      if (!r->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
+        return absl::DataLossError("stored record does not parse");
+      }
+      r->set_offset(offset);
+      return absl::OkStatus();
+    });
+    out->set_end_offset(reader.end_offset());
+    return n;
+  }
+
+  // One read from `from`: the offset after the records read.
+  absl::StatusOr<int64_t> Read(const std::string& topic, int32_t partition, int64_t from,
+                               int32_t max_records, int32_t max_bytes, v1::SubscribeResponse* out) {
+    auto reader =
+        broker_->OpenReader(topic, partition, StartPosition::AtOffset(from), OffsetReset::kNone);
+    if (!reader.ok()) return reader.status();
+    auto n = ReadInto(*reader, max_records, max_bytes, out);
+    if (!n.ok()) return n.status();
+    return reader->next();
+  }
+
   std::vector<v1::Record> ReadAll(const std::string& topic, int32_t partition, int64_t from = 0) {
-    auto log = broker_->GetPartition(topic, partition);
-    EXPECT_TRUE(log.ok()) << log.status();
     std::vector<v1::Record> out;
     while (true) {
       v1::SubscribeResponse resp;
-      auto next = broker_->Read(**log, from, 0, 0, &resp);
+      auto next = Read(topic, partition, from, 0, 0, &resp);
       EXPECT_TRUE(next.ok()) << next.status();
       if (!next.ok() || resp.records_size() == 0) break;
       for (const auto& r : resp.records()) out.push_back(r);
       from = *next;
     }
     return out;
+  }
+
+  // A direct subscription's start, converted as the gRPC door does, resolved by the engine.
+  absl::StatusOr<int64_t> Resolve(const storage::PartitionLog& log,
+                                  const v1::DirectSubscription& sub) {
+    auto start = grpc_server::FromProto(sub);
+    if (!start.ok()) return start.status();
+    return broker_->ResolveStart(log, start->start, start->reset);
   }
 
   FakeClock clock_;
@@ -178,8 +222,8 @@ TEST_F(BrokerTest, TopicLimitsAndPartitionsValidation) {
   Open();
   EXPECT_TRUE(absl::IsInvalidArgument(broker_->CreateTopic("t", -1, {}).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(broker_->CreateTopic("t", 10001, {}).status()));
-  v1::TopicConfig config;
-  config.set_retention_ms(-1);
+  TopicConfig config;
+  config.retention_ms = -1;
   EXPECT_TRUE(absl::IsInvalidArgument(broker_->CreateTopic("t", 1, config).status()));
   auto created = broker_->CreateTopic("t", 0, {});
   ASSERT_TRUE(created.ok());
@@ -195,9 +239,8 @@ TEST_F(BrokerTest, ReadHonoursRecordAndByteLimits) {
   v1::PublishRequest req = Request("t", 10);
   req.set_partition(0);
   ASSERT_TRUE(Publish(req).status.ok());
-  auto log = *broker_->GetPartition("t", 0);
   v1::SubscribeResponse resp;
-  auto next = broker_->Read(*log, 3, 4, 0, &resp);
+  auto next = Read("t", 0, 3, 4, 0, &resp);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(*next, 7);
   ASSERT_EQ(resp.records_size(), 4);
@@ -205,7 +248,7 @@ TEST_F(BrokerTest, ReadHonoursRecordAndByteLimits) {
   EXPECT_EQ(resp.records(0).value(), "v3");
   EXPECT_EQ(resp.end_offset(), 10);
   resp.Clear();
-  next = broker_->Read(*log, 0, 0, 1, &resp);  // 1 byte: still one record
+  next = Read("t", 0, 0, 0, 1, &resp);  // 1 byte: still one record
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(resp.records_size(), 1);
 }
@@ -222,33 +265,33 @@ TEST_F(BrokerTest, StartPositions) {
   auto log = *broker_->GetPartition("t", 0);
   v1::DirectSubscription sub;
   sub.set_start(v1::START_POSITION_EARLIEST);
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 0);
+  EXPECT_EQ(*Resolve(*log, sub), 0);
   sub.set_start(v1::START_POSITION_LATEST);
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 6);
+  EXPECT_EQ(*Resolve(*log, sub), 6);
   sub.set_start(v1::START_POSITION_OFFSET);
   sub.set_offset(4);
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 4);
+  EXPECT_EQ(*Resolve(*log, sub), 4);
   sub.set_offset(7);
-  EXPECT_TRUE(absl::IsOutOfRange(broker_->ResolveStart(*log, sub).status()));
+  EXPECT_TRUE(absl::IsOutOfRange(Resolve(*log, sub).status()));
   sub.set_offset_reset(v1::OFFSET_RESET_EARLIEST);
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 0);
+  EXPECT_EQ(*Resolve(*log, sub), 0);
   sub.set_offset(-1);
-  EXPECT_TRUE(absl::IsInvalidArgument(broker_->ResolveStart(*log, sub).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Resolve(*log, sub).status()));
   sub.set_start(v1::START_POSITION_TIMESTAMP);
   sub.set_timestamp_ms(2200);  // inside the second batch: its second record (2500)
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 3);
+  EXPECT_EQ(*Resolve(*log, sub), 3);
   sub.set_timestamp_ms(9999);
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 6);
+  EXPECT_EQ(*Resolve(*log, sub), 6);
   sub.set_start(v1::START_POSITION_UNSPECIFIED);
-  EXPECT_TRUE(absl::IsInvalidArgument(broker_->ResolveStart(*log, sub).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Resolve(*log, sub).status()));
   sub.set_start(static_cast<v1::StartPosition>(42));
-  EXPECT_TRUE(absl::IsInvalidArgument(broker_->ResolveStart(*log, sub).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Resolve(*log, sub).status()));
 }
 
 TEST_F(BrokerTest, RetentionUsesTheInjectedClock) {
   Open();
-  v1::TopicConfig config;
-  config.set_retention_ms(60'000);
+  TopicConfig config;
+  config.retention_ms = 60'000;
   ASSERT_TRUE(broker_->CreateTopic("t", 1, config).ok());
   ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
   clock_.Advance(absl::Seconds(30));
@@ -260,11 +303,80 @@ TEST_F(BrokerTest, RetentionUsesTheInjectedClock) {
   EXPECT_EQ(*broker_->EnforceRetention(), 1);
   EXPECT_EQ(log->log_start_offset(), 5);
   v1::SubscribeResponse resp;
-  EXPECT_TRUE(absl::IsOutOfRange(broker_->Read(*log, 0, 0, 0, &resp).status()));
+  EXPECT_TRUE(absl::IsOutOfRange(Read("t", 0, 0, 0, 0, &resp).status()));
   EXPECT_EQ(ReadAll("t", 0, 5).size(), 5u);
   v1::DirectSubscription sub;
   sub.set_start(v1::START_POSITION_EARLIEST);
-  EXPECT_EQ(*broker_->ResolveStart(*log, sub), 5);
+  EXPECT_EQ(*Resolve(*log, sub), 5);
+}
+
+// The one reset rule (types.h: OffsetReset), as every reader applies it through TailReader:
+// retention passing a reader sends it to the log start (kEarliest) or end (kLatest), or ends
+// it with OUT_OF_RANGE (kNone).
+TEST_F(BrokerTest, ResetRuleWhenRetentionPassesAReader) {
+  Open();
+  TopicConfig config;
+  config.retention_ms = 60'000;
+  ASSERT_TRUE(broker_->CreateTopic("t", 1, config).ok());
+  ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
+  const auto open = [&](OffsetReset reset) {
+    auto r = broker_->OpenReader("t", 0, StartPosition::AtOffset(1), reset);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return *std::move(r);
+  };
+  TailReader none = open(OffsetReset::kNone);
+  TailReader earliest = open(OffsetReset::kEarliest);
+  TailReader latest = open(OffsetReset::kLatest);
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_EQ(*broker_->EnforceRetention(), 1);  // offsets 0-4 are gone; every reader is at 1
+
+  v1::SubscribeResponse resp;
+  EXPECT_TRUE(absl::IsOutOfRange(ReadInto(none, 0, 0, &resp).status()));
+  EXPECT_EQ(none.next(), 1);
+
+  resp.Clear();
+  ASSERT_EQ(*ReadInto(earliest, 0, 0, &resp), 5);
+  EXPECT_EQ(resp.records(0).offset(), 5);
+  EXPECT_EQ(earliest.next(), 10);
+
+  resp.Clear();
+  ASSERT_EQ(*ReadInto(latest, 0, 0, &resp), 0);
+  EXPECT_EQ(latest.next(), 10);
+  ASSERT_TRUE(Publish(Request("t", 1)).status.ok());
+  ASSERT_EQ(*ReadInto(latest, 0, 0, &resp), 1);
+  EXPECT_EQ(resp.records(0).offset(), 10);
+}
+
+// A start outside the log follows the same rule when a reader opens.
+TEST_F(BrokerTest, ResetRuleWhenAReaderStartsOutsideTheLog) {
+  Open();
+  ASSERT_TRUE(broker_->CreateTopic("t", 1, {}).ok());
+  ASSERT_TRUE(Publish(Request("t", 3)).status.ok());
+  const StartPosition past_end = StartPosition::AtOffset(7);
+  EXPECT_TRUE(
+      absl::IsOutOfRange(broker_->OpenReader("t", 0, past_end, OffsetReset::kNone).status()));
+  EXPECT_EQ(broker_->OpenReader("t", 0, past_end, OffsetReset::kEarliest)->next(), 0);
+  EXPECT_EQ(broker_->OpenReader("t", 0, past_end, OffsetReset::kLatest)->next(), 3);
+}
+
+// A waiting reader is woken by the next append past its position, not before.
+TEST_F(BrokerTest, TailReaderWaitsForAppends) {
+  Open();
+  ASSERT_TRUE(broker_->CreateTopic("t", 1, {}).ok());
+  auto reader = broker_->OpenReader("t", 0, StartPosition::Latest(), OffsetReset::kNone);
+  ASSERT_TRUE(reader.ok());
+  absl::Notification woken;
+  ASSERT_TRUE(reader->WaitAsync([&] { woken.Notify(); }));
+  EXPECT_FALSE(woken.HasBeenNotified());
+  ASSERT_TRUE(Publish(Request("t", 1)).status.ok());
+  EXPECT_TRUE(woken.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  v1::SubscribeResponse resp;
+  EXPECT_EQ(*ReadInto(*reader, 0, 0, &resp), 1);
+  // Caught up again: a new wait registers; cancelled before any append, it never fires.
+  ASSERT_TRUE(reader->WaitAsync([] { ADD_FAILURE() << "fired after cancel"; }));
+  EXPECT_TRUE(reader->CancelWait());
 }
 
 TEST_F(BrokerTest, RecoveryContinuesOffsets) {
