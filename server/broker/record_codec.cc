@@ -283,6 +283,7 @@ void EncodeRecord(const RecordFields& record, std::string* out) {
 
 absl::Status EncodeBatch(const std::vector<RecordFields>& records, std::string* storage,
                          PublishBatch* out) {
+  size_t begin = storage->size();
   std::vector<size_t> ends;
   ends.reserve(records.size());
   for (const RecordFields& r : records) {
@@ -291,7 +292,6 @@ absl::Status EncodeBatch(const std::vector<RecordFields>& records, std::string* 
   }
   // Views only once `storage` stops growing.
   out->records.resize(records.size());
-  size_t begin = 0;
   for (size_t i = 0; i < ends.size(); ++i) {
     absl::Status s = ParseRecordView(std::string_view(*storage).substr(begin, ends[i] - begin),
                                      &out->records[i]);

@@ -16,9 +16,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "ferry/v1/ferry.pb.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
 #include "integration/test_client.h"
+#include "server/broker/types.h"
 #include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/records.h"
@@ -143,11 +145,19 @@ std::string ProduceBody(int16_t version, const std::string& topic, int32_t parti
   return body;
 }
 
+// A record batch v2 of `records` (at offsets 0, 1, ...; the broker assigns its own).
 std::string Batch(const std::vector<v1::Record>& records) {
-  std::vector<const v1::Record*> ptrs;
-  for (const auto& r : records) ptrs.push_back(&r);
+  std::vector<FetchedRecord> fetched;  // views into `records`
+  for (const v1::Record& r : records) {
+    FetchedRecord& f = fetched.emplace_back();
+    f.fields.key = r.key();
+    f.fields.value = r.value();
+    f.fields.timestamp_ms = r.timestamp_ms();
+    for (const v1::Header& h : r.headers()) f.fields.headers.emplace_back(h.key(), h.value());
+    f.offset = static_cast<int64_t>(fetched.size() - 1);
+  }
   std::string out;
-  EncodeRecordBatch(ptrs, &out);
+  EncodeRecordBatch(fetched, &out);
   return out;
 }
 
@@ -212,8 +222,20 @@ FetchResult ParseFetch(int16_t version, const std::string& body) {
   const std::string_view records = r.BytesField();
   EXPECT_TRUE(r.ok() && r.remaining() == 0) << r.error();
   if (!records.empty()) {
-    absl::Status s = DecodeProduceRecords(records, &out.records);
+    std::vector<broker::RecordFields> decoded;  // views into `body`
+    absl::Status s = DecodeProduceRecords(records, &decoded);
     EXPECT_TRUE(s.ok()) << s;
+    for (const broker::RecordFields& d : decoded) {
+      v1::Record& r = out.records.emplace_back();
+      r.set_key(std::string(d.key));
+      r.set_value(std::string(d.value));
+      r.set_timestamp_ms(d.timestamp_ms);
+      for (const auto& [key, value] : d.headers) {
+        v1::Header* h = r.add_headers();
+        h->set_key(std::string(key));
+        h->set_value(std::string(value));
+      }
+    }
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/broker/types.h"
 #include "server/kafka/wire.h"
 
 namespace ferry::kafka {
@@ -76,44 +77,51 @@ std::string Bytes(const char (&literal)[N]) {
 
 constexpr int64_t kT = 1700000000000;
 
-v1::Record MakeRecord(std::string key, std::string value, int64_t ts, int64_t offset,
+// A record as a test writes it: owning the bytes that the codec's views point at, so a test
+// keeps these alive for as long as it uses the FetchedRecords built from them.
+struct TestRecord {
+  std::string key;
+  std::string value;
+  int64_t timestamp_ms = 0;
+  int64_t offset = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+TestRecord MakeRecord(std::string key, std::string value, int64_t ts, int64_t offset,
                       std::vector<std::pair<std::string, std::string>> headers = {}) {
-  v1::Record r;
-  r.set_key(std::move(key));
-  r.set_value(std::move(value));
-  r.set_timestamp_ms(ts);
-  r.set_offset(offset);
-  for (auto& [k, v] : headers) {
-    v1::Header* h = r.add_headers();
-    h->set_key(k);
-    h->set_value(v);
-  }
-  return r;
+  return TestRecord{std::move(key), std::move(value), ts, offset, std::move(headers)};
 }
 
-std::vector<const v1::Record*> Pointers(const std::vector<v1::Record>& records) {
-  std::vector<const v1::Record*> out;
-  for (const v1::Record& r : records) out.push_back(&r);
+// What Fetch hands the encoders: views into `records`, which must outlive the result.
+std::vector<FetchedRecord> Fetched(const std::vector<TestRecord>& records) {
+  std::vector<FetchedRecord> out;
+  for (const TestRecord& r : records) {
+    FetchedRecord& f = out.emplace_back();
+    f.fields.key = r.key;
+    f.fields.value = r.value;
+    f.fields.timestamp_ms = r.timestamp_ms;
+    for (const auto& [k, v] : r.headers) f.fields.headers.emplace_back(k, v);
+    f.offset = r.offset;
+  }
   return out;
 }
 
-// Decoded records carry no offset: the broker assigns them.
-void ExpectSameRecord(const v1::Record& got, const v1::Record& want, bool with_headers = true,
-                      bool with_timestamp = true) {
-  EXPECT_EQ(got.key(), want.key());
-  EXPECT_EQ(got.value(), want.value());
-  EXPECT_EQ(got.offset(), 0);
+// Decoded records carry no offset (RecordFields has none): the broker assigns them.
+void ExpectSameRecord(const broker::RecordFields& got, const TestRecord& want,
+                      bool with_headers = true, bool with_timestamp = true) {
+  EXPECT_EQ(got.key, want.key);
+  EXPECT_EQ(got.value, want.value);
   if (with_timestamp) {
-    EXPECT_EQ(got.timestamp_ms(), want.timestamp_ms());
+    EXPECT_EQ(got.timestamp_ms, want.timestamp_ms);
   }
   if (!with_headers) {
-    EXPECT_EQ(got.headers_size(), 0);
+    EXPECT_EQ(got.headers.size(), 0u);
     return;
   }
-  ASSERT_EQ(got.headers_size(), want.headers_size());
-  for (int i = 0; i < got.headers_size(); ++i) {
-    EXPECT_EQ(got.headers(i).key(), want.headers(i).key());
-    EXPECT_EQ(got.headers(i).value(), want.headers(i).value());
+  ASSERT_EQ(got.headers.size(), want.headers.size());
+  for (size_t i = 0; i < got.headers.size(); ++i) {
+    EXPECT_EQ(got.headers[i].first, want.headers[i].first);
+    EXPECT_EQ(got.headers[i].second, want.headers[i].second);
   }
 }
 
@@ -171,8 +179,9 @@ TEST(CrcTest, FastPathsAgreeWithTheBitwiseDefinitionAtEveryLengthAndAlignment) {
 }
 
 TEST(RecordBatchTest, DecodesKafkaPythonBatchWithNulls) {
-  std::vector<v1::Record> out;
-  ASSERT_TRUE(DecodeProduceRecords(Bytes(kPythonBatchWithNulls), &out).ok());
+  const std::string data = Bytes(kPythonBatchWithNulls);  // what `out` points into
+  std::vector<broker::RecordFields> out;
+  ASSERT_TRUE(DecodeProduceRecords(data, &out).ok());
   ASSERT_EQ(out.size(), 3u);
   // A null header value, key or value becomes empty.
   ExpectSameRecord(out[0], MakeRecord("k1", "hello", kT, 0, {{"h1", "v1"}, {"h2", ""}}));
@@ -180,30 +189,31 @@ TEST(RecordBatchTest, DecodesKafkaPythonBatchWithNulls) {
   ExpectSameRecord(out[2], MakeRecord("", "", kT + 3, 0));
 }
 
-std::vector<v1::Record> PythonBatchRecords() {
+std::vector<TestRecord> PythonBatchRecords() {
   return {MakeRecord("k1", "hello", kT, 0, {{"h1", "v1"}, {"h2", ""}}),
           MakeRecord("", "", kT + 5, 1),
           MakeRecord("kk", "v", kT + 3, 2, {{"\xc3\xbc-\xd0\xba", std::string("\x00\xff", 2)}})};
 }
 
 TEST(RecordBatchTest, EncodesTheSameBytesAsKafkaPython) {
-  const std::vector<v1::Record> records = PythonBatchRecords();
+  const std::vector<TestRecord> records = PythonBatchRecords();
   std::string encoded = "prefix";
-  EncodeRecordBatch(Pointers(records), &encoded);
+  EncodeRecordBatch(Fetched(records), &encoded);
   EXPECT_EQ(encoded, "prefix" + Bytes(kPythonBatch));
 
-  std::vector<v1::Record> out;
-  ASSERT_TRUE(DecodeProduceRecords(Bytes(kPythonBatch), &out).ok());
+  const std::string python = Bytes(kPythonBatch);  // what `out` points into
+  std::vector<broker::RecordFields> out;
+  ASSERT_TRUE(DecodeProduceRecords(python, &out).ok());
   ASSERT_EQ(out.size(), records.size());
   for (size_t i = 0; i < out.size(); ++i) ExpectSameRecord(out[i], records[i]);
 }
 
 TEST(RecordBatchTest, EncodesBaseOffsetDeltasAndMaxTimestamp) {
-  std::vector<v1::Record> records = {MakeRecord("a", "1", kT + 9, 1000),
+  std::vector<TestRecord> records = {MakeRecord("a", "1", kT + 9, 1000),
                                      MakeRecord("b", "2", kT + 20, 1001),
                                      MakeRecord("c", "3", kT, 1002)};
   std::string encoded;
-  EncodeRecordBatch(Pointers(records), &encoded);
+  EncodeRecordBatch(Fetched(records), &encoded);
   Reader r(encoded);
   EXPECT_EQ(r.Int64(), 1000);                                      // baseOffset
   EXPECT_EQ(static_cast<size_t>(r.Int32()), encoded.size() - 12);  // batchLength
@@ -220,14 +230,14 @@ TEST(RecordBatchTest, EncodesBaseOffsetDeltasAndMaxTimestamp) {
   EXPECT_EQ(r.Int32(), 3);        // records
   ASSERT_TRUE(r.ok());
 
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   ASSERT_TRUE(DecodeProduceRecords(encoded, &out).ok());
   ASSERT_EQ(out.size(), 3u);
   for (size_t i = 0; i < out.size(); ++i) ExpectSameRecord(out[i], records[i]);
 }
 
 TEST(RecordBatchTest, RoundTripsBinaryDataLargeFieldsAndManyHeaders) {
-  std::vector<v1::Record> records;
+  std::vector<TestRecord> records;
   std::string binary;
   for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));
   records.push_back(MakeRecord(binary, std::string(1 << 20, 'x'), kT, 7));
@@ -241,8 +251,8 @@ TEST(RecordBatchTest, RoundTripsBinaryDataLargeFieldsAndManyHeaders) {
     records.push_back(MakeRecord(std::to_string(i), std::to_string(i * i), kT + i, 11 + i));
   }
   std::string encoded;
-  EncodeRecordBatch(Pointers(records), &encoded);
-  std::vector<v1::Record> out;
+  EncodeRecordBatch(Fetched(records), &encoded);
+  std::vector<broker::RecordFields> out;
   const absl::Status s = DecodeProduceRecords(encoded, &out);
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_EQ(out.size(), records.size());
@@ -250,36 +260,36 @@ TEST(RecordBatchTest, RoundTripsBinaryDataLargeFieldsAndManyHeaders) {
 }
 
 TEST(RecordBatchTest, DecodesSeveralConcatenatedBatchesAndMixedFormats) {
-  const std::vector<v1::Record> a = {MakeRecord("a", "1", kT, 0), MakeRecord("b", "2", kT, 1)};
-  const std::vector<v1::Record> b = {MakeRecord("c", "3", kT + 1, 2)};
+  const std::vector<TestRecord> a = {MakeRecord("a", "1", kT, 0), MakeRecord("b", "2", kT, 1)};
+  const std::vector<TestRecord> b = {MakeRecord("c", "3", kT + 1, 2)};
   std::string data;
-  EncodeRecordBatch(Pointers(a), &data);
-  EncodeRecordBatch(Pointers(b), &data);
+  EncodeRecordBatch(Fetched(a), &data);
+  EncodeRecordBatch(Fetched(b), &data);
   data += Bytes(kPythonBatch);
-  std::vector<v1::Record> out = {MakeRecord("already", "there", 1, 1)};
+  std::vector<broker::RecordFields> out = {{"already", "there", {}, 1}};
   ASSERT_TRUE(DecodeProduceRecords(data, &out).ok());
   ASSERT_EQ(out.size(), 7u);
-  EXPECT_EQ(out[0].key(), "already");
+  EXPECT_EQ(out[0].key, "already");
   ExpectSameRecord(out[1], a[0]);
   ExpectSameRecord(out[2], a[1]);
   ExpectSameRecord(out[3], b[0]);
-  EXPECT_EQ(out[6].key(), "kk");
+  EXPECT_EQ(out[6].key, "kk");
 }
 
 TEST(RecordBatchTest, ManySmallBatches) {
   // librdkafka sends one batch per partition, but a Produce may concatenate many.
   std::string data;
-  std::vector<v1::Record> records;
+  std::vector<TestRecord> records;
   for (int i = 0; i < 5000; ++i) records.push_back(MakeRecord("k", std::to_string(i), kT, i));
-  for (const v1::Record& r : records) EncodeRecordBatch({&r}, &data);
-  std::vector<v1::Record> out;
+  for (const FetchedRecord& r : Fetched(records)) EncodeRecordBatch({r}, &data);
+  std::vector<broker::RecordFields> out;
   ASSERT_TRUE(DecodeProduceRecords(data, &out).ok());
   ASSERT_EQ(out.size(), records.size());
   for (size_t i = 0; i < out.size(); ++i) ExpectSameRecord(out[i], records[i]);
 }
 
 TEST(RecordBatchTest, EmptyInputsAndOutputs) {
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   EXPECT_TRUE(DecodeProduceRecords("", &out).ok());
   EXPECT_TRUE(out.empty());
   std::string encoded = "x";
@@ -288,9 +298,9 @@ TEST(RecordBatchTest, EmptyInputsAndOutputs) {
   EXPECT_EQ(encoded, "x");
 
   // A batch that holds no records is well-formed and adds nothing.
-  std::vector<v1::Record> one = {MakeRecord("k", "v", kT, 0)};
+  std::vector<TestRecord> one = {MakeRecord("k", "v", kT, 0)};
   std::string batch;
-  EncodeRecordBatch(Pointers(one), &batch);
+  EncodeRecordBatch(Fetched(one), &batch);
   batch.resize(kFirstRecordAt);
   Writer(&batch).PatchInt32(8, static_cast<int32_t>(kFirstRecordAt - 12));
   Writer(&batch).PatchInt32(kCountAt, 0);
@@ -300,20 +310,20 @@ TEST(RecordBatchTest, EmptyInputsAndOutputs) {
 }
 
 TEST(RecordBatchTest, NoTimestampBecomesNow) {
-  std::vector<v1::Record> records = {MakeRecord("k", "v", -1, 0)};
+  std::vector<TestRecord> records = {MakeRecord("k", "v", -1, 0)};
   std::string encoded;
-  EncodeRecordBatch(Pointers(records), &encoded);
-  std::vector<v1::Record> out;
+  EncodeRecordBatch(Fetched(records), &encoded);
+  std::vector<broker::RecordFields> out;
   ASSERT_TRUE(DecodeProduceRecords(encoded, &out).ok());
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].timestamp_ms(), 0);
+  EXPECT_EQ(out[0].timestamp_ms, 0);
 }
 
 TEST(RecordBatchTest, CrcMismatchIsDataLoss) {
   for (size_t at : {size_t{21}, size_t{40}, Bytes(kPythonBatch).size() - 1}) {
     std::string data = Bytes(kPythonBatch);
     data[at] ^= 0x01;
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(data, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << at;
     EXPECT_THAT(std::string(s.message()), HasSubstr("CRC mismatch"));
@@ -322,7 +332,7 @@ TEST(RecordBatchTest, CrcMismatchIsDataLoss) {
   // The CRC itself damaged.
   std::string data = Bytes(kPythonBatch);
   data[18] ^= 0x40;
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   EXPECT_EQ(DecodeProduceRecords(data, &out).code(), absl::StatusCode::kDataLoss);
 }
 
@@ -340,7 +350,7 @@ TEST(RecordBatchTest, EveryTruncationIsDataLossAndAppendsNothing) {
   boundaries.push_back(boundaries.back() + 39);  // second v1 message
   ASSERT_EQ(boundaries.back(), data.size());
   for (size_t n = 0; n <= data.size(); ++n) {
-    std::vector<v1::Record> out = {MakeRecord("keep", "me", 1, 1)};
+    std::vector<broker::RecordFields> out = {{"keep", "me", {}, 1}};
     const absl::Status s = DecodeProduceRecords(std::string_view(data).substr(0, n), &out);
     const bool whole = std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
     if (whole) {
@@ -348,7 +358,7 @@ TEST(RecordBatchTest, EveryTruncationIsDataLossAndAppendsNothing) {
     } else {
       EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << n << ": " << s;
       ASSERT_EQ(out.size(), 1u) << n;
-      EXPECT_EQ(out[0].key(), "keep");
+      EXPECT_EQ(out[0].key, "keep");
     }
   }
 }
@@ -358,7 +368,7 @@ TEST(RecordBatchTest, ForgedRecordCountsAreDataLoss) {
     std::string data = Bytes(kPythonBatch);
     Writer(&data).PatchInt32(kCountAt, count);
     FixBatchCrc(&data);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(data, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << count << ": " << s;
     EXPECT_TRUE(out.empty());
@@ -370,7 +380,7 @@ TEST(RecordBatchTest, ForgedLengthsAreDataLoss) {
   for (int32_t length : {0x7fffffff, 1000, 48, 10, 0, -1, -100}) {
     std::string data = Bytes(kPythonBatch);
     Writer(&data).PatchInt32(8, length);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     EXPECT_EQ(DecodeProduceRecords(data, &out).code(), absl::StatusCode::kDataLoss) << length;
   }
   // The first record's length (zigzag varint 0x2e = 23), up and down, and negative.
@@ -379,7 +389,7 @@ TEST(RecordBatchTest, ForgedLengthsAreDataLoss) {
     ASSERT_EQ(data[kFirstRecordAt], '\x2e');
     data[kFirstRecordAt] = length;
     FixBatchCrc(&data);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     EXPECT_EQ(DecodeProduceRecords(data, &out).code(), absl::StatusCode::kDataLoss)
         << static_cast<int>(length);
   }
@@ -404,7 +414,7 @@ TEST(RecordBatchTest, ForgedLengthsAreDataLoss) {
     std::string data = Bytes(kPythonBatch);
     data[f.at] = f.value;
     FixBatchCrc(&data);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(data, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << f.at << " " << static_cast<int>(f.value);
     EXPECT_TRUE(out.empty());
@@ -415,22 +425,22 @@ TEST(RecordBatchTest, TrailingBytesInsideABatchAreDataLoss) {
   std::string data = Bytes(kPythonBatch) + "junk";
   Writer(&data).PatchInt32(8, static_cast<int32_t>(data.size() - 12));
   FixBatchCrc(&data);
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   const absl::Status s = DecodeProduceRecords(data, &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(s.message()), HasSubstr("after its last record"));
 }
 
 TEST(RecordBatchTest, InvalidUtf8HeaderKeyIsRefused) {
-  std::vector<v1::Record> records = {MakeRecord("k", "v", kT, 0, {{"ok", "v"}})};
+  std::vector<TestRecord> records = {MakeRecord("k", "v", kT, 0, {{"ok", "v"}})};
   std::string data;
-  EncodeRecordBatch(Pointers(records), &data);
+  EncodeRecordBatch(Fetched(records), &data);
   const size_t at = data.find("ok");
   for (std::string bad : {"\xff\x41", "\xc0\xaf", "\xed\xa0"}) {
     std::string copy = data;
     copy.replace(at, 2, bad);
     FixBatchCrc(&copy);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(copy, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(std::string(s.message()), HasSubstr("UTF-8"));
@@ -440,14 +450,14 @@ TEST(RecordBatchTest, InvalidUtf8HeaderKeyIsRefused) {
 TEST(RecordBatchTest, UnknownMagicIsDataLoss) {
   std::string data = Bytes(kPythonBatch);
   data[16] = 3;
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   const absl::Status s = DecodeProduceRecords(data, &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(s.message()), HasSubstr("magic 3"));
 }
 
 TEST(RecordBatchTest, CompressionIsRefusedNamingTheCodec) {
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   absl::Status s = DecodeProduceRecords(Bytes(kPythonGzipBatch), &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(s.message()), HasSubstr("gzip compression is not supported"));
@@ -481,7 +491,7 @@ TEST(RecordBatchTest, TransactionalIdempotentAndControlBatchesAreRefused) {
     SetInt16(&data, kAttributesAt, c.attributes);
     SetInt64(&data, kProducerIdAt, c.producer_id);
     FixBatchCrc(&data);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(data, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << c.says;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.says));
@@ -490,13 +500,13 @@ TEST(RecordBatchTest, TransactionalIdempotentAndControlBatchesAreRefused) {
   std::string data = Bytes(kPythonBatch);
   SetInt16(&data, kAttributesAt, 0x08);
   FixBatchCrc(&data);
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   EXPECT_TRUE(DecodeProduceRecords(data, &out).ok());
 }
 
 TEST(RecordBatchTest, OneBadBatchAppendsNothingFromTheGoodOnes) {
   std::string data = Bytes(kPythonBatch) + Bytes(kPythonGzipBatch);
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   EXPECT_EQ(DecodeProduceRecords(data, &out).code(), absl::StatusCode::kUnimplemented);
   EXPECT_TRUE(out.empty());
 }
@@ -504,7 +514,7 @@ TEST(RecordBatchTest, OneBadBatchAppendsNothingFromTheGoodOnes) {
 TEST(MessageSetTest, DecodesKafkaPythonV0AndV1) {
   for (const std::string& data : {Bytes(kPythonMessageSetV0), Bytes(kPythonMessageSetV1)}) {
     const bool v1 = data[16] == 1;
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(data, &out);
     ASSERT_TRUE(s.ok()) << s;
     ASSERT_EQ(out.size(), 2u);
@@ -514,33 +524,33 @@ TEST(MessageSetTest, DecodesKafkaPythonV0AndV1) {
 }
 
 TEST(MessageSetTest, EncodesTheSameBytesAsKafkaPython) {
-  const std::vector<v1::Record> records = {MakeRecord("k1", "hello", kT, 0),
+  const std::vector<TestRecord> records = {MakeRecord("k1", "hello", kT, 0),
                                            MakeRecord("", "world", kT + 7, 1)};
   std::string v0, v1;
-  EncodeMessageSet(0, Pointers(records), &v0);
-  EncodeMessageSet(1, Pointers(records), &v1);
+  EncodeMessageSet(0, Fetched(records), &v0);
+  EncodeMessageSet(1, Fetched(records), &v1);
   EXPECT_EQ(v0, Bytes(kPythonMessageSetV0));
   EXPECT_EQ(v1, Bytes(kPythonMessageSetV1));
 }
 
 TEST(MessageSetTest, RoundTripsWithOffsetsAndTimestamps) {
-  std::vector<v1::Record> records;
+  std::vector<TestRecord> records;
   for (int i = 0; i < 100; ++i) {
     records.push_back(MakeRecord(i % 3 ? std::to_string(i) : "", std::string(i * 10, 'v'), kT + i,
                                  500 + i, {{"dropped", "v0/v1 have no headers"}}));
   }
   for (int8_t magic : {0, 1}) {
     std::string data;
-    EncodeMessageSet(magic, Pointers(records), &data);
+    EncodeMessageSet(magic, Fetched(records), &data);
     Reader r(data);
     EXPECT_EQ(r.Int64(), 500);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     ASSERT_TRUE(DecodeProduceRecords(data, &out).ok());
     ASSERT_EQ(out.size(), records.size());
     for (size_t i = 0; i < out.size(); ++i) {
       ExpectSameRecord(out[i], records[i], /*with_headers=*/false, /*with_timestamp=*/magic == 1);
       if (magic == 0) {
-        EXPECT_EQ(out[i].timestamp_ms(), 0);
+        EXPECT_EQ(out[i].timestamp_ms, 0);
       }
     }
   }
@@ -549,7 +559,7 @@ TEST(MessageSetTest, RoundTripsWithOffsetsAndTimestamps) {
 TEST(MessageSetTest, CrcMismatchIsDataLoss) {
   std::string data = Bytes(kPythonMessageSetV1);
   data[30] ^= 0x20;  // inside the first message's key
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   const absl::Status s = DecodeProduceRecords(data, &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(s.message()), HasSubstr("CRC mismatch"));
@@ -558,7 +568,7 @@ TEST(MessageSetTest, CrcMismatchIsDataLoss) {
 TEST(MessageSetTest, PartialTrailingMessageIsDataLoss) {
   // What a v0-v2 producer never sends but a broken one might: the last message cut short.
   const std::string data = Bytes(kPythonMessageSetV0);
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   const absl::Status s = DecodeProduceRecords(data.substr(0, data.size() - 3), &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(s.message()), HasSubstr("partial"));
@@ -581,14 +591,14 @@ TEST(MessageSetTest, ForgedFieldLengthsAreDataLoss) {
     std::string data = Bytes(kPythonMessageSetV1);
     Writer(&data).PatchInt32(f.at, f.value);
     FixMessageCrc(&data);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     EXPECT_EQ(DecodeProduceRecords(data, &out).code(), absl::StatusCode::kDataLoss)
         << f.at << " " << f.value;
   }
   // A message size too small for the fields of its magic.
   std::string data = Bytes(kPythonMessageSetV1);
   Writer(&data).PatchInt32(8, 10);
-  std::vector<v1::Record> out;
+  std::vector<broker::RecordFields> out;
   EXPECT_EQ(DecodeProduceRecords(data, &out).code(), absl::StatusCode::kDataLoss);
 }
 
@@ -598,7 +608,7 @@ TEST(MessageSetTest, CompressionIsRefusedNamingTheCodec) {
     std::string data = Bytes(kPythonMessageSetV0);
     data[17] = codec;
     FixMessageCrc(&data);
-    std::vector<v1::Record> out;
+    std::vector<broker::RecordFields> out;
     const absl::Status s = DecodeProduceRecords(data, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << name;
     EXPECT_THAT(std::string(s.message()), HasSubstr(std::string(name) + " compression"));

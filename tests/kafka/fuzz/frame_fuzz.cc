@@ -158,7 +158,7 @@ void DecodeFrame(std::string_view input) {
           Check(partition.records->data() >= input.data() &&
                 partition.records->data() + partition.records->size() <=
                     input.data() + input.size());
-          std::vector<ferry::v1::Record> records;
+          std::vector<ferry::broker::RecordFields> records;
           (void)k::DecodeProduceRecords(*partition.records, &records);
         }
       }

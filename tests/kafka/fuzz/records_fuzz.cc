@@ -8,31 +8,34 @@
 #include <string_view>
 #include <vector>
 
+#include "server/broker/types.h"
 #include "server/kafka/records.h"
 
 namespace {
 
-using ferry::v1::Record;
+using ferry::broker::RecordFields;
+using ferry::kafka::FetchedRecord;
 
 void Check(bool condition) {
   if (!condition) std::abort();
 }
 
-void CheckSame(const std::vector<Record>& a, const std::vector<Record>& b, bool headers) {
+// Decoded records carry no offset (RecordFields has none): the broker assigns them.
+void CheckSame(const std::vector<RecordFields>& a, const std::vector<RecordFields>& b,
+               bool headers) {
   Check(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) {
-    Check(a[i].key() == b[i].key());
-    Check(a[i].value() == b[i].value());
-    Check(a[i].timestamp_ms() == b[i].timestamp_ms());
-    Check(b[i].offset() == 0);
+    Check(a[i].key == b[i].key);
+    Check(a[i].value == b[i].value);
+    Check(a[i].timestamp_ms == b[i].timestamp_ms);
     if (!headers) {
-      Check(b[i].headers_size() == 0);
+      Check(b[i].headers.empty());
       continue;
     }
-    Check(a[i].headers_size() == b[i].headers_size());
-    for (int h = 0; h < a[i].headers_size(); ++h) {
-      Check(a[i].headers(h).key() == b[i].headers(h).key());
-      Check(a[i].headers(h).value() == b[i].headers(h).value());
+    Check(a[i].headers.size() == b[i].headers.size());
+    for (size_t h = 0; h < a[i].headers.size(); ++h) {
+      Check(a[i].headers[h].first == b[i].headers[h].first);
+      Check(a[i].headers[h].second == b[i].headers[h].second);
     }
   }
 }
@@ -41,27 +44,27 @@ void CheckSame(const std::vector<Record>& a, const std::vector<Record>& b, bool 
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::vector<Record> decoded;
+  std::vector<RecordFields> decoded;  // views into `input`
   if (!ferry::kafka::DecodeProduceRecords(input, &decoded).ok()) {
     Check(decoded.empty());  // all or nothing
     return 0;
   }
-  std::vector<const Record*> pointers;
-  pointers.reserve(decoded.size());
+  // Re-encoded as Fetch would send them, at consecutive offsets.
+  std::vector<FetchedRecord> fetched;
+  fetched.reserve(decoded.size());
   for (size_t i = 0; i < decoded.size(); ++i) {
-    Check(decoded[i].offset() == 0);
-    pointers.push_back(&decoded[i]);
+    fetched.push_back({decoded[i], static_cast<int64_t>(i)});
   }
 
   std::string batch;
-  ferry::kafka::EncodeRecordBatch(pointers, &batch);
-  std::vector<Record> again;
+  ferry::kafka::EncodeRecordBatch(fetched, &batch);
+  std::vector<RecordFields> again;
   Check(ferry::kafka::DecodeProduceRecords(batch, &again).ok());
   CheckSame(decoded, again, /*headers=*/true);
 
   std::string message_set;
-  ferry::kafka::EncodeMessageSet(1, pointers, &message_set);
-  std::vector<Record> legacy;
+  ferry::kafka::EncodeMessageSet(1, fetched, &message_set);
+  std::vector<RecordFields> legacy;
   Check(ferry::kafka::DecodeProduceRecords(message_set, &legacy).ok());
   CheckSame(decoded, legacy, /*headers=*/false);
   return 0;
