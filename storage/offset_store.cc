@@ -5,6 +5,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "storage/encoding.h"
+#include "storage/rocks_status.h"
 #include "storage/store.h"
 
 namespace ferry::storage {
@@ -77,7 +78,7 @@ absl::StatusOr<std::optional<CommittedOffset>> OffsetStore::Fetch(std::string_vi
   rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->offsets_cf(),
                                         OffsetKey(group, topic, partition), &value);
   if (s.IsNotFound()) return std::optional<CommittedOffset>();
-  if (!s.ok()) return absl::InternalError("storage: " + s.ToString());
+  if (!s.ok()) return FromRocks(s);
   CommittedOffset out;
   out.topic.assign(topic);
   out.partition = partition;
@@ -98,7 +99,7 @@ absl::StatusOr<std::vector<CommittedOffset>> OffsetStore::FetchAll(std::string_v
     }
     out.push_back(std::move(o));
   }
-  if (!it->status().ok()) return absl::InternalError("storage: " + it->status().ToString());
+  if (!it->status().ok()) return FromRocks(it->status());
   return out;
 }
 
@@ -119,7 +120,7 @@ absl::StatusOr<std::vector<std::string>> OffsetStore::ListGroups() const {
     next.push_back('\1');
     it->Seek(next);
   }
-  if (!it->status().ok()) return absl::InternalError("storage: " + it->status().ToString());
+  if (!it->status().ok()) return FromRocks(it->status());
   return groups;
 }
 
@@ -149,7 +150,7 @@ absl::Status OffsetStore::DeleteTopic(std::string_view topic) {
       ops.push_back(std::move(op));
     }
   }
-  if (!it->status().ok()) return absl::InternalError("storage: " + it->status().ToString());
+  if (!it->status().ok()) return FromRocks(it->status());
   if (ops.empty()) return absl::OkStatus();
   return store_->WriteSync(std::move(ops));
 }

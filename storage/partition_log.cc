@@ -5,16 +5,12 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "storage/encoding.h"
+#include "storage/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
 
 constexpr uint8_t kBatchFormatV1 = 1;
-
-absl::Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError("storage: " + s.ToString());
-}
 
 }  // namespace
 

@@ -20,6 +20,7 @@
 #include "rocksdb/write_buffer_manager.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
+#include "storage/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
@@ -32,11 +33,6 @@ constexpr char kTopicPrefix = 't';  // t<name> -> TopicMeta
 constexpr char kStatsPrefix = 's';  // s<id BE64><partition BE32> -> next, log start, bytes
 // Writes merged into one RocksDB write by the commit thread, at most.
 constexpr size_t kMaxGroupBytes = 32 << 20;
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("storage: ", std::string(what), ": ", s.ToString()));
-}
 
 std::string PartitionCfName(uint64_t topic_id, int32_t partition) {
   return absl::StrCat("p.", topic_id, ".", partition);
