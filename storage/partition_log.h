@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,9 +35,20 @@ struct StoredBatch {
 };
 
 // The stored value of a batch: a 13-byte header (format, count, max timestamp) + payload.
-std::string EncodeBatchValue(uint32_t count, int64_t max_timestamp_ms, std::string_view payload);
-absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out);
+// These four functions are the only code that knows the header's layout.
 constexpr size_t kBatchHeaderBytes = 13;
+std::string EncodeBatchValue(uint32_t count, int64_t max_timestamp_ms, std::string_view payload);
+// The header alone, for a value whose payload is written after it (no copy of the payload).
+std::string EncodeBatchHeader(uint32_t count, int64_t max_timestamp_ms);
+absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out);
+
+// A stored batch's header, for scans that need no payload (retention, timestamp lookup).
+struct BatchHeader {
+  uint32_t count = 0;
+  int64_t max_timestamp_ms = 0;
+};
+// DATA_LOSS unless `value` starts with a header of a known format.
+absl::Status DecodeBatchHeader(std::string_view value, BatchHeader* out);
 
 class PartitionLog {
  public:

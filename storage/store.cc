@@ -419,7 +419,7 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         WriteOp data;
         data.cf = log.cf_;
         data.key = OffsetKey(base);
-        data.value_prefix = EncodeBatchValue(part.count, part.max_timestamp_ms, {});
+        data.value_prefix = EncodeBatchHeader(part.count, part.max_timestamp_ms);
         data.value = std::move(part.payload);
         unit->ops.push_back(std::move(data));
         WriteOp stats;
@@ -593,17 +593,18 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
       int64_t removed_bytes = 0;
       int64_t removed = 0;
       for (it->Seek(OffsetKey(new_start)); it->Valid(); it->Next()) {
-        rocksdb::Slice v = it->value();
-        if (v.size() < kBatchHeaderBytes) return absl::DataLossError("storage: short batch");
-        const int64_t max_ts = static_cast<int64_t>(GetFixed64(v.data() + 5));
-        const uint32_t count = GetFixed32(v.data() + 1);
-        const bool too_old = meta.retention_ms > 0 && max_ts < now_ms - meta.retention_ms;
+        const std::string_view v(it->value().data(), it->value().size());
+        BatchHeader header;
+        absl::Status s = DecodeBatchHeader(v, &header);
+        if (!s.ok()) return s;
+        const bool too_old =
+            meta.retention_ms > 0 && header.max_timestamp_ms < now_ms - meta.retention_ms;
         const bool too_big =
             meta.retention_bytes > 0 && bytes - removed_bytes > meta.retention_bytes;
         if (!too_old && !too_big) break;
         int64_t base;
         ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
-        new_start = base + count;
+        new_start = base + header.count;
         removed_bytes += static_cast<int64_t>(v.size());
         ++removed;
       }
