@@ -15,11 +15,10 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
-#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
-#include "rocksdb/write_buffer_manager.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
+#include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
 
 namespace ferry::storage {
@@ -85,30 +84,6 @@ bool DecodeTopicMeta(std::string_view name, std::string_view v, TopicMeta* m) {
   return true;
 }
 
-rocksdb::ColumnFamilyOptions PartitionCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::ColumnFamilyOptions cf;
-  // Small per-partition memtables, bounded in total by the shared WriteBufferManager; small
-  // arena blocks so that an idle partition costs kilobytes, not a megabyte.
-  cf.write_buffer_size = 8 << 20;
-  cf.arena_block_size = 64 << 10;
-  cf.max_write_buffer_number = 3;
-  cf.target_file_size_base = 64 << 20;
-  cf.compression = rocksdb::kLZ4Compression;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = cache;
-  table.block_size = 64 << 10;  // values are whole batches, read sequentially
-  table.cache_index_and_filter_blocks = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = false;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  return cf;
-}
-
-rocksdb::ColumnFamilyOptions SmallCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::ColumnFamilyOptions cf = PartitionCfOptions(cache);
-  cf.write_buffer_size = 4 << 20;
-  return cf;
-}
-
 }  // namespace
 
 struct Store::CommitUnit {
@@ -140,30 +115,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 }
 
 absl::Status Store::Recover() {
-  block_cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.max_background_jobs = 2;
-  db_opts.keep_log_file_num = 3;
-  db_opts.max_log_file_size = 16 << 20;
-  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_opts.max_open_files = 1024;
-  db_opts.write_buffer_manager =
-      std::make_shared<rocksdb::WriteBufferManager>(options_.write_buffer_bytes);
-  // One WAL for every partition; cap it so idle partitions' memtables get flushed.
-  db_opts.max_total_wal_size = options_.write_buffer_bytes * 2;
-  db_opts.avoid_flush_during_shutdown = false;
-  // Replayed WAL data stays in memtables at open instead of being flushed as one small SST
-  // per partition: with 1,000 partitions that flush alone took seconds.
-  db_opts.avoid_flush_during_recovery = true;
-  // RocksDB starts this many threads per column family at open to load table handles: with
-  // 1,000 partitions the default of 16 meant 16,000 thread starts and seconds of start-up.
-  db_opts.max_file_opening_threads = 1;
-  // Tickers only (WAL syncs, stall time): no per-operation timers on the write path.
-  statistics_ = rocksdb::CreateDBStatistics();
-  statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
-  db_opts.statistics = statistics_;
+  rocks_ = MakeRocksOptions(options_.block_cache_bytes, options_.write_buffer_bytes);
+  const rocksdb::DBOptions& db_opts = rocks_.db;
 
   std::vector<std::string> names;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_opts, options_.data_dir, &names);
@@ -173,8 +126,7 @@ absl::Status Store::Recover() {
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) {
-    descriptors.emplace_back(name, name.starts_with("p.") ? PartitionCfOptions(block_cache_)
-                                                          : SmallCfOptions(block_cache_));
+    descriptors.emplace_back(name, name.starts_with("p.") ? rocks_.partition_cf : rocks_.small_cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status os = rocksdb::DB::Open(db_opts, options_.data_dir, descriptors, &handles, &db_);
@@ -211,8 +163,7 @@ absl::Status Store::Recover() {
       if (cf == nullptr) {
         // Column families are created before the metadata that names them, so this means the
         // directory was tampered with; an empty partition is the best that can be done.
-        rocksdb::Status cs =
-            db_->CreateColumnFamily(PartitionCfOptions(block_cache_), cf_name, &cf);
+        rocksdb::Status cs = db_->CreateColumnFamily(rocks_.partition_cf, cf_name, &cf);
         if (!cs.ok()) return FromRocks(cs, "recreate column family");
         handles_.push_back(cf);
       }
@@ -260,7 +211,7 @@ absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Store::CreatePartitio
   for (int32_t p = from; p < to; ++p) names.push_back(PartitionCfName(topic_id, p));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   // One call for all partitions: RocksDB rewrites its OPTIONS file once per call.
-  rocksdb::Status s = db_->CreateColumnFamilies(PartitionCfOptions(block_cache_), names, &handles);
+  rocksdb::Status s = db_->CreateColumnFamilies(rocks_.partition_cf, names, &handles);
   for (auto* h : handles) handles_.push_back(h);
   if (!s.ok()) return FromRocks(s, "create column families");
   std::vector<std::shared_ptr<PartitionLog>> logs;
@@ -647,9 +598,10 @@ StoreStats Store::Stats() const {
     st.pending_compaction_bytes = static_cast<int64_t>(v);
   }
   if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
-  st.block_cache_bytes = static_cast<int64_t>(block_cache_->GetUsage());
-  st.wal_syncs = static_cast<int64_t>(statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED));
-  st.write_stall_micros = static_cast<int64_t>(statistics_->getTickerCount(rocksdb::STALL_MICROS));
+  st.block_cache_bytes = static_cast<int64_t>(rocks_.block_cache->GetUsage());
+  st.wal_syncs = static_cast<int64_t>(rocks_.statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED));
+  st.write_stall_micros =
+      static_cast<int64_t>(rocks_.statistics->getTickerCount(rocksdb::STALL_MICROS));
   st.commit_groups = commit_groups_.load(std::memory_order_relaxed);
   return st;
 }

@@ -23,10 +23,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/partition_log.h"
+#include "storage/rocks_options.h"
 
 namespace rocksdb {
-class Cache;
-class Statistics;
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
@@ -169,8 +168,7 @@ class Store {
 
   const StoreOptions options_;
   rocksdb::DB* db_ = nullptr;
-  std::shared_ptr<rocksdb::Cache> block_cache_;
-  std::shared_ptr<rocksdb::Statistics> statistics_;
+  RocksOptions rocks_;
   std::atomic<int64_t> commit_groups_{0};
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* offsets_cf_ = nullptr;
