@@ -142,7 +142,7 @@ absl::Status Store::Recover() {
   }
   meta_cf_ = by_name[kMetaCf];
   offsets_cf_ = by_name[kOffsetsCf];
-  offsets_ = std::make_unique<OffsetStore>(this);
+  offsets_ = std::make_unique<OffsetStore>(db_, offsets_cf_, this);
 
   // Topics, with their partitions' offsets and sizes.
   std::set<std::string> used_cfs;
@@ -406,20 +406,6 @@ void Store::Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> do
     }
   }
   done(rejected);
-}
-
-absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
-  absl::Mutex mu;
-  bool finished = false;
-  absl::Status result;
-  Write(std::move(ops), [&](absl::Status s) {
-    absl::MutexLock lock(&mu);
-    result = std::move(s);
-    finished = true;
-  });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
-  return result;
 }
 
 absl::Status Store::Barrier() { return WriteSync({}); }

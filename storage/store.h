@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "storage/partition_log.h"
 #include "storage/rocks_options.h"
+#include "storage/writer.h"
 
 namespace rocksdb {
 class DB;
@@ -85,10 +86,10 @@ struct RecoverySummary {
   absl::Duration duration;
 };
 
-class Store {
+class Store : public Writer {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
-  ~Store();  // Close()s.
+  ~Store() override;  // Close()s.
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -127,19 +128,10 @@ class Store {
   StoreStats Stats() const;
 
   // One change of a Write. A put's value is `value_prefix` followed by `value`.
-  struct WriteOp {
-    enum class Kind { kPut, kDelete, kDeleteRange };
-    Kind kind = Kind::kPut;
-    rocksdb::ColumnFamilyHandle* cf = nullptr;
-    std::string key;
-    std::string value_prefix;
-    std::string value;  // kDeleteRange: the exclusive end key
-  };
+  using WriteOp = storage::WriteOp;
   // Applies `ops` atomically through the commit queue (durable per the fsync policy), then
-  // calls `done` on the commit thread.
-  void Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> done);
-  // Blocking form of Write.
-  absl::Status WriteSync(std::vector<WriteOp> ops);
+  // calls `done` on the commit thread. WriteSync (from Writer) is the blocking form.
+  void Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> done) override;
 
   rocksdb::DB* db() const { return db_; }
   rocksdb::ColumnFamilyHandle* meta_cf() const { return meta_cf_; }
