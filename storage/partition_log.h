@@ -89,6 +89,7 @@ class PartitionLog {
   bool RemoveWaiter(uint64_t id);
 
  private:
+  friend class CommitQueue;
   friend class Store;
 
   struct PendingWaiter {
@@ -109,7 +110,7 @@ class PartitionLog {
   const uint64_t topic_id_;
   const int32_t partition_;
 
-  // Guarded by Store::append_mu_: the next offset to assign, ahead of end_offset_ while
+  // Guarded by the commit queue's mutex: the next offset to assign, ahead of end_offset_ while
   // appends are in the commit queue.
   int64_t next_offset_;
 

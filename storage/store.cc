@@ -16,6 +16,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/write_batch.h"
+#include "storage/commit_queue.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
 #include "storage/rocks_options.h"
@@ -30,8 +31,6 @@ constexpr char kOffsetsCf[] = "offsets";
 constexpr char kNextTopicIdKey[] = "n";
 constexpr char kTopicPrefix = 't';  // t<name> -> TopicMeta
 constexpr char kStatsPrefix = 's';  // s<id BE64><partition BE32> -> next, log start, bytes
-// Writes merged into one RocksDB write by the commit thread, at most.
-constexpr size_t kMaxGroupBytes = 32 << 20;
 
 std::string PartitionCfName(uint64_t topic_id, int32_t partition) {
   return absl::StrCat("p.", topic_id, ".", partition);
@@ -86,14 +85,6 @@ bool DecodeTopicMeta(std::string_view name, std::string_view v, TopicMeta* m) {
 
 }  // namespace
 
-struct Store::CommitUnit {
-  std::vector<WriteOp> ops;
-  // Partitions whose visible end moves once the write succeeds.
-  std::vector<std::pair<std::shared_ptr<PartitionLog>, int64_t>> advances;
-  std::function<void(absl::Status)> done;
-  size_t bytes = 0;
-};
-
 Store::Store(const StoreOptions& options) : options_(options) {}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
@@ -109,8 +100,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   absl::Status s = store->Recover();
   if (!s.ok()) return s;
   store->recovery_.duration = absl::Now() - started;
-  store->commit_thread_ = std::thread([s = store.get()] { s->CommitLoop(); });
-  store->notify_thread_ = std::thread([s = store.get()] { s->NotifyLoop(); });
+  CommitQueueOptions queue;
+  queue.sync_writes = options.fsync == FsyncPolicy::kAlways;
+  if (options.fsync == FsyncPolicy::kInterval) queue.sync_interval = options.fsync_interval;
+  queue.clock = options.clock;
+  store->queue_ = std::make_unique<CommitQueue>(store->db_, queue);
+  store->offsets_ =
+      std::make_unique<OffsetStore>(store->db_, store->offsets_cf_, store->queue_.get());
   return store;
 }
 
@@ -142,7 +138,6 @@ absl::Status Store::Recover() {
   }
   meta_cf_ = by_name[kMetaCf];
   offsets_cf_ = by_name[kOffsetsCf];
-  offsets_ = std::make_unique<OffsetStore>(db_, offsets_cf_, this);
 
   // Topics, with their partitions' offsets and sizes.
   std::set<std::string> used_cfs;
@@ -293,12 +288,13 @@ absl::Status Store::DeleteTopic(std::string_view name) {
   }
   std::vector<PartitionLog::Waiter> fired;
   {
-    // Appends check deleted() under append_mu_, so none is queued for these partitions after.
-    absl::MutexLock lock(&append_mu_);
+    // Appends check deleted() under the queue's lock, so none is queued for these partitions
+    // after.
+    absl::MutexLock lock(queue_->mu());
     for (auto& log : topic->partitions) log->MarkGone(PartitionLog::kDeleted, &fired);
   }
-  Notify(std::move(fired));
-  absl::Status s = Barrier();  // earlier appends to the topic reach RocksDB first
+  queue_->Notify(std::move(fired));
+  absl::Status s = queue_->Barrier();  // earlier appends to the topic reach RocksDB first
   if (!s.ok()) return s;
 
   rocksdb::WriteBatch wb;
@@ -331,22 +327,20 @@ std::vector<std::shared_ptr<const Topic>> Store::ListTopics() const {
   return out;
 }
 
-void Store::Enqueue(std::unique_ptr<CommitUnit> unit) {
-  queue_.push_back(std::move(unit));
-  append_cv_.Signal();
-}
-
 void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
   std::vector<int64_t> bases;
   bases.reserve(parts.size());
   absl::Status rejected;
   {
-    absl::MutexLock lock(&append_mu_);
-    if (closing_) {
+    // Offsets are assigned in queue order, so a partition's batches reach RocksDB in offset
+    // order.
+    absl::MutexLock lock(queue_->mu());
+    if (queue_->closing()) {
       rejected = absl::UnavailableError("the broker is shutting down");
-    } else if (!failed_.ok()) {
-      rejected = absl::UnavailableError(absl::StrCat(
-          "storage failed earlier and accepts no writes until a restart: ", failed_.message()));
+    } else if (!queue_->failed().ok()) {
+      rejected = absl::UnavailableError(
+          absl::StrCat("storage failed earlier and accepts no writes until a restart: ",
+                       queue_->failed().message()));
     } else {
       for (const auto& part : parts) {
         if (part.log->deleted()) {
@@ -380,8 +374,10 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         unit->ops.push_back(std::move(stats));
         unit->advances.emplace_back(part.log, log.next_offset_);
       }
-      unit->done = [done, bases](absl::Status s) { done(s, bases); };
-      Enqueue(std::move(unit));
+      unit->done = [done = std::move(done), bases = std::move(bases)](absl::Status s) {
+        done(s, bases);
+      };
+      queue_->Enqueue(std::move(unit));
       return;
     }
   }
@@ -389,127 +385,7 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
 }
 
 void Store::Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> done) {
-  absl::Status rejected;
-  {
-    absl::MutexLock lock(&append_mu_);
-    if (closing_) {
-      rejected = absl::UnavailableError("the broker is shutting down");
-    } else if (!failed_.ok()) {
-      rejected = absl::UnavailableError(absl::StrCat("storage failed: ", failed_.message()));
-    } else {
-      auto unit = std::make_unique<CommitUnit>();
-      for (const auto& op : ops) unit->bytes += op.key.size() + op.value.size();
-      unit->ops = std::move(ops);
-      unit->done = std::move(done);
-      Enqueue(std::move(unit));
-      return;
-    }
-  }
-  done(rejected);
-}
-
-absl::Status Store::Barrier() { return WriteSync({}); }
-
-void Store::CommitLoop() {
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.fsync == FsyncPolicy::kAlways;
-  bool unsynced = false;
-  absl::Time last_sync = absl::Now();
-  rocksdb::WriteBatch wb(1 << 20);
-  while (true) {
-    std::vector<std::unique_ptr<CommitUnit>> units;
-    bool stop = false;
-    {
-      absl::MutexLock lock(&append_mu_);
-      if (queue_.empty() && !closing_) {
-        if (unsynced) {
-          append_cv_.WaitWithDeadline(&append_mu_, last_sync + options_.fsync_interval);
-        } else {
-          while (queue_.empty() && !closing_) append_cv_.Wait(&append_mu_);
-        }
-      }
-      size_t bytes = 0;
-      while (!queue_.empty() && (units.empty() || bytes < kMaxGroupBytes)) {
-        bytes += queue_.front()->bytes;
-        units.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      stop = closing_ && queue_.empty() && units.empty();
-    }
-    if (!units.empty()) {
-      // One batch object for the thread's life: Clear keeps its buffer, so a group commit
-      // neither regrows it (re-copying the records already in it) nor faults in new pages.
-      // After an unusually large group, it starts small again.
-      if (wb.Data().capacity() > (8u << 20)) wb = rocksdb::WriteBatch(1 << 20);
-      wb.Clear();
-      for (auto& unit : units) {
-        for (auto& op : unit->ops) {
-          switch (op.kind) {
-            case WriteOp::Kind::kPut: {
-              rocksdb::Slice key(op.key);
-              rocksdb::Slice value[2] = {rocksdb::Slice(op.value_prefix), rocksdb::Slice(op.value)};
-              wb.Put(op.cf, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value, 2));
-              break;
-            }
-            case WriteOp::Kind::kDelete:
-              wb.Delete(op.cf, op.key);
-              break;
-            case WriteOp::Kind::kDeleteRange:
-              wb.DeleteRange(op.cf, op.key, op.value);
-              break;
-          }
-        }
-      }
-      absl::Status status;
-      if (wb.Count() > 0) {
-        status = FromRocks(db_->Write(wo, &wb), "write");
-        commit_groups_.fetch_add(1, std::memory_order_relaxed);
-        unsynced = unsynced || !wo.sync;
-        if (!status.ok()) {
-          absl::MutexLock lock(&append_mu_);
-          if (failed_.ok()) failed_ = status;
-        }
-      }
-      std::vector<PartitionLog::Waiter> fired;
-      for (auto& unit : units) {
-        if (status.ok()) {
-          for (auto& [log, end] : unit->advances) log->Advance(end, &fired);
-        }
-        if (unit->done) unit->done(status);
-      }
-      Notify(std::move(fired));
-    }
-    if (unsynced && options_.fsync == FsyncPolicy::kInterval &&
-        (stop || absl::Now() - last_sync >= options_.fsync_interval)) {
-      db_->SyncWAL();
-      unsynced = false;
-      last_sync = absl::Now();
-    }
-    if (stop) break;
-  }
-}
-
-void Store::Notify(std::vector<PartitionLog::Waiter> fired) {
-  if (fired.empty()) return;
-  absl::MutexLock lock(&notify_mu_);
-  for (auto& w : fired) notify_queue_.push_back(std::move(w));
-}
-
-void Store::NotifyLoop() {
-  while (true) {
-    std::deque<PartitionLog::Waiter> batch;
-    {
-      absl::MutexLock lock(&notify_mu_);
-      notify_mu_.Await(absl::Condition(
-          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->notify_mu_) {
-            return s->notify_stop_ || !s->notify_queue_.empty();
-          },
-          this));
-      if (notify_queue_.empty() && notify_stop_) return;
-      batch.swap(notify_queue_);
-    }
-    for (auto& wake : batch) wake();
-  }
+  queue_->Write(std::move(ops), std::move(done));
 }
 
 absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
@@ -548,8 +424,8 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
       if (!it->status().ok()) return FromRocks(it->status(), "retention scan");
       if (removed == 0) continue;
       {
-        absl::MutexLock lock(&append_mu_);
-        if (closing_ || log->deleted()) continue;
+        absl::MutexLock lock(queue_->mu());
+        if (queue_->closing() || log->deleted()) continue;
         auto unit = std::make_unique<CommitUnit>();
         const int64_t old_start = log->log_start_offset();
         log->log_start_.store(new_start, std::memory_order_release);
@@ -565,7 +441,7 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
         stats.key = StatsKey(log->topic_id(), log->partition());
         stats.value = EncodeStats(log->next_offset_, new_start, size);
         unit->ops.push_back(std::move(stats));
-        Enqueue(std::move(unit));
+        queue_->Enqueue(std::move(unit));
       }
       removed_total += removed;
     }
@@ -588,19 +464,20 @@ StoreStats Store::Stats() const {
   st.wal_syncs = static_cast<int64_t>(rocks_.statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED));
   st.write_stall_micros =
       static_cast<int64_t>(rocks_.statistics->getTickerCount(rocksdb::STALL_MICROS));
-  st.commit_groups = commit_groups_.load(std::memory_order_relaxed);
+  st.commit_groups = queue_ == nullptr ? 0 : queue_->commit_groups();
   return st;
 }
 
 void Store::CloseReaders() {
+  if (queue_ == nullptr) return;  // Open failed: no reader ever saw a partition
   std::vector<PartitionLog::Waiter> fired;
   {
-    absl::MutexLock lock(&append_mu_);
+    absl::MutexLock lock(queue_->mu());
     for (const auto& topic : ListTopics()) {
       for (const auto& log : topic->partitions) log->MarkGone(PartitionLog::kClosing, &fired);
     }
   }
-  Notify(std::move(fired));
+  queue_->Notify(std::move(fired));
 }
 
 void Store::Close() {
@@ -610,17 +487,7 @@ void Store::Close() {
     closed_ = true;
   }
   CloseReaders();
-  {
-    absl::MutexLock lock(&append_mu_);
-    closing_ = true;
-    append_cv_.SignalAll();
-  }
-  if (commit_thread_.joinable()) commit_thread_.join();
-  {
-    absl::MutexLock lock(&notify_mu_);
-    notify_stop_ = true;
-  }
-  if (notify_thread_.joinable()) notify_thread_.join();
+  if (queue_ != nullptr) queue_->Stop();
   if (db_ == nullptr) return;
   db_->FlushWAL(true);
   {

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "storage/clock.h"
 #include "storage/partition_log.h"
 #include "storage/rocks_options.h"
 #include "storage/writer.h"
@@ -34,6 +35,7 @@ class WriteBatch;
 
 namespace ferry::storage {
 
+class CommitQueue;
 class OffsetStore;
 
 enum class FsyncPolicy {
@@ -46,6 +48,8 @@ struct StoreOptions {
   std::string data_dir;
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   absl::Duration fsync_interval = absl::Milliseconds(100);
+  // Times fsync_interval. Not owned; must outlive the store.
+  const Clock* clock = Clock::Real();
   // Shared by every column family, so memory stays bounded however many partitions exist.
   size_t block_cache_bytes = 64 << 20;
   size_t write_buffer_bytes = 128 << 20;
@@ -144,26 +148,19 @@ class Store : public Writer {
   void Close();
 
  private:
-  struct CommitUnit;
-
   explicit Store(const StoreOptions& options);
   absl::Status Recover();
   absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> CreatePartitionLogs(uint64_t topic_id,
                                                                                  int32_t from,
                                                                                  int32_t to);
   absl::Status PutTopicMeta(const TopicMeta& meta);
-  void Enqueue(std::unique_ptr<CommitUnit> unit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
-  void CommitLoop();
-  void NotifyLoop();
-  void Notify(std::vector<PartitionLog::Waiter> fired);
-  absl::Status Barrier();
 
   const StoreOptions options_;
   rocksdb::DB* db_ = nullptr;
   RocksOptions rocks_;
-  std::atomic<int64_t> commit_groups_{0};
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* offsets_cf_ = nullptr;
+  std::unique_ptr<CommitQueue> queue_;
   std::unique_ptr<OffsetStore> offsets_;
   RecoverySummary recovery_;
 
@@ -175,20 +172,6 @@ class Store : public Writer {
   mutable absl::Mutex catalog_mu_;
   std::map<std::string, std::shared_ptr<const Topic>, std::less<>> topics_
       ABSL_GUARDED_BY(catalog_mu_);
-
-  // Orders offset assignment with the commit queue, so a partition's batches reach RocksDB in
-  // offset order. Held for microseconds, never across I/O.
-  absl::Mutex append_mu_;
-  absl::CondVar append_cv_;
-  std::deque<std::unique_ptr<CommitUnit>> queue_ ABSL_GUARDED_BY(append_mu_);
-  bool closing_ ABSL_GUARDED_BY(append_mu_) = false;
-  absl::Status failed_ ABSL_GUARDED_BY(append_mu_);
-  std::thread commit_thread_;
-
-  absl::Mutex notify_mu_;
-  std::deque<PartitionLog::Waiter> notify_queue_ ABSL_GUARDED_BY(notify_mu_);
-  bool notify_stop_ ABSL_GUARDED_BY(notify_mu_) = false;
-  std::thread notify_thread_;
 
   bool closed_ ABSL_GUARDED_BY(admin_mu_) = false;
 };
