@@ -138,6 +138,18 @@ absl::StatusOr<int64_t> PartitionLog::FindBatchByTimestamp(int64_t timestamp_ms)
   return end;
 }
 
+int64_t PartitionLog::AssignOffsets(uint32_t count, int64_t bytes, int64_t* size) {
+  const int64_t base = next_offset_;
+  next_offset_ += count;
+  *size = size_bytes_.fetch_add(bytes) + bytes;
+  return base;
+}
+
+int64_t PartitionLog::MoveLogStart(int64_t start, int64_t bytes) {
+  log_start_.store(start, std::memory_order_release);
+  return size_bytes_.fetch_sub(bytes) - bytes;
+}
+
 uint64_t PartitionLog::AddWaiter(int64_t offset, Waiter wake) {
   absl::MutexLock lock(&waiters_mu_);
   // Checked under the lock that Advance takes, so a wake-up cannot fall between check and add.

@@ -1,22 +1,16 @@
 #include "storage/store.h"
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <set>
+#include <system_error>
+#include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "rocksdb/cache.h"
-#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
-#include "rocksdb/write_batch.h"
+#include "storage/catalog.h"
 #include "storage/commit_queue.h"
+#include "storage/database.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
 #include "storage/rocks_options.h"
@@ -25,67 +19,15 @@
 namespace ferry::storage {
 namespace {
 
-constexpr char kMetaCf[] = "meta";
-constexpr char kOffsetsCf[] = "offsets";
-// Keys of the meta column family.
-constexpr char kNextTopicIdKey[] = "n";
-constexpr char kTopicPrefix = 't';  // t<name> -> TopicMeta
-constexpr char kStatsPrefix = 's';  // s<id BE64><partition BE32> -> next, log start, bytes
-
-std::string PartitionCfName(uint64_t topic_id, int32_t partition) {
-  return absl::StrCat("p.", topic_id, ".", partition);
-}
-
-bool ParsePartitionCfName(std::string_view name, uint64_t* topic_id, int32_t* partition) {
-  std::vector<absl::string_view> parts =
-      absl::StrSplit(absl::string_view(name.data(), name.size()), '.');
-  return parts.size() == 3 && parts[0] == "p" && absl::SimpleAtoi(parts[1], topic_id) &&
-         absl::SimpleAtoi(parts[2], partition);
-}
-
-std::string TopicKey(std::string_view name) {
-  return std::string(1, kTopicPrefix) + std::string(name);
-}
-
-std::string StatsKey(uint64_t topic_id, int32_t partition) {
-  std::string key(1, kStatsPrefix);
-  PutBigEndian64(&key, topic_id);
-  PutBigEndian32(&key, static_cast<uint32_t>(partition));
-  return key;
-}
-
-std::string EncodeStats(int64_t next, int64_t start, int64_t bytes) {
-  std::string v;
-  PutFixed64(&v, static_cast<uint64_t>(next));
-  PutFixed64(&v, static_cast<uint64_t>(start));
-  PutFixed64(&v, static_cast<uint64_t>(bytes));
-  return v;
-}
-
-std::string EncodeTopicMeta(const TopicMeta& m) {
-  std::string v;
-  PutFixed64(&v, m.id);
-  PutFixed32(&v, static_cast<uint32_t>(m.partitions));
-  PutFixed64(&v, static_cast<uint64_t>(m.retention_ms));
-  PutFixed64(&v, static_cast<uint64_t>(m.retention_bytes));
-  PutFixed32(&v, static_cast<uint32_t>(m.max_record_bytes));
-  return v;
-}
-
-bool DecodeTopicMeta(std::string_view name, std::string_view v, TopicMeta* m) {
-  if (v.size() != 32) return false;
-  m->name.assign(name);
-  m->id = GetFixed64(v.data());
-  m->partitions = static_cast<int32_t>(GetFixed32(v.data() + 8));
-  m->retention_ms = static_cast<int64_t>(GetFixed64(v.data() + 12));
-  m->retention_bytes = static_cast<int64_t>(GetFixed64(v.data() + 20));
-  m->max_record_bytes = static_cast<int32_t>(GetFixed32(v.data() + 28));
-  return true;
+CommitQueueOptions QueueOptions(const StoreOptions& options) {
+  CommitQueueOptions queue;
+  queue.sync_writes = options.fsync == FsyncPolicy::kAlways;
+  if (options.fsync == FsyncPolicy::kInterval) queue.sync_interval = options.fsync_interval;
+  queue.clock = options.clock;
+  return queue;
 }
 
 }  // namespace
-
-Store::Store(const StoreOptions& options) : options_(options) {}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data dir is empty");
@@ -95,245 +37,75 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create data dir '", options.data_dir, "': ", ec.message()));
   }
-  std::unique_ptr<Store> store(new Store(options));
+  // Wall time, not options.clock: the summary reports how long start-up really took.
   const absl::Time started = absl::Now();
-  absl::Status s = store->Recover();
-  if (!s.ok()) return s;
-  store->recovery_.duration = absl::Now() - started;
-  CommitQueueOptions queue;
-  queue.sync_writes = options.fsync == FsyncPolicy::kAlways;
-  if (options.fsync == FsyncPolicy::kInterval) queue.sync_interval = options.fsync_interval;
-  queue.clock = options.clock;
-  store->queue_ = std::make_unique<CommitQueue>(store->db_, queue);
-  store->offsets_ =
-      std::make_unique<OffsetStore>(store->db_, store->offsets_cf_, store->queue_.get());
-  return store;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Catalog> catalog;
+  absl::StatusOr<RecoverySummary> recovery = Recover(
+      options.data_dir, MakeRocksOptions(options.block_cache_bytes, options.write_buffer_bytes),
+      &db, &catalog);
+  if (!recovery.ok()) return recovery.status();
+  recovery->duration = absl::Now() - started;
+  return std::unique_ptr<Store>(new Store(options, std::move(db), std::move(catalog), *recovery));
 }
 
-absl::Status Store::Recover() {
-  rocks_ = MakeRocksOptions(options_.block_cache_bytes, options_.write_buffer_bytes);
-  const rocksdb::DBOptions& db_opts = rocks_.db;
-
-  std::vector<std::string> names;
-  rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_opts, options_.data_dir, &names);
-  if (!ls.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
-  for (const char* required : {kMetaCf, kOffsetsCf}) {
-    if (std::find(names.begin(), names.end(), required) == names.end()) names.push_back(required);
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : names) {
-    descriptors.emplace_back(name, name.starts_with("p.") ? rocks_.partition_cf : rocks_.small_cf);
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status os = rocksdb::DB::Open(db_opts, options_.data_dir, descriptors, &handles, &db_);
-  if (!os.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open the database in '", options_.data_dir, "': ", os.ToString()));
-  }
-  absl::MutexLock admin(&admin_mu_);
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
-  for (size_t i = 0; i < names.size(); ++i) {
-    handles_.push_back(handles[i]);
-    by_name[names[i]] = handles[i];
-  }
-  meta_cf_ = by_name[kMetaCf];
-  offsets_cf_ = by_name[kOffsetsCf];
-
-  // Topics, with their partitions' offsets and sizes.
-  std::set<std::string> used_cfs;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
-  const std::string topic_prefix(1, kTopicPrefix);
-  for (it->Seek(topic_prefix); it->Valid() && it->key().starts_with(topic_prefix); it->Next()) {
-    auto topic = std::make_shared<Topic>();
-    std::string_view key(it->key().data(), it->key().size());
-    if (!DecodeTopicMeta(key.substr(1), std::string_view(it->value().data(), it->value().size()),
-                         &topic->meta)) {
-      return absl::DataLossError(
-          absl::StrCat("storage: malformed metadata of topic ", std::string(key)));
-    }
-    for (int32_t p = 0; p < topic->meta.partitions; ++p) {
-      const std::string cf_name = PartitionCfName(topic->meta.id, p);
-      used_cfs.insert(cf_name);
-      rocksdb::ColumnFamilyHandle* cf = by_name[cf_name];
-      if (cf == nullptr) {
-        // Column families are created before the metadata that names them, so this means the
-        // directory was tampered with; an empty partition is the best that can be done.
-        rocksdb::Status cs = db_->CreateColumnFamily(rocks_.partition_cf, cf_name, &cf);
-        if (!cs.ok()) return FromRocks(cs, "recreate column family");
-        handles_.push_back(cf);
-      }
-      int64_t next = 0, start = 0, bytes = 0;
-      std::string stats;
-      rocksdb::Status gs =
-          db_->Get(rocksdb::ReadOptions(), meta_cf_, StatsKey(topic->meta.id, p), &stats);
-      if (gs.ok() && stats.size() == 24) {
-        next = static_cast<int64_t>(GetFixed64(stats.data()));
-        start = static_cast<int64_t>(GetFixed64(stats.data() + 8));
-        bytes = static_cast<int64_t>(GetFixed64(stats.data() + 16));
-      } else if (!gs.IsNotFound() && !gs.ok()) {
-        return FromRocks(gs, "read partition stats");
-      }
-      // The stats are written in the same atomic write batch as the records they count, so
-      // they are exact after any crash; no data is scanned at start-up.
-      topic->partitions.push_back(
-          std::make_shared<PartitionLog>(db_, cf, topic->meta.id, p, next, start, bytes));
-      recovery_.records += next - start;
-      ++recovery_.partitions;
-    }
-    ++recovery_.topics;
-    absl::MutexLock lock(&catalog_mu_);
-    topics_[topic->meta.name] = std::move(topic);
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "read topics");
-
-  // Partitions of topics whose deletion was interrupted, or whose creation never finished.
-  for (auto& [name, cf] : by_name) {
-    uint64_t id;
-    int32_t p;
-    if (ParsePartitionCfName(name, &id, &p) && !used_cfs.contains(name)) {
-      rocksdb::Status ds = db_->DropColumnFamily(cf);
-      if (!ds.ok()) return FromRocks(ds, "drop orphan column family");
-    }
-  }
-  return absl::OkStatus();
-}
+Store::Store(const StoreOptions& options, std::unique_ptr<Database> db,
+             std::unique_ptr<Catalog> catalog, const RecoverySummary& recovery)
+    : db_(std::move(db)),
+      catalog_(std::move(catalog)),
+      queue_(std::make_unique<CommitQueue>(db_->db(), QueueOptions(options))),
+      offsets_(std::make_unique<OffsetStore>(db_->db(), db_->offsets_cf(), queue_.get())),
+      recovery_(recovery) {}
 
 Store::~Store() { Close(); }
-
-absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Store::CreatePartitionLogs(
-    uint64_t topic_id, int32_t from, int32_t to) {
-  std::vector<std::string> names;
-  for (int32_t p = from; p < to; ++p) names.push_back(PartitionCfName(topic_id, p));
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  // One call for all partitions: RocksDB rewrites its OPTIONS file once per call.
-  rocksdb::Status s = db_->CreateColumnFamilies(rocks_.partition_cf, names, &handles);
-  for (auto* h : handles) handles_.push_back(h);
-  if (!s.ok()) return FromRocks(s, "create column families");
-  std::vector<std::shared_ptr<PartitionLog>> logs;
-  for (int32_t p = from; p < to; ++p) {
-    logs.push_back(std::make_shared<PartitionLog>(db_, handles[p - from], topic_id, p, 0, 0, 0));
-  }
-  return logs;
-}
-
-absl::Status Store::PutTopicMeta(const TopicMeta& meta) {
-  rocksdb::WriteBatch wb;
-  wb.Put(meta_cf_, TopicKey(meta.name), EncodeTopicMeta(meta));
-  std::string next;
-  PutFixed64(&next, meta.id + 1);
-  wb.Put(meta_cf_, kNextTopicIdKey, next);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;  // metadata is always synced, whatever the policy for records
-  return FromRocks(db_->Write(wo, &wb), "write topic metadata");
-}
 
 absl::StatusOr<std::shared_ptr<const Topic>> Store::CreateTopic(TopicMeta meta) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
-  if (FindTopic(meta.name) != nullptr) {
-    return absl::AlreadyExistsError(absl::StrCat("topic '", meta.name, "' already exists"));
-  }
-  std::string next;
-  rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), meta_cf_, kNextTopicIdKey, &next);
-  if (!gs.ok() && !gs.IsNotFound()) return FromRocks(gs, "read topic id");
-  meta.id = next.size() == 8 ? GetFixed64(next.data()) : 1;
-  auto logs = CreatePartitionLogs(meta.id, 0, meta.partitions);
-  if (!logs.ok()) return logs.status();
-  absl::Status s = PutTopicMeta(meta);
-  if (!s.ok()) return s;
-  auto topic = std::make_shared<Topic>();
-  topic->meta = std::move(meta);
-  topic->partitions = *std::move(logs);
-  absl::MutexLock lock(&catalog_mu_);
-  topics_[topic->meta.name] = topic;
-  return std::shared_ptr<const Topic>(topic);
+  return catalog_->Create(std::move(meta));
 }
 
 absl::StatusOr<std::shared_ptr<const Topic>> Store::AddPartitions(std::string_view name,
                                                                   int32_t total) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
-  std::shared_ptr<const Topic> old = FindTopic(name);
-  if (old == nullptr)
-    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
-  if (total <= old->meta.partitions) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "topic '", std::string(name), "' has ", old->meta.partitions,
-        " partitions; the new count must be greater (partitions never shrink), got ", total));
-  }
-  auto logs = CreatePartitionLogs(old->meta.id, old->meta.partitions, total);
-  if (!logs.ok()) return logs.status();
-  auto topic = std::make_shared<Topic>(*old);
-  topic->meta.partitions = total;
-  for (auto& l : *logs) topic->partitions.push_back(std::move(l));
-  absl::Status s = PutTopicMeta(topic->meta);
-  if (!s.ok()) return s;
-  absl::MutexLock lock(&catalog_mu_);
-  topics_[topic->meta.name] = topic;
-  return std::shared_ptr<const Topic>(topic);
+  return catalog_->Grow(name, total);
 }
 
 absl::Status Store::DeleteTopic(std::string_view name) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
-  std::shared_ptr<const Topic> topic;
-  {
-    absl::MutexLock lock(&catalog_mu_);
-    auto it = topics_.find(name);
-    if (it == topics_.end()) {
-      return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
-    }
-    topic = it->second;
-    topics_.erase(it);
-  }
+  absl::StatusOr<std::shared_ptr<const Topic>> removed = catalog_->Remove(name);
+  if (!removed.ok()) return removed.status();
+  const Topic& topic = **removed;
   std::vector<PartitionLog::Waiter> fired;
   {
-    // Appends check deleted() under the queue's lock, so none is queued for these partitions
+    // Appends check deleted() under the queue's mutex, so none is queued for these partitions
     // after.
     absl::MutexLock lock(queue_->mu());
-    for (auto& log : topic->partitions) log->MarkGone(PartitionLog::kDeleted, &fired);
+    for (auto& log : topic.partitions) log->MarkGone(PartitionLog::kDeleted, &fired);
   }
   queue_->Notify(std::move(fired));
   absl::Status s = queue_->Barrier();  // earlier appends to the topic reach RocksDB first
   if (!s.ok()) return s;
-
-  rocksdb::WriteBatch wb;
-  wb.Delete(meta_cf_, TopicKey(topic->meta.name));
-  for (auto& log : topic->partitions)
-    wb.Delete(meta_cf_, StatsKey(log->topic_id(), log->partition()));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  s = FromRocks(db_->Write(wo, &wb), "delete topic metadata");
+  s = catalog_->Drop(topic);
   if (!s.ok()) return s;
-  // Readers may still hold the handles; RocksDB keeps a dropped family readable until Close.
-  for (auto& log : topic->partitions) {
-    rocksdb::Status ds = db_->DropColumnFamily(log->cf_);
-    if (!ds.ok()) return FromRocks(ds, "drop column family");
-  }
-  return offsets_->DeleteTopic(topic->meta.name);
+  return offsets_->DeleteTopic(topic.meta.name);
 }
 
 std::shared_ptr<const Topic> Store::FindTopic(std::string_view name) const {
-  absl::MutexLock lock(&catalog_mu_);
-  auto it = topics_.find(name);
-  return it == topics_.end() ? nullptr : it->second;
+  return catalog_->Find(name);
 }
 
-std::vector<std::shared_ptr<const Topic>> Store::ListTopics() const {
-  absl::MutexLock lock(&catalog_mu_);
-  std::vector<std::shared_ptr<const Topic>> out;
-  out.reserve(topics_.size());
-  for (const auto& [name, topic] : topics_) out.push_back(topic);
-  return out;
-}
+std::vector<std::shared_ptr<const Topic>> Store::ListTopics() const { return catalog_->List(); }
 
 void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
   std::vector<int64_t> bases;
   bases.reserve(parts.size());
   absl::Status rejected;
   {
-    // Offsets are assigned in queue order, so a partition's batches reach RocksDB in offset
-    // order.
+    // Offsets are assigned under the queue's mutex, in queue order, so a partition's batches
+    // reach RocksDB in offset order.
     absl::MutexLock lock(queue_->mu());
     if (queue_->closing()) {
       rejected = absl::UnavailableError("the broker is shutting down");
@@ -354,25 +126,21 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
       unit->ops.reserve(parts.size() * 2);
       for (auto& part : parts) {
         PartitionLog& log = *part.log;
-        const int64_t base = log.next_offset_;
+        const int64_t stored = static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
+        int64_t size;
+        const int64_t base = log.AssignOffsets(part.count, stored, &size);
         bases.push_back(base);
-        log.next_offset_ += part.count;
-        const int64_t size = log.size_bytes_.fetch_add(kBatchHeaderBytes + part.payload.size()) +
-                             static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
-        unit->bytes += kBatchHeaderBytes + part.payload.size();
+        unit->bytes += stored;
 
         WriteOp data;
-        data.cf = log.cf_;
+        data.cf = log.cf();
         data.key = OffsetKey(base);
         data.value_prefix = EncodeBatchHeader(part.count, part.max_timestamp_ms);
         data.value = std::move(part.payload);
         unit->ops.push_back(std::move(data));
-        WriteOp stats;
-        stats.cf = meta_cf_;
-        stats.key = StatsKey(log.topic_id(), log.partition());
-        stats.value = EncodeStats(log.next_offset_, log.log_start_offset(), size);
-        unit->ops.push_back(std::move(stats));
-        unit->advances.emplace_back(part.log, log.next_offset_);
+        unit->ops.push_back(
+            catalog_->StatsWrite(log, {log.next_offset(), log.log_start_offset(), size}));
+        unit->advances.emplace_back(part.log, log.next_offset());
       }
       unit->done = [done = std::move(done), bases = std::move(bases)](absl::Status s) {
         done(s, bases);
@@ -388,6 +156,10 @@ void Store::Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> do
   queue_->Write(std::move(ops), std::move(done));
 }
 
+absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
+  return queue_->WriteSync(std::move(ops));
+}
+
 absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
   int64_t removed_total = 0;
   for (const auto& topic : ListTopics()) {
@@ -400,7 +172,7 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
       rocksdb::Slice upper_slice(upper);
       rocksdb::ReadOptions ro;
       ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log->cf_));
+      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, log->cf()));
       int64_t bytes = log->size_bytes();
       int64_t new_start = log->log_start_offset();
       int64_t removed_bytes = 0;
@@ -428,19 +200,14 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
         if (queue_->closing() || log->deleted()) continue;
         auto unit = std::make_unique<CommitUnit>();
         const int64_t old_start = log->log_start_offset();
-        log->log_start_.store(new_start, std::memory_order_release);
-        const int64_t size = log->size_bytes_.fetch_sub(removed_bytes) - removed_bytes;
+        const int64_t size = log->MoveLogStart(new_start, removed_bytes);
         WriteOp del;
         del.kind = WriteOp::Kind::kDeleteRange;
-        del.cf = log->cf_;
+        del.cf = log->cf();
         del.key = OffsetKey(old_start);
         del.value = OffsetKey(new_start);
         unit->ops.push_back(std::move(del));
-        WriteOp stats;
-        stats.cf = meta_cf_;
-        stats.key = StatsKey(log->topic_id(), log->partition());
-        stats.value = EncodeStats(log->next_offset_, new_start, size);
-        unit->ops.push_back(std::move(stats));
+        unit->ops.push_back(catalog_->StatsWrite(*log, {log->next_offset(), new_start, size}));
         queue_->Enqueue(std::move(unit));
       }
       removed_total += removed;
@@ -451,25 +218,30 @@ absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
 
 StoreStats Store::Stats() const {
   StoreStats st;
-  if (db_ == nullptr) return st;
+  rocksdb::DB* db = db_->db();
+  if (db == nullptr) return st;
   uint64_t v = 0;
-  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+  if (db->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
     st.memtable_bytes = static_cast<int64_t>(v);
   }
-  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
+  if (db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
     st.pending_compaction_bytes = static_cast<int64_t>(v);
   }
-  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
-  st.block_cache_bytes = static_cast<int64_t>(rocks_.block_cache->GetUsage());
-  st.wal_syncs = static_cast<int64_t>(rocks_.statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED));
+  if (db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
+  const RocksOptions& rocks = db_->options();
+  st.block_cache_bytes = static_cast<int64_t>(rocks.block_cache->GetUsage());
+  st.wal_syncs = static_cast<int64_t>(rocks.statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED));
   st.write_stall_micros =
-      static_cast<int64_t>(rocks_.statistics->getTickerCount(rocksdb::STALL_MICROS));
-  st.commit_groups = queue_ == nullptr ? 0 : queue_->commit_groups();
+      static_cast<int64_t>(rocks.statistics->getTickerCount(rocksdb::STALL_MICROS));
+  st.commit_groups = queue_->commit_groups();
   return st;
 }
 
+rocksdb::DB* Store::db() const { return db_->db(); }
+rocksdb::ColumnFamilyHandle* Store::meta_cf() const { return db_->meta_cf(); }
+rocksdb::ColumnFamilyHandle* Store::offsets_cf() const { return db_->offsets_cf(); }
+
 void Store::CloseReaders() {
-  if (queue_ == nullptr) return;  // Open failed: no reader ever saw a partition
   std::vector<PartitionLog::Waiter> fired;
   {
     absl::MutexLock lock(queue_->mu());
@@ -487,17 +259,8 @@ void Store::Close() {
     closed_ = true;
   }
   CloseReaders();
-  if (queue_ != nullptr) queue_->Stop();
-  if (db_ == nullptr) return;
-  db_->FlushWAL(true);
-  {
-    absl::MutexLock admin(&admin_mu_);
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    handles_.clear();
-  }
+  queue_->Stop();
   db_->Close();
-  delete db_;
-  db_ = nullptr;
 }
 
 }  // namespace ferry::storage
