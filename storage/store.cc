@@ -13,8 +13,8 @@
 #include "storage/database.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
+#include "storage/retention.h"
 #include "storage/rocks_options.h"
-#include "storage/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
@@ -55,6 +55,7 @@ Store::Store(const StoreOptions& options, std::unique_ptr<Database> db,
       catalog_(std::move(catalog)),
       queue_(std::make_unique<CommitQueue>(db_->db(), QueueOptions(options))),
       offsets_(std::make_unique<OffsetStore>(db_->db(), db_->offsets_cf(), queue_.get())),
+      retention_(std::make_unique<Retention>(db_->db(), catalog_.get(), queue_.get())),
       recovery_(recovery) {}
 
 Store::~Store() { Close(); }
@@ -161,59 +162,7 @@ absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
 }
 
 absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
-  int64_t removed_total = 0;
-  for (const auto& topic : ListTopics()) {
-    const TopicMeta& meta = topic->meta;
-    if (meta.retention_ms <= 0 && meta.retention_bytes <= 0) continue;
-    for (const auto& log : topic->partitions) {
-      if (log->deleted()) continue;
-      const int64_t end = log->end_offset();
-      const std::string upper = OffsetKey(end);
-      rocksdb::Slice upper_slice(upper);
-      rocksdb::ReadOptions ro;
-      ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, log->cf()));
-      int64_t bytes = log->size_bytes();
-      int64_t new_start = log->log_start_offset();
-      int64_t removed_bytes = 0;
-      int64_t removed = 0;
-      for (it->Seek(OffsetKey(new_start)); it->Valid(); it->Next()) {
-        const std::string_view v(it->value().data(), it->value().size());
-        BatchHeader header;
-        absl::Status s = DecodeBatchHeader(v, &header);
-        if (!s.ok()) return s;
-        const bool too_old =
-            meta.retention_ms > 0 && header.max_timestamp_ms < now_ms - meta.retention_ms;
-        const bool too_big =
-            meta.retention_bytes > 0 && bytes - removed_bytes > meta.retention_bytes;
-        if (!too_old && !too_big) break;
-        int64_t base;
-        ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
-        new_start = base + header.count;
-        removed_bytes += static_cast<int64_t>(v.size());
-        ++removed;
-      }
-      if (!it->status().ok()) return FromRocks(it->status(), "retention scan");
-      if (removed == 0) continue;
-      {
-        absl::MutexLock lock(queue_->mu());
-        if (queue_->closing() || log->deleted()) continue;
-        auto unit = std::make_unique<CommitUnit>();
-        const int64_t old_start = log->log_start_offset();
-        const int64_t size = log->MoveLogStart(new_start, removed_bytes);
-        WriteOp del;
-        del.kind = WriteOp::Kind::kDeleteRange;
-        del.cf = log->cf();
-        del.key = OffsetKey(old_start);
-        del.value = OffsetKey(new_start);
-        unit->ops.push_back(std::move(del));
-        unit->ops.push_back(catalog_->StatsWrite(*log, {log->next_offset(), new_start, size}));
-        queue_->Enqueue(std::move(unit));
-      }
-      removed_total += removed;
-    }
-  }
-  return removed_total;
+  return retention_->Enforce(now_ms);
 }
 
 StoreStats Store::Stats() const {

@@ -1,7 +1,8 @@
 // Store: Ferry's storage, the one facade over its units: one RocksDB database (Database) holding
 // the topic catalog (Catalog, column family "meta"), one column family per partition
-// (PartitionLog), committed group offsets (OffsetStore, column family "offsets"), and the
-// commit queue (CommitQueue) that group-commits every write under the configured fsync policy.
+// (PartitionLog), committed group offsets (OffsetStore, column family "offsets"), the commit
+// queue (CommitQueue) that group-commits every write under the configured fsync policy, and
+// retention (Retention).
 //
 // Thread-safe. Admin operations (create, grow, delete topics) are serialized among
 // themselves; appends never wait for them except while a topic is being deleted.
@@ -38,6 +39,7 @@ class Catalog;
 class CommitQueue;
 class Database;
 class OffsetStore;
+class Retention;
 
 enum class FsyncPolicy {
   kAlways,    // an append is acknowledged after its WAL write is synced (group commit)
@@ -135,6 +137,7 @@ class Store {
   const std::unique_ptr<Catalog> catalog_;
   const std::unique_ptr<CommitQueue> queue_;
   const std::unique_ptr<OffsetStore> offsets_;
+  const std::unique_ptr<Retention> retention_;
   const RecoverySummary recovery_;
 
   // Serializes topic creation, growth and deletion (which do I/O) with each other and Close.
