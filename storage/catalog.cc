@@ -190,7 +190,7 @@ absl::Status Catalog::Drop(const Topic& topic) {
   if (!s.ok()) return s;
   // Readers may still hold the handles; RocksDB keeps a dropped family readable until Close.
   for (auto& log : topic.partitions) {
-    rocksdb::Status ds = db_->db()->DropColumnFamily(log->cf_);
+    rocksdb::Status ds = db_->db()->DropColumnFamily(log->cf());
     if (!ds.ok()) return FromRocks(ds, "drop column family");
   }
   return absl::OkStatus();
