@@ -1,6 +1,6 @@
 // Micro benchmarks behind Ferry's storage layout (docs/storage-layout.md): one RocksDB key per
-// record versus one key per batch, on raw RocksDB with the partition column family options of
-// storage/store.cc. Appends measure records/s at several batch sizes with the WAL on and
+// record versus one key per batch, on raw RocksDB with the store's own options
+// (storage/rocks_options.h). Appends measure records/s at several batch sizes with the WAL on and
 // sync=false, so that the CPU and layout cost is measured rather than the disk's sync rate.
 // Reads measure a sequential scan of 100,000 records and a point lookup of one offset.
 
@@ -16,52 +16,18 @@
 
 #include "bench/temp_dir.h"
 #include "benchmark/benchmark.h"
-#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
-#include "rocksdb/table.h"
 #include "rocksdb/version.h"
 #include "rocksdb/write_batch.h"
-#include "rocksdb/write_buffer_manager.h"
 #include "storage/encoding.h"
+#include "storage/rocks_options.h"
+#include "storage/store.h"
 
 namespace ferry::bench {
 namespace {
 
 constexpr size_t kRecordBytes = 100;
 constexpr int64_t kReadRecords = 100000;
-
-// Mirrors PartitionCfOptions in storage/store.cc; keep the two in step.
-rocksdb::ColumnFamilyOptions PartitionCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::ColumnFamilyOptions cf;
-  cf.write_buffer_size = 8 << 20;
-  cf.arena_block_size = 64 << 10;
-  cf.max_write_buffer_number = 3;
-  cf.target_file_size_base = 64 << 20;
-  cf.compression = rocksdb::kLZ4Compression;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = cache;
-  table.block_size = 64 << 10;
-  table.cache_index_and_filter_blocks = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = false;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  return cf;
-}
-
-// Mirrors the DBOptions of Store::Recover in storage/store.cc (default sizes).
-rocksdb::DBOptions DbOptions() {
-  constexpr size_t kWriteBufferBytes = 128 << 20;
-  rocksdb::DBOptions db;
-  db.create_if_missing = true;
-  db.create_missing_column_families = true;
-  db.max_background_jobs = 2;
-  db.keep_log_file_num = 3;
-  db.max_log_file_size = 16 << 20;
-  db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db.max_open_files = 1024;
-  db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(kWriteBufferBytes);
-  db.max_total_wal_size = kWriteBufferBytes * 2;
-  return db;
-}
 
 [[noreturn]] void Die(const rocksdb::Status& s, const char* what) {
   std::fprintf(stderr, "storage_layout_bench: %s: %s\n", what, s.ToString().c_str());
@@ -71,12 +37,14 @@ rocksdb::DBOptions DbOptions() {
 // One partition's column family in a fresh database in a temp dir, removed on destruction.
 class RawPartition {
  public:
-  RawPartition() : cache_(rocksdb::NewLRUCache(64 << 20)) {
+  // The store's own tuning, at its default sizes.
+  RawPartition()
+      : rocks_(storage::MakeRocksOptions(storage::StoreOptions().block_cache_bytes,
+                                         storage::StoreOptions().write_buffer_bytes)) {
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-        {rocksdb::kDefaultColumnFamilyName, PartitionCfOptions(cache_)},
-        {"p.1.0", PartitionCfOptions(cache_)}};
+        {rocksdb::kDefaultColumnFamilyName, rocks_.small_cf}, {"p.1.0", rocks_.partition_cf}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::Status s = rocksdb::DB::Open(DbOptions(), dir_.path(), descriptors, &handles, &db_);
+    rocksdb::Status s = rocksdb::DB::Open(rocks_.db, dir_.path(), descriptors, &handles, &db_);
     if (!s.ok()) Die(s, "open");
     default_cf_ = handles[0];
     cf_ = handles[1];
@@ -110,7 +78,7 @@ class RawPartition {
 
  private:
   TempDir dir_;  // destroyed last, after the database is closed
-  std::shared_ptr<rocksdb::Cache> cache_;
+  storage::RocksOptions rocks_;
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_ = nullptr;

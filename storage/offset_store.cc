@@ -5,7 +5,8 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "storage/encoding.h"
-#include "storage/store.h"
+#include "storage/rocks_status.h"
+#include "storage/writer.h"
 
 namespace ferry::storage {
 namespace {
@@ -43,13 +44,13 @@ bool ParseValue(std::string_view value, CommittedOffset* out) {
   return true;
 }
 
-std::vector<Store::WriteOp> CommitOps(Store* store, std::string_view group,
-                                      const std::vector<CommittedOffset>& offsets) {
-  std::vector<Store::WriteOp> ops;
+std::vector<WriteOp> CommitOps(rocksdb::ColumnFamilyHandle* cf, std::string_view group,
+                               const std::vector<CommittedOffset>& offsets) {
+  std::vector<WriteOp> ops;
   ops.reserve(offsets.size());
   for (const auto& o : offsets) {
-    Store::WriteOp op;
-    op.cf = store->offsets_cf();
+    WriteOp op;
+    op.cf = cf;
     op.key = OffsetKey(group, o.topic, o.partition);
     PutFixed64(&op.value, static_cast<uint64_t>(o.offset));
     op.value.append(o.metadata);
@@ -62,22 +63,22 @@ std::vector<Store::WriteOp> CommitOps(Store* store, std::string_view group,
 
 void OffsetStore::Commit(std::string_view group, const std::vector<CommittedOffset>& offsets,
                          std::function<void(absl::Status)> done) {
-  store_->Write(CommitOps(store_, group, offsets), std::move(done));
+  writer_->Write(CommitOps(cf_, group, offsets), std::move(done));
 }
 
 absl::Status OffsetStore::CommitSync(std::string_view group,
                                      const std::vector<CommittedOffset>& offsets) {
-  return store_->WriteSync(CommitOps(store_, group, offsets));
+  return writer_->WriteSync(CommitOps(cf_, group, offsets));
 }
 
 absl::StatusOr<std::optional<CommittedOffset>> OffsetStore::Fetch(std::string_view group,
                                                                   std::string_view topic,
                                                                   int32_t partition) const {
   std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->offsets_cf(),
-                                        OffsetKey(group, topic, partition), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_, OffsetKey(group, topic, partition), &value);
   if (s.IsNotFound()) return std::optional<CommittedOffset>();
-  if (!s.ok()) return absl::InternalError("storage: " + s.ToString());
+  if (!s.ok()) return FromRocks(s);
   CommittedOffset out;
   out.topic.assign(topic);
   out.partition = partition;
@@ -87,8 +88,7 @@ absl::StatusOr<std::optional<CommittedOffset>> OffsetStore::Fetch(std::string_vi
 
 absl::StatusOr<std::vector<CommittedOffset>> OffsetStore::FetchAll(std::string_view group) const {
   const std::string prefix = GroupPrefix(group);
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->offsets_cf()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
   std::vector<CommittedOffset> out;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     CommittedOffset o;
@@ -98,13 +98,12 @@ absl::StatusOr<std::vector<CommittedOffset>> OffsetStore::FetchAll(std::string_v
     }
     out.push_back(std::move(o));
   }
-  if (!it->status().ok()) return absl::InternalError("storage: " + it->status().ToString());
+  if (!it->status().ok()) return FromRocks(it->status());
   return out;
 }
 
 absl::StatusOr<std::vector<std::string>> OffsetStore::ListGroups() const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->offsets_cf()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
   std::vector<std::string> groups;
   it->SeekToFirst();
   while (it->Valid()) {
@@ -119,39 +118,38 @@ absl::StatusOr<std::vector<std::string>> OffsetStore::ListGroups() const {
     next.push_back('\1');
     it->Seek(next);
   }
-  if (!it->status().ok()) return absl::InternalError("storage: " + it->status().ToString());
+  if (!it->status().ok()) return FromRocks(it->status());
   return groups;
 }
 
 absl::Status OffsetStore::DeleteGroup(std::string_view group) {
-  Store::WriteOp op;
-  op.kind = Store::WriteOp::Kind::kDeleteRange;
-  op.cf = store_->offsets_cf();
+  WriteOp op;
+  op.kind = WriteOp::Kind::kDeleteRange;
+  op.cf = cf_;
   op.key = GroupPrefix(group);
   op.value = std::string(group) + '\1';
-  std::vector<Store::WriteOp> ops;
+  std::vector<WriteOp> ops;
   ops.push_back(std::move(op));
-  return store_->WriteSync(std::move(ops));
+  return writer_->WriteSync(std::move(ops));
 }
 
 absl::Status OffsetStore::DeleteTopic(std::string_view topic) {
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->offsets_cf()));
-  std::vector<Store::WriteOp> ops;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  std::vector<WriteOp> ops;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     CommittedOffset o;
     if (ParseKey(std::string_view(it->key().data(), it->key().size()), nullptr, &o) &&
         o.topic == topic) {
-      Store::WriteOp op;
-      op.kind = Store::WriteOp::Kind::kDelete;
-      op.cf = store_->offsets_cf();
+      WriteOp op;
+      op.kind = WriteOp::Kind::kDelete;
+      op.cf = cf_;
       op.key = it->key().ToString();
       ops.push_back(std::move(op));
     }
   }
-  if (!it->status().ok()) return absl::InternalError("storage: " + it->status().ToString());
+  if (!it->status().ok()) return FromRocks(it->status());
   if (ops.empty()) return absl::OkStatus();
-  return store_->WriteSync(std::move(ops));
+  return writer_->WriteSync(std::move(ops));
 }
 
 }  // namespace ferry::storage

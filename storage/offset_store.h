@@ -1,6 +1,6 @@
 // OffsetStore: consumer groups' committed offsets, in the "offsets" column family, keyed by
-// group, topic and partition. Commits go through the store's commit queue, so they are as
-// durable as appends under the fsync policy.
+// group, topic and partition. Commits go through the store's commit queue (a Writer), so they
+// are as durable as appends under the fsync policy.
 // Thread-safe.
 #ifndef FERRY_STORAGE_OFFSET_STORE_H_
 #define FERRY_STORAGE_OFFSET_STORE_H_
@@ -15,9 +15,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
 namespace ferry::storage {
 
-class Store;
+class Writer;
 
 struct CommittedOffset {
   std::string topic;
@@ -28,7 +33,11 @@ struct CommittedOffset {
 
 class OffsetStore {
  public:
-  explicit OffsetStore(Store* store) : store_(store) {}
+  // Reads `cf` of `db` directly; writes through `writer`. None is owned.
+  OffsetStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, Writer* writer)
+      : db_(db), cf_(cf), writer_(writer) {}
+  OffsetStore(const OffsetStore&) = delete;
+  OffsetStore& operator=(const OffsetStore&) = delete;
 
   // Stores every entry atomically, then calls `done` (on the commit thread).
   void Commit(std::string_view group, const std::vector<CommittedOffset>& offsets,
@@ -47,7 +56,9 @@ class OffsetStore {
   absl::Status DeleteTopic(std::string_view topic);
 
  private:
-  Store* const store_;
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const cf_;
+  Writer* const writer_;
 };
 
 }  // namespace ferry::storage

@@ -5,15 +5,17 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "storage/encoding.h"
+#include "storage/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
 
 constexpr uint8_t kBatchFormatV1 = 1;
 
-absl::Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError("storage: " + s.ToString());
+void PutBatchHeader(std::string* dst, uint32_t count, int64_t max_timestamp_ms) {
+  dst->push_back(static_cast<char>(kBatchFormatV1));
+  PutFixed32(dst, count);
+  PutFixed64(dst, static_cast<uint64_t>(max_timestamp_ms));
 }
 
 }  // namespace
@@ -21,19 +23,32 @@ absl::Status FromRocks(const rocksdb::Status& s) {
 std::string EncodeBatchValue(uint32_t count, int64_t max_timestamp_ms, std::string_view payload) {
   std::string value;
   value.reserve(kBatchHeaderBytes + payload.size());
-  value.push_back(static_cast<char>(kBatchFormatV1));
-  PutFixed32(&value, count);
-  PutFixed64(&value, static_cast<uint64_t>(max_timestamp_ms));
+  PutBatchHeader(&value, count, max_timestamp_ms);
   value.append(payload);
   return value;
 }
 
-absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out) {
+std::string EncodeBatchHeader(uint32_t count, int64_t max_timestamp_ms) {
+  std::string header;  // 13 bytes: within std::string's inline buffer, no allocation
+  PutBatchHeader(&header, count, max_timestamp_ms);
+  return header;
+}
+
+absl::Status DecodeBatchHeader(std::string_view value, BatchHeader* out) {
   if (value.size() < kBatchHeaderBytes || static_cast<uint8_t>(value[0]) != kBatchFormatV1) {
     return absl::DataLossError("storage: stored batch has an unknown format");
   }
   out->count = GetFixed32(value.data() + 1);
   out->max_timestamp_ms = static_cast<int64_t>(GetFixed64(value.data() + 5));
+  return absl::OkStatus();
+}
+
+absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out) {
+  BatchHeader header;
+  absl::Status s = DecodeBatchHeader(value, &header);
+  if (!s.ok()) return s;
+  out->count = header.count;
+  out->max_timestamp_ms = header.max_timestamp_ms;
   out->payload.assign(value.data() + kBatchHeaderBytes, value.size() - kBatchHeaderBytes);
   return absl::OkStatus();
 }
@@ -108,10 +123,11 @@ absl::StatusOr<int64_t> PartitionLog::FindBatchByTimestamp(int64_t timestamp_ms)
   // Timestamps are producer-given and need not grow with offsets, so every batch is examined;
   // only the 13-byte header of each value is decoded.
   for (it->Seek(OffsetKey(log_start_offset())); it->Valid(); it->Next()) {
-    rocksdb::Slice v = it->value();
-    if (v.size() < kBatchHeaderBytes) return absl::DataLossError("storage: short batch");
-    const int64_t max_ts = static_cast<int64_t>(GetFixed64(v.data() + 5));
-    if (max_ts >= timestamp_ms) {
+    BatchHeader header;
+    absl::Status s =
+        DecodeBatchHeader(std::string_view(it->value().data(), it->value().size()), &header);
+    if (!s.ok()) return s;
+    if (header.max_timestamp_ms >= timestamp_ms) {
       int64_t base;
       ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
       return base;
@@ -120,6 +136,18 @@ absl::StatusOr<int64_t> PartitionLog::FindBatchByTimestamp(int64_t timestamp_ms)
   absl::Status s = FromRocks(it->status());
   if (!s.ok()) return s;
   return end;
+}
+
+int64_t PartitionLog::AssignOffsets(uint32_t count, int64_t bytes, int64_t* size) {
+  const int64_t base = next_offset_;
+  next_offset_ += count;
+  *size = size_bytes_.fetch_add(bytes) + bytes;
+  return base;
+}
+
+int64_t PartitionLog::MoveLogStart(int64_t start, int64_t bytes) {
+  log_start_.store(start, std::memory_order_release);
+  return size_bytes_.fetch_sub(bytes) - bytes;
 }
 
 uint64_t PartitionLog::AddWaiter(int64_t offset, Waiter wake) {

@@ -1,8 +1,8 @@
 // PartitionLog: one partition's records in its own RocksDB column family, keyed by the
 // big-endian offset of each stored batch's first record.
 //
-// Appends, retention and deletion go through Store (which orders them in its commit queue);
-// this class serves reads and wakes waiters when new records become visible.
+// Appends, retention and deletion go through the store's commit queue, which orders them; this
+// class serves reads and wakes waiters when new records become visible.
 // Thread-safe: every method may be called from any thread.
 #ifndef FERRY_STORAGE_PARTITION_LOG_H_
 #define FERRY_STORAGE_PARTITION_LOG_H_
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,9 +35,20 @@ struct StoredBatch {
 };
 
 // The stored value of a batch: a 13-byte header (format, count, max timestamp) + payload.
-std::string EncodeBatchValue(uint32_t count, int64_t max_timestamp_ms, std::string_view payload);
-absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out);
+// These four functions are the only code that knows the header's layout.
 constexpr size_t kBatchHeaderBytes = 13;
+std::string EncodeBatchValue(uint32_t count, int64_t max_timestamp_ms, std::string_view payload);
+// The header alone, for a value whose payload is written after it (no copy of the payload).
+std::string EncodeBatchHeader(uint32_t count, int64_t max_timestamp_ms);
+absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out);
+
+// A stored batch's header, for scans that need no payload (retention, timestamp lookup).
+struct BatchHeader {
+  uint32_t count = 0;
+  int64_t max_timestamp_ms = 0;
+};
+// DATA_LOSS unless `value` starts with a header of a known format.
+absl::Status DecodeBatchHeader(std::string_view value, BatchHeader* out);
 
 class PartitionLog {
  public:
@@ -77,6 +89,10 @@ class PartitionLog {
   bool RemoveWaiter(uint64_t id);
 
  private:
+  // Storage's own units; no one else changes a log.
+  friend class Catalog;
+  friend class CommitQueue;
+  friend class Retention;
   friend class Store;
 
   struct PendingWaiter {
@@ -84,6 +100,18 @@ class PartitionLog {
     int64_t offset;
     Waiter wake;
   };
+
+  rocksdb::ColumnFamilyHandle* cf() const { return cf_; }
+
+  // The next three are called under the commit queue's mutex only.
+  // The offset the next append gets: ahead of end_offset() while appends are in the queue.
+  int64_t next_offset() const { return next_offset_; }
+  // Assigns offsets to an append of `count` records, `bytes` stored bytes; returns the first.
+  // `*size` gets the log's stored bytes with the append.
+  int64_t AssignOffsets(uint32_t count, int64_t bytes, int64_t* size);
+  // Moves the log start forward to `start`, releasing `bytes` stored bytes; returns the stored
+  // bytes left.
+  int64_t MoveLogStart(int64_t start, int64_t bytes);
 
   // Makes appended records visible up to `end`; moves fired waiters into `fired`.
   void Advance(int64_t end, std::vector<Waiter>* fired);
@@ -97,8 +125,7 @@ class PartitionLog {
   const uint64_t topic_id_;
   const int32_t partition_;
 
-  // Guarded by Store::append_mu_: the next offset to assign, ahead of end_offset_ while
-  // appends are in the commit queue.
+  // Guarded by the commit queue's mutex (not expressible here): see next_offset().
   int64_t next_offset_;
 
   std::atomic<int64_t> end_offset_;

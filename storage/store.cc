@@ -1,129 +1,33 @@
 #include "storage/store.h"
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <set>
+#include <system_error>
+#include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "rocksdb/cache.h"
-#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
-#include "rocksdb/table.h"
-#include "rocksdb/write_batch.h"
-#include "rocksdb/write_buffer_manager.h"
+#include "storage/catalog.h"
+#include "storage/commit_queue.h"
+#include "storage/database.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
+#include "storage/retention.h"
+#include "storage/rocks_options.h"
 
 namespace ferry::storage {
 namespace {
 
-constexpr char kMetaCf[] = "meta";
-constexpr char kOffsetsCf[] = "offsets";
-// Keys of the meta column family.
-constexpr char kNextTopicIdKey[] = "n";
-constexpr char kTopicPrefix = 't';  // t<name> -> TopicMeta
-constexpr char kStatsPrefix = 's';  // s<id BE64><partition BE32> -> next, log start, bytes
-// Writes merged into one RocksDB write by the commit thread, at most.
-constexpr size_t kMaxGroupBytes = 32 << 20;
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("storage: ", std::string(what), ": ", s.ToString()));
-}
-
-std::string PartitionCfName(uint64_t topic_id, int32_t partition) {
-  return absl::StrCat("p.", topic_id, ".", partition);
-}
-
-bool ParsePartitionCfName(std::string_view name, uint64_t* topic_id, int32_t* partition) {
-  std::vector<absl::string_view> parts =
-      absl::StrSplit(absl::string_view(name.data(), name.size()), '.');
-  return parts.size() == 3 && parts[0] == "p" && absl::SimpleAtoi(parts[1], topic_id) &&
-         absl::SimpleAtoi(parts[2], partition);
-}
-
-std::string TopicKey(std::string_view name) {
-  return std::string(1, kTopicPrefix) + std::string(name);
-}
-
-std::string StatsKey(uint64_t topic_id, int32_t partition) {
-  std::string key(1, kStatsPrefix);
-  PutBigEndian64(&key, topic_id);
-  PutBigEndian32(&key, static_cast<uint32_t>(partition));
-  return key;
-}
-
-std::string EncodeStats(int64_t next, int64_t start, int64_t bytes) {
-  std::string v;
-  PutFixed64(&v, static_cast<uint64_t>(next));
-  PutFixed64(&v, static_cast<uint64_t>(start));
-  PutFixed64(&v, static_cast<uint64_t>(bytes));
-  return v;
-}
-
-std::string EncodeTopicMeta(const TopicMeta& m) {
-  std::string v;
-  PutFixed64(&v, m.id);
-  PutFixed32(&v, static_cast<uint32_t>(m.partitions));
-  PutFixed64(&v, static_cast<uint64_t>(m.retention_ms));
-  PutFixed64(&v, static_cast<uint64_t>(m.retention_bytes));
-  PutFixed32(&v, static_cast<uint32_t>(m.max_record_bytes));
-  return v;
-}
-
-bool DecodeTopicMeta(std::string_view name, std::string_view v, TopicMeta* m) {
-  if (v.size() != 32) return false;
-  m->name.assign(name);
-  m->id = GetFixed64(v.data());
-  m->partitions = static_cast<int32_t>(GetFixed32(v.data() + 8));
-  m->retention_ms = static_cast<int64_t>(GetFixed64(v.data() + 12));
-  m->retention_bytes = static_cast<int64_t>(GetFixed64(v.data() + 20));
-  m->max_record_bytes = static_cast<int32_t>(GetFixed32(v.data() + 28));
-  return true;
-}
-
-rocksdb::ColumnFamilyOptions PartitionCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::ColumnFamilyOptions cf;
-  // Small per-partition memtables, bounded in total by the shared WriteBufferManager; small
-  // arena blocks so that an idle partition costs kilobytes, not a megabyte.
-  cf.write_buffer_size = 8 << 20;
-  cf.arena_block_size = 64 << 10;
-  cf.max_write_buffer_number = 3;
-  cf.target_file_size_base = 64 << 20;
-  cf.compression = rocksdb::kLZ4Compression;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = cache;
-  table.block_size = 64 << 10;  // values are whole batches, read sequentially
-  table.cache_index_and_filter_blocks = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = false;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  return cf;
-}
-
-rocksdb::ColumnFamilyOptions SmallCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::ColumnFamilyOptions cf = PartitionCfOptions(cache);
-  cf.write_buffer_size = 4 << 20;
-  return cf;
+CommitQueueOptions QueueOptions(const StoreOptions& options) {
+  CommitQueueOptions queue;
+  queue.sync_writes = options.fsync == FsyncPolicy::kAlways;
+  if (options.fsync == FsyncPolicy::kInterval) queue.sync_interval = options.fsync_interval;
+  queue.clock = options.clock;
+  return queue;
 }
 
 }  // namespace
-
-struct Store::CommitUnit {
-  std::vector<WriteOp> ops;
-  // Partitions whose visible end moves once the write succeeds.
-  std::vector<std::pair<std::shared_ptr<PartitionLog>, int64_t>> advances;
-  std::function<void(absl::Status)> done;
-  size_t bytes = 0;
-};
-
-Store::Store(const StoreOptions& options) : options_(options) {}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data dir is empty");
@@ -133,273 +37,83 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create data dir '", options.data_dir, "': ", ec.message()));
   }
-  std::unique_ptr<Store> store(new Store(options));
+  // Wall time, not options.clock: the summary reports how long start-up really took.
   const absl::Time started = absl::Now();
-  absl::Status s = store->Recover();
-  if (!s.ok()) return s;
-  store->recovery_.duration = absl::Now() - started;
-  store->commit_thread_ = std::thread([s = store.get()] { s->CommitLoop(); });
-  store->notify_thread_ = std::thread([s = store.get()] { s->NotifyLoop(); });
-  return store;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Catalog> catalog;
+  absl::StatusOr<RecoverySummary> recovery = Recover(
+      options.data_dir, MakeRocksOptions(options.block_cache_bytes, options.write_buffer_bytes),
+      &db, &catalog);
+  if (!recovery.ok()) return recovery.status();
+  recovery->duration = absl::Now() - started;
+  return std::unique_ptr<Store>(new Store(options, std::move(db), std::move(catalog), *recovery));
 }
 
-absl::Status Store::Recover() {
-  block_cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.max_background_jobs = 2;
-  db_opts.keep_log_file_num = 3;
-  db_opts.max_log_file_size = 16 << 20;
-  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  db_opts.max_open_files = 1024;
-  db_opts.write_buffer_manager =
-      std::make_shared<rocksdb::WriteBufferManager>(options_.write_buffer_bytes);
-  // One WAL for every partition; cap it so idle partitions' memtables get flushed.
-  db_opts.max_total_wal_size = options_.write_buffer_bytes * 2;
-  db_opts.avoid_flush_during_shutdown = false;
-  // Replayed WAL data stays in memtables at open instead of being flushed as one small SST
-  // per partition: with 1,000 partitions that flush alone took seconds.
-  db_opts.avoid_flush_during_recovery = true;
-  // RocksDB starts this many threads per column family at open to load table handles: with
-  // 1,000 partitions the default of 16 meant 16,000 thread starts and seconds of start-up.
-  db_opts.max_file_opening_threads = 1;
-  // Tickers only (WAL syncs, stall time): no per-operation timers on the write path.
-  statistics_ = rocksdb::CreateDBStatistics();
-  statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
-  db_opts.statistics = statistics_;
-
-  std::vector<std::string> names;
-  rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_opts, options_.data_dir, &names);
-  if (!ls.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
-  for (const char* required : {kMetaCf, kOffsetsCf}) {
-    if (std::find(names.begin(), names.end(), required) == names.end()) names.push_back(required);
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : names) {
-    descriptors.emplace_back(name, name.starts_with("p.") ? PartitionCfOptions(block_cache_)
-                                                          : SmallCfOptions(block_cache_));
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status os = rocksdb::DB::Open(db_opts, options_.data_dir, descriptors, &handles, &db_);
-  if (!os.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open the database in '", options_.data_dir, "': ", os.ToString()));
-  }
-  absl::MutexLock admin(&admin_mu_);
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
-  for (size_t i = 0; i < names.size(); ++i) {
-    handles_.push_back(handles[i]);
-    by_name[names[i]] = handles[i];
-  }
-  meta_cf_ = by_name[kMetaCf];
-  offsets_cf_ = by_name[kOffsetsCf];
-  offsets_ = std::make_unique<OffsetStore>(this);
-
-  // Topics, with their partitions' offsets and sizes.
-  std::set<std::string> used_cfs;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
-  const std::string topic_prefix(1, kTopicPrefix);
-  for (it->Seek(topic_prefix); it->Valid() && it->key().starts_with(topic_prefix); it->Next()) {
-    auto topic = std::make_shared<Topic>();
-    std::string_view key(it->key().data(), it->key().size());
-    if (!DecodeTopicMeta(key.substr(1), std::string_view(it->value().data(), it->value().size()),
-                         &topic->meta)) {
-      return absl::DataLossError(
-          absl::StrCat("storage: malformed metadata of topic ", std::string(key)));
-    }
-    for (int32_t p = 0; p < topic->meta.partitions; ++p) {
-      const std::string cf_name = PartitionCfName(topic->meta.id, p);
-      used_cfs.insert(cf_name);
-      rocksdb::ColumnFamilyHandle* cf = by_name[cf_name];
-      if (cf == nullptr) {
-        // Column families are created before the metadata that names them, so this means the
-        // directory was tampered with; an empty partition is the best that can be done.
-        rocksdb::Status cs =
-            db_->CreateColumnFamily(PartitionCfOptions(block_cache_), cf_name, &cf);
-        if (!cs.ok()) return FromRocks(cs, "recreate column family");
-        handles_.push_back(cf);
-      }
-      int64_t next = 0, start = 0, bytes = 0;
-      std::string stats;
-      rocksdb::Status gs =
-          db_->Get(rocksdb::ReadOptions(), meta_cf_, StatsKey(topic->meta.id, p), &stats);
-      if (gs.ok() && stats.size() == 24) {
-        next = static_cast<int64_t>(GetFixed64(stats.data()));
-        start = static_cast<int64_t>(GetFixed64(stats.data() + 8));
-        bytes = static_cast<int64_t>(GetFixed64(stats.data() + 16));
-      } else if (!gs.IsNotFound() && !gs.ok()) {
-        return FromRocks(gs, "read partition stats");
-      }
-      // The stats are written in the same atomic write batch as the records they count, so
-      // they are exact after any crash; no data is scanned at start-up.
-      topic->partitions.push_back(
-          std::make_shared<PartitionLog>(db_, cf, topic->meta.id, p, next, start, bytes));
-      recovery_.records += next - start;
-      ++recovery_.partitions;
-    }
-    ++recovery_.topics;
-    absl::MutexLock lock(&catalog_mu_);
-    topics_[topic->meta.name] = std::move(topic);
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "read topics");
-
-  // Partitions of topics whose deletion was interrupted, or whose creation never finished.
-  for (auto& [name, cf] : by_name) {
-    uint64_t id;
-    int32_t p;
-    if (ParsePartitionCfName(name, &id, &p) && !used_cfs.contains(name)) {
-      rocksdb::Status ds = db_->DropColumnFamily(cf);
-      if (!ds.ok()) return FromRocks(ds, "drop orphan column family");
-    }
-  }
-  return absl::OkStatus();
-}
+Store::Store(const StoreOptions& options, std::unique_ptr<Database> db,
+             std::unique_ptr<Catalog> catalog, const RecoverySummary& recovery)
+    : db_(std::move(db)),
+      catalog_(std::move(catalog)),
+      queue_(std::make_unique<CommitQueue>(db_->db(), QueueOptions(options))),
+      offsets_(std::make_unique<OffsetStore>(db_->db(), db_->offsets_cf(), queue_.get())),
+      retention_(std::make_unique<Retention>(db_->db(), catalog_.get(), queue_.get())),
+      recovery_(recovery) {}
 
 Store::~Store() { Close(); }
-
-absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Store::CreatePartitionLogs(
-    uint64_t topic_id, int32_t from, int32_t to) {
-  std::vector<std::string> names;
-  for (int32_t p = from; p < to; ++p) names.push_back(PartitionCfName(topic_id, p));
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  // One call for all partitions: RocksDB rewrites its OPTIONS file once per call.
-  rocksdb::Status s = db_->CreateColumnFamilies(PartitionCfOptions(block_cache_), names, &handles);
-  for (auto* h : handles) handles_.push_back(h);
-  if (!s.ok()) return FromRocks(s, "create column families");
-  std::vector<std::shared_ptr<PartitionLog>> logs;
-  for (int32_t p = from; p < to; ++p) {
-    logs.push_back(std::make_shared<PartitionLog>(db_, handles[p - from], topic_id, p, 0, 0, 0));
-  }
-  return logs;
-}
-
-absl::Status Store::PutTopicMeta(const TopicMeta& meta) {
-  rocksdb::WriteBatch wb;
-  wb.Put(meta_cf_, TopicKey(meta.name), EncodeTopicMeta(meta));
-  std::string next;
-  PutFixed64(&next, meta.id + 1);
-  wb.Put(meta_cf_, kNextTopicIdKey, next);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;  // metadata is always synced, whatever the policy for records
-  return FromRocks(db_->Write(wo, &wb), "write topic metadata");
-}
 
 absl::StatusOr<std::shared_ptr<const Topic>> Store::CreateTopic(TopicMeta meta) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
-  if (FindTopic(meta.name) != nullptr) {
-    return absl::AlreadyExistsError(absl::StrCat("topic '", meta.name, "' already exists"));
-  }
-  std::string next;
-  rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), meta_cf_, kNextTopicIdKey, &next);
-  if (!gs.ok() && !gs.IsNotFound()) return FromRocks(gs, "read topic id");
-  meta.id = next.size() == 8 ? GetFixed64(next.data()) : 1;
-  auto logs = CreatePartitionLogs(meta.id, 0, meta.partitions);
-  if (!logs.ok()) return logs.status();
-  absl::Status s = PutTopicMeta(meta);
-  if (!s.ok()) return s;
-  auto topic = std::make_shared<Topic>();
-  topic->meta = std::move(meta);
-  topic->partitions = *std::move(logs);
-  absl::MutexLock lock(&catalog_mu_);
-  topics_[topic->meta.name] = topic;
-  return std::shared_ptr<const Topic>(topic);
+  return catalog_->Create(std::move(meta));
 }
 
 absl::StatusOr<std::shared_ptr<const Topic>> Store::AddPartitions(std::string_view name,
                                                                   int32_t total) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
-  std::shared_ptr<const Topic> old = FindTopic(name);
-  if (old == nullptr)
-    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
-  if (total <= old->meta.partitions) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "topic '", std::string(name), "' has ", old->meta.partitions,
-        " partitions; the new count must be greater (partitions never shrink), got ", total));
-  }
-  auto logs = CreatePartitionLogs(old->meta.id, old->meta.partitions, total);
-  if (!logs.ok()) return logs.status();
-  auto topic = std::make_shared<Topic>(*old);
-  topic->meta.partitions = total;
-  for (auto& l : *logs) topic->partitions.push_back(std::move(l));
-  absl::Status s = PutTopicMeta(topic->meta);
-  if (!s.ok()) return s;
-  absl::MutexLock lock(&catalog_mu_);
-  topics_[topic->meta.name] = topic;
-  return std::shared_ptr<const Topic>(topic);
+  return catalog_->Grow(name, total);
 }
 
 absl::Status Store::DeleteTopic(std::string_view name) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
-  std::shared_ptr<const Topic> topic;
-  {
-    absl::MutexLock lock(&catalog_mu_);
-    auto it = topics_.find(name);
-    if (it == topics_.end()) {
-      return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
-    }
-    topic = it->second;
-    topics_.erase(it);
-  }
+  absl::StatusOr<std::shared_ptr<const Topic>> removed = catalog_->Remove(name);
+  if (!removed.ok()) return removed.status();
+  const Topic& topic = **removed;
   std::vector<PartitionLog::Waiter> fired;
   {
-    // Appends check deleted() under append_mu_, so none is queued for these partitions after.
-    absl::MutexLock lock(&append_mu_);
-    for (auto& log : topic->partitions) log->MarkGone(PartitionLog::kDeleted, &fired);
+    // Appends check deleted() under the queue's mutex, so none is queued for these partitions
+    // after.
+    absl::MutexLock lock(queue_->mu());
+    for (auto& log : topic.partitions) log->MarkGone(PartitionLog::kDeleted, &fired);
   }
-  Notify(std::move(fired));
-  absl::Status s = Barrier();  // earlier appends to the topic reach RocksDB first
+  queue_->Notify(std::move(fired));
+  absl::Status s = queue_->Barrier();  // earlier appends to the topic reach RocksDB first
   if (!s.ok()) return s;
-
-  rocksdb::WriteBatch wb;
-  wb.Delete(meta_cf_, TopicKey(topic->meta.name));
-  for (auto& log : topic->partitions)
-    wb.Delete(meta_cf_, StatsKey(log->topic_id(), log->partition()));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  s = FromRocks(db_->Write(wo, &wb), "delete topic metadata");
+  s = catalog_->Drop(topic);
   if (!s.ok()) return s;
-  // Readers may still hold the handles; RocksDB keeps a dropped family readable until Close.
-  for (auto& log : topic->partitions) {
-    rocksdb::Status ds = db_->DropColumnFamily(log->cf_);
-    if (!ds.ok()) return FromRocks(ds, "drop column family");
-  }
-  return offsets_->DeleteTopic(topic->meta.name);
+  return offsets_->DeleteTopic(topic.meta.name);
 }
 
 std::shared_ptr<const Topic> Store::FindTopic(std::string_view name) const {
-  absl::MutexLock lock(&catalog_mu_);
-  auto it = topics_.find(name);
-  return it == topics_.end() ? nullptr : it->second;
+  return catalog_->Find(name);
 }
 
-std::vector<std::shared_ptr<const Topic>> Store::ListTopics() const {
-  absl::MutexLock lock(&catalog_mu_);
-  std::vector<std::shared_ptr<const Topic>> out;
-  out.reserve(topics_.size());
-  for (const auto& [name, topic] : topics_) out.push_back(topic);
-  return out;
-}
-
-void Store::Enqueue(std::unique_ptr<CommitUnit> unit) {
-  queue_.push_back(std::move(unit));
-  append_cv_.Signal();
-}
+std::vector<std::shared_ptr<const Topic>> Store::ListTopics() const { return catalog_->List(); }
 
 void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
   std::vector<int64_t> bases;
   bases.reserve(parts.size());
   absl::Status rejected;
   {
-    absl::MutexLock lock(&append_mu_);
-    if (closing_) {
+    // Offsets are assigned under the queue's mutex, in queue order, so a partition's batches
+    // reach RocksDB in offset order.
+    absl::MutexLock lock(queue_->mu());
+    if (queue_->closing()) {
       rejected = absl::UnavailableError("the broker is shutting down");
-    } else if (!failed_.ok()) {
-      rejected = absl::UnavailableError(absl::StrCat(
-          "storage failed earlier and accepts no writes until a restart: ", failed_.message()));
+    } else if (!queue_->failed().ok()) {
+      rejected = absl::UnavailableError(
+          absl::StrCat("storage failed earlier and accepts no writes until a restart: ",
+                       queue_->failed().message()));
     } else {
       for (const auto& part : parts) {
         if (part.log->deleted()) {
@@ -413,28 +127,26 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
       unit->ops.reserve(parts.size() * 2);
       for (auto& part : parts) {
         PartitionLog& log = *part.log;
-        const int64_t base = log.next_offset_;
+        const int64_t stored = static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
+        int64_t size;
+        const int64_t base = log.AssignOffsets(part.count, stored, &size);
         bases.push_back(base);
-        log.next_offset_ += part.count;
-        const int64_t size = log.size_bytes_.fetch_add(kBatchHeaderBytes + part.payload.size()) +
-                             static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
-        unit->bytes += kBatchHeaderBytes + part.payload.size();
+        unit->bytes += stored;
 
         WriteOp data;
-        data.cf = log.cf_;
+        data.cf = log.cf();
         data.key = OffsetKey(base);
-        data.value_prefix = EncodeBatchValue(part.count, part.max_timestamp_ms, {});
+        data.value_prefix = EncodeBatchHeader(part.count, part.max_timestamp_ms);
         data.value = std::move(part.payload);
         unit->ops.push_back(std::move(data));
-        WriteOp stats;
-        stats.cf = meta_cf_;
-        stats.key = StatsKey(log.topic_id(), log.partition());
-        stats.value = EncodeStats(log.next_offset_, log.log_start_offset(), size);
-        unit->ops.push_back(std::move(stats));
-        unit->advances.emplace_back(part.log, log.next_offset_);
+        unit->ops.push_back(
+            catalog_->StatsWrite(log, {log.next_offset(), log.log_start_offset(), size}));
+        unit->advances.emplace_back(part.log, log.next_offset());
       }
-      unit->done = [done, bases](absl::Status s) { done(s, bases); };
-      Enqueue(std::move(unit));
+      unit->done = [done = std::move(done), bases = std::move(bases)](absl::Status s) {
+        done(s, bases);
+      };
+      queue_->Enqueue(std::move(unit));
       return;
     }
   }
@@ -442,230 +154,51 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
 }
 
 void Store::Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> done) {
-  absl::Status rejected;
-  {
-    absl::MutexLock lock(&append_mu_);
-    if (closing_) {
-      rejected = absl::UnavailableError("the broker is shutting down");
-    } else if (!failed_.ok()) {
-      rejected = absl::UnavailableError(absl::StrCat("storage failed: ", failed_.message()));
-    } else {
-      auto unit = std::make_unique<CommitUnit>();
-      for (const auto& op : ops) unit->bytes += op.key.size() + op.value.size();
-      unit->ops = std::move(ops);
-      unit->done = std::move(done);
-      Enqueue(std::move(unit));
-      return;
-    }
-  }
-  done(rejected);
+  queue_->Write(std::move(ops), std::move(done));
 }
 
 absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
-  absl::Mutex mu;
-  bool finished = false;
-  absl::Status result;
-  Write(std::move(ops), [&](absl::Status s) {
-    absl::MutexLock lock(&mu);
-    result = std::move(s);
-    finished = true;
-  });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
-  return result;
-}
-
-absl::Status Store::Barrier() { return WriteSync({}); }
-
-void Store::CommitLoop() {
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.fsync == FsyncPolicy::kAlways;
-  bool unsynced = false;
-  absl::Time last_sync = absl::Now();
-  rocksdb::WriteBatch wb(1 << 20);
-  while (true) {
-    std::vector<std::unique_ptr<CommitUnit>> units;
-    bool stop = false;
-    {
-      absl::MutexLock lock(&append_mu_);
-      if (queue_.empty() && !closing_) {
-        if (unsynced) {
-          append_cv_.WaitWithDeadline(&append_mu_, last_sync + options_.fsync_interval);
-        } else {
-          while (queue_.empty() && !closing_) append_cv_.Wait(&append_mu_);
-        }
-      }
-      size_t bytes = 0;
-      while (!queue_.empty() && (units.empty() || bytes < kMaxGroupBytes)) {
-        bytes += queue_.front()->bytes;
-        units.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      stop = closing_ && queue_.empty() && units.empty();
-    }
-    if (!units.empty()) {
-      // One batch object for the thread's life: Clear keeps its buffer, so a group commit
-      // neither regrows it (re-copying the records already in it) nor faults in new pages.
-      // After an unusually large group, it starts small again.
-      if (wb.Data().capacity() > (8u << 20)) wb = rocksdb::WriteBatch(1 << 20);
-      wb.Clear();
-      for (auto& unit : units) {
-        for (auto& op : unit->ops) {
-          switch (op.kind) {
-            case WriteOp::Kind::kPut: {
-              rocksdb::Slice key(op.key);
-              rocksdb::Slice value[2] = {rocksdb::Slice(op.value_prefix), rocksdb::Slice(op.value)};
-              wb.Put(op.cf, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value, 2));
-              break;
-            }
-            case WriteOp::Kind::kDelete:
-              wb.Delete(op.cf, op.key);
-              break;
-            case WriteOp::Kind::kDeleteRange:
-              wb.DeleteRange(op.cf, op.key, op.value);
-              break;
-          }
-        }
-      }
-      absl::Status status;
-      if (wb.Count() > 0) {
-        status = FromRocks(db_->Write(wo, &wb), "write");
-        commit_groups_.fetch_add(1, std::memory_order_relaxed);
-        unsynced = unsynced || !wo.sync;
-        if (!status.ok()) {
-          absl::MutexLock lock(&append_mu_);
-          if (failed_.ok()) failed_ = status;
-        }
-      }
-      std::vector<PartitionLog::Waiter> fired;
-      for (auto& unit : units) {
-        if (status.ok()) {
-          for (auto& [log, end] : unit->advances) log->Advance(end, &fired);
-        }
-        if (unit->done) unit->done(status);
-      }
-      Notify(std::move(fired));
-    }
-    if (unsynced && options_.fsync == FsyncPolicy::kInterval &&
-        (stop || absl::Now() - last_sync >= options_.fsync_interval)) {
-      db_->SyncWAL();
-      unsynced = false;
-      last_sync = absl::Now();
-    }
-    if (stop) break;
-  }
-}
-
-void Store::Notify(std::vector<PartitionLog::Waiter> fired) {
-  if (fired.empty()) return;
-  absl::MutexLock lock(&notify_mu_);
-  for (auto& w : fired) notify_queue_.push_back(std::move(w));
-}
-
-void Store::NotifyLoop() {
-  while (true) {
-    std::deque<PartitionLog::Waiter> batch;
-    {
-      absl::MutexLock lock(&notify_mu_);
-      notify_mu_.Await(absl::Condition(
-          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->notify_mu_) {
-            return s->notify_stop_ || !s->notify_queue_.empty();
-          },
-          this));
-      if (notify_queue_.empty() && notify_stop_) return;
-      batch.swap(notify_queue_);
-    }
-    for (auto& wake : batch) wake();
-  }
+  return queue_->WriteSync(std::move(ops));
 }
 
 absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
-  int64_t removed_total = 0;
-  for (const auto& topic : ListTopics()) {
-    const TopicMeta& meta = topic->meta;
-    if (meta.retention_ms <= 0 && meta.retention_bytes <= 0) continue;
-    for (const auto& log : topic->partitions) {
-      if (log->deleted()) continue;
-      const int64_t end = log->end_offset();
-      const std::string upper = OffsetKey(end);
-      rocksdb::Slice upper_slice(upper);
-      rocksdb::ReadOptions ro;
-      ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log->cf_));
-      int64_t bytes = log->size_bytes();
-      int64_t new_start = log->log_start_offset();
-      int64_t removed_bytes = 0;
-      int64_t removed = 0;
-      for (it->Seek(OffsetKey(new_start)); it->Valid(); it->Next()) {
-        rocksdb::Slice v = it->value();
-        if (v.size() < kBatchHeaderBytes) return absl::DataLossError("storage: short batch");
-        const int64_t max_ts = static_cast<int64_t>(GetFixed64(v.data() + 5));
-        const uint32_t count = GetFixed32(v.data() + 1);
-        const bool too_old = meta.retention_ms > 0 && max_ts < now_ms - meta.retention_ms;
-        const bool too_big =
-            meta.retention_bytes > 0 && bytes - removed_bytes > meta.retention_bytes;
-        if (!too_old && !too_big) break;
-        int64_t base;
-        ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
-        new_start = base + count;
-        removed_bytes += static_cast<int64_t>(v.size());
-        ++removed;
-      }
-      if (!it->status().ok()) return FromRocks(it->status(), "retention scan");
-      if (removed == 0) continue;
-      {
-        absl::MutexLock lock(&append_mu_);
-        if (closing_ || log->deleted()) continue;
-        auto unit = std::make_unique<CommitUnit>();
-        const int64_t old_start = log->log_start_offset();
-        log->log_start_.store(new_start, std::memory_order_release);
-        const int64_t size = log->size_bytes_.fetch_sub(removed_bytes) - removed_bytes;
-        WriteOp del;
-        del.kind = WriteOp::Kind::kDeleteRange;
-        del.cf = log->cf_;
-        del.key = OffsetKey(old_start);
-        del.value = OffsetKey(new_start);
-        unit->ops.push_back(std::move(del));
-        WriteOp stats;
-        stats.cf = meta_cf_;
-        stats.key = StatsKey(log->topic_id(), log->partition());
-        stats.value = EncodeStats(log->next_offset_, new_start, size);
-        unit->ops.push_back(std::move(stats));
-        Enqueue(std::move(unit));
-      }
-      removed_total += removed;
-    }
-  }
-  return removed_total;
+  return retention_->Enforce(now_ms);
 }
 
 StoreStats Store::Stats() const {
   StoreStats st;
-  if (db_ == nullptr) return st;
+  rocksdb::DB* db = db_->db();
+  if (db == nullptr) return st;
   uint64_t v = 0;
-  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+  if (db->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
     st.memtable_bytes = static_cast<int64_t>(v);
   }
-  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
+  if (db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
     st.pending_compaction_bytes = static_cast<int64_t>(v);
   }
-  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
-  st.block_cache_bytes = static_cast<int64_t>(block_cache_->GetUsage());
-  st.wal_syncs = static_cast<int64_t>(statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED));
-  st.write_stall_micros = static_cast<int64_t>(statistics_->getTickerCount(rocksdb::STALL_MICROS));
-  st.commit_groups = commit_groups_.load(std::memory_order_relaxed);
+  if (db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v)) st.write_stopped = v != 0;
+  const RocksOptions& rocks = db_->options();
+  st.block_cache_bytes = static_cast<int64_t>(rocks.block_cache->GetUsage());
+  st.wal_syncs = static_cast<int64_t>(rocks.statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED));
+  st.write_stall_micros =
+      static_cast<int64_t>(rocks.statistics->getTickerCount(rocksdb::STALL_MICROS));
+  st.commit_groups = queue_->commit_groups();
   return st;
 }
+
+rocksdb::DB* Store::db() const { return db_->db(); }
+rocksdb::ColumnFamilyHandle* Store::meta_cf() const { return db_->meta_cf(); }
+rocksdb::ColumnFamilyHandle* Store::offsets_cf() const { return db_->offsets_cf(); }
 
 void Store::CloseReaders() {
   std::vector<PartitionLog::Waiter> fired;
   {
-    absl::MutexLock lock(&append_mu_);
+    absl::MutexLock lock(queue_->mu());
     for (const auto& topic : ListTopics()) {
       for (const auto& log : topic->partitions) log->MarkGone(PartitionLog::kClosing, &fired);
     }
   }
-  Notify(std::move(fired));
+  queue_->Notify(std::move(fired));
 }
 
 void Store::Close() {
@@ -675,27 +208,8 @@ void Store::Close() {
     closed_ = true;
   }
   CloseReaders();
-  {
-    absl::MutexLock lock(&append_mu_);
-    closing_ = true;
-    append_cv_.SignalAll();
-  }
-  if (commit_thread_.joinable()) commit_thread_.join();
-  {
-    absl::MutexLock lock(&notify_mu_);
-    notify_stop_ = true;
-  }
-  if (notify_thread_.joinable()) notify_thread_.join();
-  if (db_ == nullptr) return;
-  db_->FlushWAL(true);
-  {
-    absl::MutexLock admin(&admin_mu_);
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    handles_.clear();
-  }
+  queue_->Stop();
   db_->Close();
-  delete db_;
-  db_ = nullptr;
 }
 
 }  // namespace ferry::storage

@@ -1,40 +1,45 @@
-// Store: Ferry's one RocksDB database. It keeps the topic catalog (column family "meta"), one
-// column family per partition, committed group offsets (column family "offsets"), and a
-// commit queue that group-commits every write under the configured fsync policy.
+// Store: Ferry's storage, the one facade over its units: one RocksDB database (Database) holding
+// the topic catalog (Catalog, column family "meta"), one column family per partition
+// (PartitionLog), committed group offsets (OffsetStore, column family "offsets"), the commit
+// queue (CommitQueue) that group-commits every write under the configured fsync policy, and
+// retention (Retention).
 //
 // Thread-safe. Admin operations (create, grow, delete topics) are serialized among
 // themselves; appends never wait for them except while a topic is being deleted.
 #ifndef FERRY_STORAGE_STORE_H_
 #define FERRY_STORAGE_STORE_H_
 
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "storage/clock.h"
 #include "storage/partition_log.h"
+#include "storage/recovery.h"
+#include "storage/topic.h"
+#include "storage/writer.h"
 
 namespace rocksdb {
-class Cache;
-class Statistics;
 class DB;
 class ColumnFamilyHandle;
-class WriteBatch;
 }  // namespace rocksdb
 
 namespace ferry::storage {
 
+class Catalog;
+class CommitQueue;
+class Database;
 class OffsetStore;
+class Retention;
 
 enum class FsyncPolicy {
   kAlways,    // an append is acknowledged after its WAL write is synced (group commit)
@@ -46,26 +51,11 @@ struct StoreOptions {
   std::string data_dir;
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   absl::Duration fsync_interval = absl::Milliseconds(100);
+  // Times fsync_interval. Not owned; must outlive the store.
+  const Clock* clock = Clock::Real();
   // Shared by every column family, so memory stays bounded however many partitions exist.
   size_t block_cache_bytes = 64 << 20;
   size_t write_buffer_bytes = 128 << 20;
-};
-
-// A topic's persisted settings. `id` is unique per creation: a topic deleted and created again
-// under the same name gets new column families.
-struct TopicMeta {
-  std::string name;
-  uint64_t id = 0;
-  int32_t partitions = 0;
-  int64_t retention_ms = 0;     // 0: unlimited
-  int64_t retention_bytes = 0;  // per partition; 0: unlimited
-  int32_t max_record_bytes = 0;
-};
-
-// An immutable snapshot of a topic; growing a topic publishes a new snapshot.
-struct Topic {
-  TopicMeta meta;
-  std::vector<std::shared_ptr<PartitionLog>> partitions;
 };
 
 // RocksDB's health, for metrics.
@@ -77,13 +67,6 @@ struct StoreStats {
   int64_t write_stall_micros = 0;  // time writes were delayed or stopped, since start-up
   bool write_stopped = false;
   int64_t commit_groups = 0;  // RocksDB writes made by the commit queue
-};
-
-struct RecoverySummary {
-  int topics = 0;
-  int partitions = 0;
-  int64_t records = 0;
-  absl::Duration duration;
 };
 
 class Store {
@@ -128,23 +111,16 @@ class Store {
   StoreStats Stats() const;
 
   // One change of a Write. A put's value is `value_prefix` followed by `value`.
-  struct WriteOp {
-    enum class Kind { kPut, kDelete, kDeleteRange };
-    Kind kind = Kind::kPut;
-    rocksdb::ColumnFamilyHandle* cf = nullptr;
-    std::string key;
-    std::string value_prefix;
-    std::string value;  // kDeleteRange: the exclusive end key
-  };
+  using WriteOp = storage::WriteOp;
   // Applies `ops` atomically through the commit queue (durable per the fsync policy), then
   // calls `done` on the commit thread.
   void Write(std::vector<WriteOp> ops, std::function<void(absl::Status)> done);
   // Blocking form of Write.
   absl::Status WriteSync(std::vector<WriteOp> ops);
 
-  rocksdb::DB* db() const { return db_; }
-  rocksdb::ColumnFamilyHandle* meta_cf() const { return meta_cf_; }
-  rocksdb::ColumnFamilyHandle* offsets_cf() const { return offsets_cf_; }
+  rocksdb::DB* db() const;
+  rocksdb::ColumnFamilyHandle* meta_cf() const;
+  rocksdb::ColumnFamilyHandle* offsets_cf() const;
 
   // Ends reading: every partition's waiters fire and reads fail with UNAVAILABLE, so open
   // subscriptions end promptly at shutdown. Appends are refused from now on.
@@ -153,53 +129,19 @@ class Store {
   void Close();
 
  private:
-  struct CommitUnit;
+  Store(const StoreOptions& options, std::unique_ptr<Database> db, std::unique_ptr<Catalog> catalog,
+        const RecoverySummary& recovery);
 
-  explicit Store(const StoreOptions& options);
-  absl::Status Recover();
-  absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> CreatePartitionLogs(uint64_t topic_id,
-                                                                                 int32_t from,
-                                                                                 int32_t to);
-  absl::Status PutTopicMeta(const TopicMeta& meta);
-  void Enqueue(std::unique_ptr<CommitUnit> unit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
-  void CommitLoop();
-  void NotifyLoop();
-  void Notify(std::vector<PartitionLog::Waiter> fired);
-  absl::Status Barrier();
+  // Declared in the order they are built; destroyed in reverse, the database last.
+  const std::unique_ptr<Database> db_;
+  const std::unique_ptr<Catalog> catalog_;
+  const std::unique_ptr<CommitQueue> queue_;
+  const std::unique_ptr<OffsetStore> offsets_;
+  const std::unique_ptr<Retention> retention_;
+  const RecoverySummary recovery_;
 
-  const StoreOptions options_;
-  rocksdb::DB* db_ = nullptr;
-  std::shared_ptr<rocksdb::Cache> block_cache_;
-  std::shared_ptr<rocksdb::Statistics> statistics_;
-  std::atomic<int64_t> commit_groups_{0};
-  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* offsets_cf_ = nullptr;
-  std::unique_ptr<OffsetStore> offsets_;
-  RecoverySummary recovery_;
-
-  // Serializes topic creation, growth and deletion (which do I/O) with each other.
+  // Serializes topic creation, growth and deletion (which do I/O) with each other and Close.
   absl::Mutex admin_mu_;
-  // Every column family handle ever opened; destroyed at Close, after which nothing reads.
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_ ABSL_GUARDED_BY(admin_mu_);
-
-  mutable absl::Mutex catalog_mu_;
-  std::map<std::string, std::shared_ptr<const Topic>, std::less<>> topics_
-      ABSL_GUARDED_BY(catalog_mu_);
-
-  // Orders offset assignment with the commit queue, so a partition's batches reach RocksDB in
-  // offset order. Held for microseconds, never across I/O.
-  absl::Mutex append_mu_;
-  absl::CondVar append_cv_;
-  std::deque<std::unique_ptr<CommitUnit>> queue_ ABSL_GUARDED_BY(append_mu_);
-  bool closing_ ABSL_GUARDED_BY(append_mu_) = false;
-  absl::Status failed_ ABSL_GUARDED_BY(append_mu_);
-  std::thread commit_thread_;
-
-  absl::Mutex notify_mu_;
-  std::deque<PartitionLog::Waiter> notify_queue_ ABSL_GUARDED_BY(notify_mu_);
-  bool notify_stop_ ABSL_GUARDED_BY(notify_mu_) = false;
-  std::thread notify_thread_;
-
   bool closed_ ABSL_GUARDED_BY(admin_mu_) = false;
 };
 

@@ -1,0 +1,207 @@
+#include "storage/catalog.h"
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "storage/database.h"
+#include "storage/encoding.h"
+#include "storage/rocks_status.h"
+
+namespace ferry::storage {
+namespace {
+
+constexpr char kStatsKeyPrefix = 's';
+constexpr size_t kTopicMetaBytes = 32;
+constexpr size_t kPartitionStatsBytes = 24;
+
+}  // namespace
+
+std::string TopicKey(std::string_view name) {
+  return std::string(1, kTopicKeyPrefix) + std::string(name);
+}
+
+std::string EncodeTopicMeta(const TopicMeta& m) {
+  std::string v;
+  PutFixed64(&v, m.id);
+  PutFixed32(&v, static_cast<uint32_t>(m.partitions));
+  PutFixed64(&v, static_cast<uint64_t>(m.retention_ms));
+  PutFixed64(&v, static_cast<uint64_t>(m.retention_bytes));
+  PutFixed32(&v, static_cast<uint32_t>(m.max_record_bytes));
+  return v;
+}
+
+bool DecodeTopicMeta(std::string_view name, std::string_view v, TopicMeta* m) {
+  if (v.size() != kTopicMetaBytes) return false;
+  m->name.assign(name);
+  m->id = GetFixed64(v.data());
+  m->partitions = static_cast<int32_t>(GetFixed32(v.data() + 8));
+  m->retention_ms = static_cast<int64_t>(GetFixed64(v.data() + 12));
+  m->retention_bytes = static_cast<int64_t>(GetFixed64(v.data() + 20));
+  m->max_record_bytes = static_cast<int32_t>(GetFixed32(v.data() + 28));
+  return true;
+}
+
+std::string StatsKey(uint64_t topic_id, int32_t partition) {
+  std::string key(1, kStatsKeyPrefix);
+  PutBigEndian64(&key, topic_id);
+  PutBigEndian32(&key, static_cast<uint32_t>(partition));
+  return key;
+}
+
+std::string EncodePartitionStats(const PartitionStats& stats) {
+  std::string v;
+  PutFixed64(&v, static_cast<uint64_t>(stats.next_offset));
+  PutFixed64(&v, static_cast<uint64_t>(stats.log_start_offset));
+  PutFixed64(&v, static_cast<uint64_t>(stats.size_bytes));
+  return v;
+}
+
+bool DecodePartitionStats(std::string_view v, PartitionStats* stats) {
+  if (v.size() != kPartitionStatsBytes) return false;
+  stats->next_offset = static_cast<int64_t>(GetFixed64(v.data()));
+  stats->log_start_offset = static_cast<int64_t>(GetFixed64(v.data() + 8));
+  stats->size_bytes = static_cast<int64_t>(GetFixed64(v.data() + 16));
+  return true;
+}
+
+std::string PartitionCfName(uint64_t topic_id, int32_t partition) {
+  return absl::StrCat(kPartitionCfPrefix, topic_id, ".", partition);
+}
+
+bool ParsePartitionCfName(std::string_view name, uint64_t* topic_id, int32_t* partition) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(absl::string_view(name.data(), name.size()), '.');
+  return parts.size() == 3 && parts[0] == "p" && absl::SimpleAtoi(parts[1], topic_id) &&
+         absl::SimpleAtoi(parts[2], partition);
+}
+
+Catalog::Catalog(Database* db) : db_(db), meta_cf_(db->meta_cf()) {}
+
+std::shared_ptr<const Topic> Catalog::Find(std::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Topic>> Catalog::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<const Topic>> out;
+  out.reserve(topics_.size());
+  for (const auto& [name, topic] : topics_) out.push_back(topic);
+  return out;
+}
+
+void Catalog::Publish(std::shared_ptr<const Topic> topic) {
+  absl::MutexLock lock(&mu_);
+  const std::string& name = topic->meta.name;
+  topics_[name] = std::move(topic);
+}
+
+void Catalog::Restore(std::shared_ptr<const Topic> topic) { Publish(std::move(topic)); }
+
+absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Catalog::CreatePartitionLogs(
+    uint64_t topic_id, int32_t from, int32_t to) {
+  std::vector<std::string> names;
+  for (int32_t p = from; p < to; ++p) names.push_back(PartitionCfName(topic_id, p));
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = db_->CreatePartitionFamilies(names, &handles);
+  if (!s.ok()) return FromRocks(s, "create column families");
+  std::vector<std::shared_ptr<PartitionLog>> logs;
+  for (int32_t p = from; p < to; ++p) {
+    logs.push_back(
+        std::make_shared<PartitionLog>(db_->db(), handles[p - from], topic_id, p, 0, 0, 0));
+  }
+  return logs;
+}
+
+absl::Status Catalog::PutTopicMeta(const TopicMeta& meta) {
+  rocksdb::WriteBatch wb;
+  wb.Put(meta_cf_, TopicKey(meta.name), EncodeTopicMeta(meta));
+  std::string next;
+  PutFixed64(&next, meta.id + 1);
+  wb.Put(meta_cf_, kNextTopicIdKey, next);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // metadata is always synced, whatever the policy for records
+  return FromRocks(db_->db()->Write(wo, &wb), "write topic metadata");
+}
+
+absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Create(TopicMeta meta) {
+  if (Find(meta.name) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("topic '", meta.name, "' already exists"));
+  }
+  std::string next;
+  rocksdb::Status gs = db_->db()->Get(rocksdb::ReadOptions(), meta_cf_, kNextTopicIdKey, &next);
+  if (!gs.ok() && !gs.IsNotFound()) return FromRocks(gs, "read topic id");
+  meta.id = next.size() == 8 ? GetFixed64(next.data()) : 1;
+  auto logs = CreatePartitionLogs(meta.id, 0, meta.partitions);
+  if (!logs.ok()) return logs.status();
+  absl::Status s = PutTopicMeta(meta);
+  if (!s.ok()) return s;
+  auto topic = std::make_shared<Topic>();
+  topic->meta = std::move(meta);
+  topic->partitions = *std::move(logs);
+  Publish(topic);
+  return std::shared_ptr<const Topic>(topic);
+}
+
+absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Grow(std::string_view name, int32_t total) {
+  std::shared_ptr<const Topic> old = Find(name);
+  if (old == nullptr)
+    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
+  if (total <= old->meta.partitions) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "topic '", std::string(name), "' has ", old->meta.partitions,
+        " partitions; the new count must be greater (partitions never shrink), got ", total));
+  }
+  auto logs = CreatePartitionLogs(old->meta.id, old->meta.partitions, total);
+  if (!logs.ok()) return logs.status();
+  auto topic = std::make_shared<Topic>(*old);
+  topic->meta.partitions = total;
+  for (auto& l : *logs) topic->partitions.push_back(std::move(l));
+  absl::Status s = PutTopicMeta(topic->meta);
+  if (!s.ok()) return s;
+  Publish(topic);
+  return std::shared_ptr<const Topic>(topic);
+}
+
+absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Remove(std::string_view name) {
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
+  }
+  std::shared_ptr<const Topic> topic = std::move(it->second);
+  topics_.erase(it);
+  return topic;
+}
+
+absl::Status Catalog::Drop(const Topic& topic) {
+  rocksdb::WriteBatch wb;
+  wb.Delete(meta_cf_, TopicKey(topic.meta.name));
+  for (auto& log : topic.partitions)
+    wb.Delete(meta_cf_, StatsKey(log->topic_id(), log->partition()));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status s = FromRocks(db_->db()->Write(wo, &wb), "delete topic metadata");
+  if (!s.ok()) return s;
+  // Readers may still hold the handles; RocksDB keeps a dropped family readable until Close.
+  for (auto& log : topic.partitions) {
+    rocksdb::Status ds = db_->db()->DropColumnFamily(log->cf());
+    if (!ds.ok()) return FromRocks(ds, "drop column family");
+  }
+  return absl::OkStatus();
+}
+
+WriteOp Catalog::StatsWrite(const PartitionLog& log, const PartitionStats& stats) const {
+  WriteOp op;
+  op.cf = meta_cf_;
+  op.key = StatsKey(log.topic_id(), log.partition());
+  op.value = EncodePartitionStats(stats);
+  return op;
+}
+
+}  // namespace ferry::storage

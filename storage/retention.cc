@@ -1,0 +1,83 @@
+#include "storage/retention.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "storage/catalog.h"
+#include "storage/commit_queue.h"
+#include "storage/encoding.h"
+#include "storage/rocks_status.h"
+
+namespace ferry::storage {
+
+Retention::Retention(rocksdb::DB* db, const Catalog* catalog, CommitQueue* queue)
+    : db_(db), catalog_(catalog), queue_(queue) {}
+
+absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms) {
+  int64_t removed_total = 0;
+  for (const auto& topic : catalog_->List()) {
+    const TopicMeta& meta = topic->meta;
+    if (meta.retention_ms <= 0 && meta.retention_bytes <= 0) continue;
+    for (const auto& log : topic->partitions) {
+      if (log->deleted()) continue;
+      absl::StatusOr<Cut> cut = Plan(meta, *log, now_ms);
+      if (!cut.ok()) return cut.status();
+      if (cut->batches == 0) continue;
+      if (Apply(*log, *cut)) removed_total += cut->batches;
+    }
+  }
+  return removed_total;
+}
+
+absl::StatusOr<Retention::Cut> Retention::Plan(const TopicMeta& meta, const PartitionLog& log,
+                                               int64_t now_ms) const {
+  const std::string upper = OffsetKey(log.end_offset());
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log.cf()));
+  const int64_t bytes = log.size_bytes();
+  Cut cut;
+  cut.start = log.log_start_offset();
+  for (it->Seek(OffsetKey(cut.start)); it->Valid(); it->Next()) {
+    const std::string_view value(it->value().data(), it->value().size());
+    BatchHeader header;
+    absl::Status s = DecodeBatchHeader(value, &header);
+    if (!s.ok()) return s;
+    const bool too_old =
+        meta.retention_ms > 0 && header.max_timestamp_ms < now_ms - meta.retention_ms;
+    const bool too_big = meta.retention_bytes > 0 && bytes - cut.bytes > meta.retention_bytes;
+    if (!too_old && !too_big) break;
+    int64_t base;
+    ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
+    cut.start = base + header.count;
+    cut.bytes += static_cast<int64_t>(value.size());
+    ++cut.batches;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "retention scan");
+  return cut;
+}
+
+bool Retention::Apply(PartitionLog& log, const Cut& cut) {
+  absl::MutexLock lock(queue_->mu());
+  if (queue_->closing() || log.deleted()) return false;
+  auto unit = std::make_unique<CommitUnit>();
+  const int64_t old_start = log.log_start_offset();
+  const int64_t size = log.MoveLogStart(cut.start, cut.bytes);
+  WriteOp del;
+  del.kind = WriteOp::Kind::kDeleteRange;
+  del.cf = log.cf();
+  del.key = OffsetKey(old_start);
+  del.value = OffsetKey(cut.start);
+  unit->ops.push_back(std::move(del));
+  unit->ops.push_back(catalog_->StatsWrite(log, {log.next_offset(), cut.start, size}));
+  queue_->Enqueue(std::move(unit));
+  return true;
+}
+
+}  // namespace ferry::storage

@@ -1,0 +1,34 @@
+// TopicMeta and Topic: a topic's persisted settings, and the immutable snapshot of a topic that
+// the catalog serves. Plain values; a Topic's partition logs are themselves thread-safe.
+#ifndef FERRY_STORAGE_TOPIC_H_
+#define FERRY_STORAGE_TOPIC_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/partition_log.h"
+
+namespace ferry::storage {
+
+// `id` is unique per creation: a topic deleted and created again under the same name gets new
+// column families.
+struct TopicMeta {
+  std::string name;
+  uint64_t id = 0;
+  int32_t partitions = 0;
+  int64_t retention_ms = 0;     // 0: unlimited
+  int64_t retention_bytes = 0;  // per partition; 0: unlimited
+  int32_t max_record_bytes = 0;
+};
+
+// Growing a topic publishes a new snapshot.
+struct Topic {
+  TopicMeta meta;
+  std::vector<std::shared_ptr<PartitionLog>> partitions;
+};
+
+}  // namespace ferry::storage
+
+#endif  // FERRY_STORAGE_TOPIC_H_
