@@ -513,6 +513,51 @@ TEST_F(KafkaIntegrationTest, ListOffsetsEarliestLatestAndByTimestamp) {
   EXPECT_EQ(list(1, 9000), std::make_pair(int64_t{-1}, int64_t{-1}));
 }
 
+// The reset rule through the Kafka door (docs/architecture.md): a Fetch below the log start,
+// where retention has removed the records, is OFFSET_OUT_OF_RANGE, and the client resets by its
+// auto.offset.reset to what ListOffsets says.
+TEST(KafkaResetRuleTest, FetchBelowTheLogStartIsOffsetOutOfRange) {
+  FerrydProcess ferryd;
+  ASSERT_TRUE(ferryd.Start({"--retention-check-interval-ms=50"}));
+  auto admin = ferryd.admin();
+  auto broker = ferryd.broker();
+  {
+    v1::CreateTopicRequest create;
+    create.set_topic("aged");
+    create.set_partitions(1);
+    create.mutable_config()->set_retention_ms(60'000);
+    v1::CreateTopicResponse created;
+    grpc::ClientContext ctx;
+    integration::SetDeadline(&ctx);
+    ASSERT_TRUE(integration::IsOk(admin->CreateTopic(&ctx, create, &created)));
+  }
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  std::vector<v1::Record> old_records(5, MakeRecord("", "old", now_ms - 600'000));
+  ASSERT_TRUE(integration::IsOk(integration::Publish(*broker, "aged", 0, old_records)));
+  ASSERT_TRUE(
+      integration::IsOk(integration::Publish(*broker, "aged", 0, {MakeRecord("", "new", now_ms)})));
+  const auto log_start = [&] {
+    v1::DescribeTopicResponse d;
+    if (!integration::Describe(*admin, "aged", &d).ok() || d.partitions_size() == 0) return -1L;
+    return d.partitions(0).log_start_offset();
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (log_start() != 5 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_EQ(log_start(), 5);
+
+  KafkaConn conn;
+  ASSERT_TRUE(conn.Connect(ferryd.kafka_port()));
+  auto body = conn.Call(kFetch, 4, FetchBody(4, "aged", 0, 0, 0, 0));
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ(ParseFetch(4, *body).error, error::kOffsetOutOfRange);
+  body = conn.Call(kFetch, 4, FetchBody(4, "aged", 0, 5, 0, 0));
+  ASSERT_TRUE(body.has_value());
+  FetchResult f = ParseFetch(4, *body);
+  EXPECT_EQ(f.error, 0);
+  ASSERT_EQ(f.records.size(), 1u);
+  EXPECT_EQ(f.records[0].value(), "new");
+}
+
 TEST_F(KafkaIntegrationTest, ShutdownEndsLongPollsAndClosesConnections) {
   ASSERT_EQ(EnsureTopic("sd"), 3);
   // A 60 s long poll in flight, and an idle connection: SIGTERM must not wait for either.
