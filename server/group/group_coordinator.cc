@@ -134,8 +134,11 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
       g = &groups_[req.group];
       g->name = req.group;
     }
-    // The coordinator assigns for classic members, so they take whatever the group uses.
-    const AssignorKind assignor = req.classic && !g->members.empty() ? g->assignor : req.assignor;
+    // The coordinator assigns for classic members, so they take whatever the group uses, as
+    // does a member that names no assignor.
+    const AssignorKind assignor = (req.classic || !req.assignor.has_value()) && !g->members.empty()
+                                      ? g->assignor
+                                      : req.assignor.value_or(AssignorKind::kSticky);
     if (!g->members.empty() && g->assignor != assignor) {
       return absl::FailedPreconditionError(absl::StrCat("group ", Quoted(req.group), " uses the ",
                                                         AssignorName(g->assignor),

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -88,7 +89,9 @@ struct JoinRequest {
   absl::Duration session_timeout = absl::ZeroDuration();  // zero: the default
   std::string member_id;                                  // rejoin
   std::string instance_id;                                // static membership
-  AssignorKind assignor = AssignorKind::kSticky;
+  // Empty: the group's assignor (sticky for a new group), so a member of either door joins any
+  // group without knowing how it assigns. A named one must match the group's.
+  std::optional<AssignorKind> assignor;
   // A Kafka classic-protocol (eager) member. It learns of revocations only at its next
   // heartbeat and answers by rejoining, so: a partition revoked from it waits `revoke_grace`
   // (its rebalance timeout) and if that ends unacknowledged the member is removed, as Kafka

@@ -385,6 +385,7 @@ grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* 
     join.instance_id = request->instance_id();
     switch (request->assignor()) {
       case v1::ASSIGNOR_UNSPECIFIED:
+        break;  // the group's
       case v1::ASSIGNOR_STICKY:
         join.assignor = group::AssignorKind::kSticky;
         break;

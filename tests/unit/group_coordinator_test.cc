@@ -872,6 +872,21 @@ TEST_F(GroupCoordinatorTest, AssignorMustMatchTheGroups) {
   EXPECT_EQ(Describe("g").assignor, "sticky");
 }
 
+TEST_F(GroupCoordinatorTest, MemberNamingNoAssignorAdoptsTheGroups) {
+  JoinRequest range = Request("g");
+  range.assignor = AssignorKind::kRange;
+  Join(range);
+  // No assignor named: it joins whatever the group uses, and the group keeps it.
+  absl::StatusOr<JoinResult> r = coord_->Join(Request("g"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->assignor, AssignorKind::kRange);
+  EXPECT_EQ(Describe("g").assignor, "range");
+  EXPECT_THAT(Describe("g").members, SizeIs(2));
+  // A new group without a named assignor is sticky.
+  ASSERT_TRUE(coord_->Join(Request("fresh")).ok());
+  EXPECT_EQ(Describe("fresh").assignor, "sticky");
+}
+
 TEST_F(GroupCoordinatorTest, DeleteOnlyAnEmptyGroup) {
   const std::string a = Join(Request("g")).member_id;
   absl::Status s = coord_->Delete("g");
