@@ -21,7 +21,9 @@ Broker::Broker(const BrokerOptions& options, const Clock* clock, EngineObserver*
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const BrokerOptions& options,
                                                      const Clock* clock, EngineObserver* observer) {
-  auto store = storage::Store::Open(options.store);
+  storage::StoreOptions store_options = options.store;
+  store_options.clock = clock;  // one clock for the engine and its storage
+  auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();
   std::unique_ptr<Broker> broker(new Broker(options, clock, observer, *std::move(store)));
   if (options.retention_check_interval > absl::ZeroDuration()) {

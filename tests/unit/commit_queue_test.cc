@@ -22,23 +22,6 @@ namespace {
 
 using ferry::testing::TempDir;
 
-// A clock that moves only when told to.
-class FakeClock : public Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'000'000);
-};
-
 class CommitQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
