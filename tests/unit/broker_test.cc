@@ -103,6 +103,16 @@ class BrokerTest : public ::testing::Test {
     return out;
   }
 
+  // Topic "t" (1 partition, retention 60 s): offsets 0-4, then 30 s later offsets 5-9.
+  void PublishTwoBatches30sApart() {
+    TopicConfig config;
+    config.retention_ms = 60'000;
+    ASSERT_TRUE(broker_->CreateTopic("t", 1, config).ok());
+    ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
+    clock_.Advance(absl::Seconds(30));
+    ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
+  }
+
   // A direct subscription's start, converted as the gRPC door does, resolved by the engine.
   absl::StatusOr<int64_t> Resolve(const storage::PartitionLog& log,
                                   const v1::DirectSubscription& sub) {
@@ -290,12 +300,7 @@ TEST_F(BrokerTest, StartPositions) {
 
 TEST_F(BrokerTest, RetentionUsesTheInjectedClock) {
   Open();
-  TopicConfig config;
-  config.retention_ms = 60'000;
-  ASSERT_TRUE(broker_->CreateTopic("t", 1, config).ok());
-  ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
-  clock_.Advance(absl::Seconds(30));
-  ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
+  ASSERT_NO_FATAL_FAILURE(PublishTwoBatches30sApart());
   auto log = *broker_->GetPartition("t", 0);
 
   EXPECT_EQ(*broker_->EnforceRetention(), 0);
@@ -315,12 +320,7 @@ TEST_F(BrokerTest, RetentionUsesTheInjectedClock) {
 // it with OUT_OF_RANGE (kNone).
 TEST_F(BrokerTest, ResetRuleWhenRetentionPassesAReader) {
   Open();
-  TopicConfig config;
-  config.retention_ms = 60'000;
-  ASSERT_TRUE(broker_->CreateTopic("t", 1, config).ok());
-  ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
-  clock_.Advance(absl::Seconds(30));
-  ASSERT_TRUE(Publish(Request("t", 5)).status.ok());
+  ASSERT_NO_FATAL_FAILURE(PublishTwoBatches30sApart());
   const auto open = [&](OffsetReset reset) {
     auto r = broker_->OpenReader("t", 0, StartPosition::AtOffset(1), reset);
     EXPECT_TRUE(r.ok()) << r.status();
