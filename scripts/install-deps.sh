@@ -17,6 +17,9 @@ PACKAGES=(
   # Kafka front door tests: real Kafka clients (kafka-python, kcat on librdkafka); libFuzzer
   # targets for the Kafka decoders build with clang and its runtime.
   python3-kafka kcat clang libclang-rt-14-dev
+  # Consumer-group tests with the clients users run: librdkafka's Python binding and a Go
+  # program on Sarama (built in GOPATH mode from Debian's source package).
+  python3-confluent-kafka golang-go golang-github-shopify-sarama-dev
   # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, and the
   # charts in docs/performance.md.
   nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox
