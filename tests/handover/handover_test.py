@@ -3,65 +3,73 @@
 of a group at any moment, through rebalances, on the gRPC door and on the Kafka door.
 
 For every seed it starts its own ferryd (gRPC and, for --door=kafka, Kafka listeners on free
-ports of 127.0.0.1, a temp data dir), creates a topic of 6-8 partitions with a backlog of a few
-thousand records, starts 2-4 group members (ferry_handover_member on the C++ client library, or
+ports of 127.0.0.1, a temp data dir), creates a topic of 6-8 partitions with a stored backlog,
+starts 2-4 group members a little apart (ferry_handover_member on the C++ client library, or
 kafka_member.py on confluent-kafka), and plays a schedule drawn from random.Random(seed): joins,
 graceful leaves (SIGTERM), kill -9, and stalls (SIGSTOP for longer than the member's rebalance
-timeout while a join triggers a rebalance, then SIGCONT), while a publisher (`ferryctl
-produce`) keeps publishing. Then the live members drain the topic (the condition: every offset
-processed and committed, with a deadline), leave, and the checker reads every member's log.
+timeout while a join, or a leave, triggers a rebalance; then SIGCONT), each event right after a
+burst of records, while a publisher (`ferryctl produce`) keeps publishing. Then the live members
+drain the topic (the condition: every offset processed, and committed, with deadlines), leave,
+and the checker reads every member's log. The seed fixes the schedule; which member an event
+hits is drawn from the seed among the members alive then (a stall hits one of those owning the
+most partitions, from their logs).
 
-Member logs (see tests/tools/handover_member.cc): R <p> <offset> <start_ns> <end_ns> per record
+Member logs (tests/tools/handover_member.cc): R <p> <offset> <start_ns> <end_ns> per record
 processed (start: when Poll/consume returned the batch; end: when the record was done),
-C <p> <offset> <ns> per accepted commit, A/V <ns> <partitions> per on_assign/on_revoke (or
-on_lost). Times are CLOCK_MONOTONIC, comparable across the processes. A member's processing
-interval of a record is [start, end]. The harness records, per member, when it sent SIGSTOP
-(stop, taken just before kill()) and SIGCONT (cont, just after), and when it sent kill -9.
+C <p> <offset> <ns> per accepted commit, A/V <ns> <partitions> per on_assign and on_revoke (or
+on_lost). Times are CLOCK_MONOTONIC, comparable across the processes. A record's processing
+interval is [start, end]. The test notes when it sent SIGSTOP (stop, taken just before kill())
+and SIGCONT (cont, just after), and when it sent kill -9.
 
-Epoch: member M's ownership of partition p from an A line naming p to the next V line naming
-p (or the end of its log). epoch(M, p, t) is the epoch holding time t, if any.
+Epoch: member M's ownership of partition p, from an A line naming p to the next V line naming p
+(or the end of its log).
 
-The checker's rules (exact; none depends on timing luck):
+THE RULES (exact: they hold for any interleaving if the protocol is right)
 
 1. Exclusive ownership. For each partition, no two processing intervals of different members
-   overlap (intervals share more than an end point). Exemption, the only one: an interval of a
-   stalled member S on p that touches the stall or follows it until S learned what happened,
-   i.e. S held p at stop (epoch(S, p, stop) exists) and the interval lies in that epoch with
-   end >= stop and start <= learned(S, p), where learned(S, p) is the first of, at or after
-   cont: S's V line naming p (revoked or lost: it knows it is not the owner) or S's C line for
-   p (an accepted commit: it is still the owner, and from then on its intervals count again).
-   Nothing else is exempt: not the other member of the pair when S is not involved, not a
-   killed member (it cannot process after death), not a member that left gracefully, and not
-   a member that was merely slow. A member stalled past its rebalance timeout is removed and
-   its partitions move while it is frozen in the middle of a batch; it finishes that batch when
-   it resumes and may even be handed records still queued in its client before it reads its
-   removal: that work is not protected by the protocol (its commits are fenced), and that is
-   all this exemption covers.
+   overlap (share more than an end point). The only exemption: intervals of a stalled member S
+   on p that touch the stall or follow it until S learned where it stands, namely intervals
+     - in an epoch of p that S held at stop, or that S's client opened after cont but before S
+       knew whether it was still in the group (before its first accepted commit since cont,
+       and before the first moment since cont at which it owns nothing): an assignment still
+       queued in its client,
+     - with end >= stop, and
+     - with start <= learned(S, p), the first of, at or after cont: S's V line naming p (it is
+       told p is revoked or lost) or S's C line for p (an accepted commit: it still owns p, and
+       from then on its intervals count again).
+   Why: a member stalled past its rebalance timeout is removed and its partitions move while it
+   is frozen in the middle of a batch; it finishes that batch when it resumes, and its client
+   may still hand it records queued before the removal until it reads the removal. That work is
+   not protected by the protocol (its commits are fenced). Nothing else is exempt: not a killed
+   member (it cannot process after its death), not a member that left, not a slow one, not the
+   other member of a pair unless the stalled one is in it.
 
-2. Nothing skipped. Every offset of every partition from 0 to the end offset (read from the
-   broker after the publisher finished) was processed at least once.
+2. Nothing skipped. Every offset of every partition from 0 to its end offset (from the broker,
+   once the publisher finished) was processed at least once.
 
 3. Duplicates only from allowed windows. A processing of (p, o) by member M is excused when
-   - M was killed with -9, the processing lies in M's epoch of p that was open at the kill,
-     and o >= the last offset M logged as committed for p (a commit acknowledged but not yet
-     logged when the kill came only widens the window: it never excuses a wrong duplicate);
-   - M was stalled, the processing lies in epoch(M, p, stop), starts no later than
-     learned(M, p), and o >= the last offset M logged as committed for p before learned(M, p).
-   Every (p, o) may have at most ONE processing that is not excused: a graceful join or leave
-   causes no duplicate at all, and a death or a stall causes duplicates only of the dead or
-   stalled member's uncommitted records.
+     - M was killed with -9, the processing lies in M's epoch of p open at the kill, and
+       o >= the last offset M logged as committed for p (a commit acknowledged but not logged
+       when the kill came only widens the window; it never excuses a wrong duplicate), or
+     - M was stalled, the processing lies in a stall epoch of rule 1 with start <=
+       learned(M, p), and o >= the last offset M logged as committed for p before
+       learned(M, p).
+   Each (p, o) may be processed at most ONCE outside those windows: a graceful join or leave
+   causes no duplicate, and a death or a stall only duplicates the uncommitted records of the
+   member that died or stalled.
 
 Also: every member the test did not kill exits 0 on SIGTERM with a complete log; no member dies
-by itself; a member that is not stalled never takes longer than its rebalance timeout for one
-batch (else the run is invalid: a slow member may lawfully lose its partitions).
+by itself; the topic holds exactly what was published; and a member not stalled never spends
+more than 80% of its rebalance timeout on one batch (else the run is INVALID: a slow member may
+lawfully lose its partitions; the workload is sized so this does not happen).
 
-On failure it prints the seed, the schedule as played (ms since the seed's start) and the first
-violations (partition, members, intervals) with ferryd's group log lines around them, and keeps
-the seed's directory (logs of ferryd and every member).
+On failure it prints the seed, the schedule as played (ms since the seed's start), the first
+violations (partition, members, offsets, intervals), the members ferryd removed, and ferryd's
+group log lines, and keeps the seed's directory (logs of ferryd and of every member).
 
   handover_test.py --door grpc|kafka --seeds 1,2,3 --ferryd PATH --ferryctl PATH
       [--member PATH] [--kafka-member PATH] [--assignor range|roundrobin|cooperative-sticky]
-      [--keep] [--workdir DIR]
+      [--keep] [--verbose] [--workdir DIR]
 """
 
 import argparse
@@ -450,9 +458,8 @@ class Checker:
         self.ends = ends        # partition -> end offset
         self.t0 = t0
         self.violations = []
-        self.stats = {"records": 0, "duplicates": 0, "exempt_overlaps": 0,
-                      "stale_after_cont": 0}
-        # (member, p) -> list of stall windows [(epoch, stop, learned, last_commit)]
+        self.stats = {"records": 0, "duplicates": 0, "exempt_overlaps": 0}
+        # (member, p) -> stall windows [(epoch, stop, learned, last commit before it, cont)]
         self.stall_windows = {}
         self.kill_windows = {}  # (member, p) -> (epoch, last_commit)
         for name, m in members.items():
@@ -467,12 +474,12 @@ class Checker:
                         last = commits[-1][1] if commits else -1
                         self.kill_windows[(name, p)] = (ep, last)
                 for stop, cont in m.stalls:
-                    # The epoch of p open at the stop, and epochs of p that a stale assignment
-                    # opened after the SIGCONT but before the member's first V line since.
-                    first_v = min((ns for kind, ns, _ in log.callbacks
-                                   if kind == "V" and ns >= cont), default=float("inf"))
+                    # The epoch of p open at the stop, and epochs of p that an assignment
+                    # still queued in the member's client opened after the SIGCONT, before the
+                    # member knew whether it was still in the group (see stale_bound).
                     held = [ep for ep in [epoch_at(eps, stop)] if ep is not None]
-                    held += [ep for ep in eps if cont <= ep[0] <= first_v]
+                    bound = self.stale_bound(log, cont)
+                    held += [ep for ep in eps if cont <= ep[0] <= bound]
                     if not held:
                         continue
                     learned = float("inf")
@@ -483,12 +490,28 @@ class Checker:
                         if ns >= cont:
                             learned = min(learned, ns)
                             break
-                    # commits of one partition are logged in increasing order
+                    # its last commit of p before it learned, in time
                     before = [o for ns, o in commits if ns < learned]
                     last = before[-1] if before else -1
                     for ep in held:
                         self.stall_windows.setdefault((name, p), []).append(
                             (ep, stop, learned, last, cont))
+
+    @staticmethod
+    def stale_bound(log, cont):
+        """When a member resumed at `cont` first knew where it stands: its first accepted
+        commit since (it is still in the group), or the first moment since at which it owns
+        nothing (its partitions were revoked or lost)."""
+        bound = min((ns for _, _, ns in log.commits if ns >= cont), default=float("inf"))
+        owned = set()
+        for kind, ns, parts in sorted(log.callbacks, key=lambda c: c[1]):
+            if kind == "A":
+                owned |= set(parts)
+            else:
+                owned -= set(parts)
+                if ns >= cont and not owned:
+                    return min(bound, ns)
+        return bound
 
     def rel(self, ns):
         if ns == float("inf"):
@@ -886,8 +909,47 @@ class Run:
         print(f"  violations ({len(failures)}):")
         for f in failures[:12]:
             print(f"    {f}")
+        for at, event, member, name in self.removals():
+            m = self.members.get(name)
+            why = ("killed" if m and m.killed_ns else "stalled" if m and m.stalls else
+                   "NEITHER killed NOR stalled by the test" if m else "a Kafka member")
+            print(f"  removed by ferryd at {at}: {name} ({member}), {event}; {why}")
         self.print_ferryd_lines()
         sys.stdout.flush()
+
+    def removals(self):
+        """ferryd's removals of members (session or rebalance timeout) as
+        [(ms since the seed's start, event, member id, member name or "?")]; gRPC members log
+        their member id, Kafka members do not."""
+        names = {}
+        for n in self.order:
+            try:
+                with open(self.members[n].out, errors="replace") as f:
+                    for line in f:
+                        fields = line.split()
+                        if fields and fields[0] in ("A", "V") and len(fields) >= 4:
+                            names[fields[3]] = n
+            except FileNotFoundError:
+                pass
+        out = []
+        text = self.ferryd.log_text() if hasattr(self, "ferryd") else ""
+        for l in text.splitlines():
+            if f"group={self.group}" not in l:
+                continue
+            if "event=member_timed_out" not in l and "event=member_rebalance_timeout" not in l:
+                continue
+            event = l.split("event=", 1)[1].split()[0]
+            member = l.split("member=", 1)[1].split()[0] if "member=" in l else "?"
+            out.append((self.wall_ms(l), event, member, names.get(member, "?")))
+        return out
+
+    def wall_ms(self, line):
+        try:
+            wall = datetime.datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+            wall = wall.replace(tzinfo=datetime.timezone.utc).timestamp()
+            return f"{(wall * 1e9 - self.wall0) / 1e6:.0f}ms"
+        except ValueError:
+            return "?"
 
     def print_ferryd_lines(self):
         text = self.ferryd.log_text() if hasattr(self, "ferryd") else ""
@@ -897,14 +959,7 @@ class Run:
               f"{datetime.datetime.utcfromtimestamp(self.wall0 / 1e9).isoformat()}Z, "
               f"ms since then in brackets):")
         for l in lines[:80]:
-            stamp = l.split(" ", 1)[0]
-            try:
-                wall = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                    tzinfo=datetime.timezone.utc).timestamp()
-                rel = f"[{(wall * 1e9 - self.wall0) / 1e6:.0f}ms]"
-            except ValueError:
-                rel = ""
-            print(f"    {rel} {l}")
+            print(f"    [{self.wall_ms(l)}] {l}")
 
 
 def main():

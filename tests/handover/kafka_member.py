@@ -95,8 +95,11 @@ def main():
         line(f"A {time.monotonic_ns()} {parts(partitions)} -")
 
     def on_revoke(consumer, partitions):
-        line(f"V {time.monotonic_ns()} {parts(partitions)} revoke")
+        # The V line follows the final commit: a kill -9 before it leaves the partitions in
+        # this member's ownership as far as the checker is concerned, which is what they are
+        # until that commit is done.
         commit(consumer, [tp.partition for tp in partitions])
+        line(f"V {time.monotonic_ns()} {parts(partitions)} revoke")
         for tp in partitions:
             processed.pop(tp.partition, None)
             committed.pop(tp.partition, None)

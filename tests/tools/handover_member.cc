@@ -1,11 +1,10 @@
 // ferry_handover_member: a consumer-group member on the C++ client library (ferry::Consumer),
 // run as its own process by tests/handover/handover_test.py so the test can SIGTERM, kill -9,
 // SIGSTOP and SIGCONT it. It joins --group on --topic from the earliest offset, Poll()s, spends
-// --process-us on every record (sleeping: that is the workload, not synchronisation), commits
-// what it processed after each batch, and logs to --out, one write(2) per line (a kill -9 cuts
-// at most the last line short). Times are CLOCK_MONOTONIC nanoseconds, comparable across the
-// processes of one machine (--process-mode=busy spins instead of sleeping, for times too short
-// to sleep):
+// --process-us on every record (sleeping, or with --process-mode=busy spinning for times too
+// short to sleep: that is the workload, not synchronisation), commits what it processed after
+// each batch, and logs to --out, one write(2) per line (a kill -9 cuts at most the last line
+// short). Times are CLOCK_MONOTONIC nanoseconds, comparable across the processes of a machine:
 //
 //   S <ns> <pid> rebalance_timeout=<applied|unsupported>   started
 //   A <ns> <p,p,...> <member_id>   on_assign: partitions added
@@ -13,7 +12,8 @@
 //                                  on_revoke for both)
 //   R <p> <offset> <start_ns> <end_ns>   one record processed: start = when Poll returned its
 //                                  batch, end = when this record was done
-//   C <p> <offset> <ns>            a commit of <offset> (the next offset to read) was accepted
+//   C <p> <offset> <ns>            a commit of <offset> (the next offset to read) was accepted:
+//                                  Commit() returned OK (see the caveat below)
 //   E <ns> <what> <message>        a failed call (commit, poll, close)
 //   X <ns> <exit code>             exit after SIGTERM: Close() (graceful leave) returned
 //
@@ -23,6 +23,10 @@
 // forgot the member, and by then the client may have joined again under a new member id, with
 // which a commit could move the group's offset backwards. A commit that fails is logged (E)
 // and its partitions are committed again after the next batch while still owned.
+// Caveat: Commit() returns OK also when, after a stale-generation refusal, it dropped a
+// partition the broker no longer counts as this member's (CommitSync in consumer.cc); the C
+// line then claims a commit that did not happen. Under a correct protocol only a removed
+// member loses partitions without answering, and a removed member's commits fail outright.
 //
 // SIGTERM: stops between two records, commits what was processed, Close()s (leaves the group)
 // and exits 0.
@@ -202,8 +206,8 @@ int main(int argc, char** argv) {
     }
   };
 
-  log.Line(absl::StrCat("S ", NowNs(), " ", getpid(), " rebalance_timeout=",
-                        rebalance_applied ? "applied" : "unsupported"));
+  log.Line(absl::StrCat("S ", NowNs(), " ", getpid(),
+                        " rebalance_timeout=", rebalance_applied ? "applied" : "unsupported"));
   absl::StatusOr<std::unique_ptr<ferry::Consumer>> created = ferry::Consumer::Create(options);
   if (!created.ok()) {
     log.Line(absl::StrCat("E ", NowNs(), " create ", created.status().ToString()));
