@@ -148,7 +148,7 @@ def spawn(cmd, log_path, stdin=subprocess.DEVNULL):
 # ferryd, ferryctl, the publisher
 
 class Ferryd:
-    def __init__(self, binary, workdir, kafka):
+    def __init__(self, binary, workdir, kafka, extra_flags=()):
         self.dir = workdir
         self.log_path = os.path.join(workdir, "ferryd.log")
         port_file = os.path.join(workdir, "port")
@@ -161,6 +161,7 @@ class Ferryd:
             cmd += ["--kafka-listen=127.0.0.1:0", f"--kafka-port-file={kafka_port_file}"]
         else:
             cmd += ["--kafka-listen="]
+        cmd += list(extra_flags)
         self.proc = spawn(cmd, self.log_path)
 
         def ready():
@@ -742,7 +743,8 @@ class Run:
         failures = []
         checker = None
         try:
-            ferryd = Ferryd(args.ferryd, self.workdir, kafka=args.door == "kafka")
+            ferryd = Ferryd(args.ferryd, self.workdir, kafka=args.door == "kafka",
+                            extra_flags=args.ferryd_flag)
             self.ferryd = ferryd
             args.broker_addr = ferryd.broker
             args.kafka_addr = ferryd.kafka
@@ -798,8 +800,13 @@ class Run:
                     progress["count"], progress["since"] = count, time.monotonic()
                 elif time.monotonic() - progress["since"] > STUCK_TIMEOUT_S:
                     missing = {p: ends[p] - len(done[p] & set(range(ends[p]))) for p in ends}
+                    try:
+                        described = ferryctl(args, "group", "describe", self.group)
+                    except SetupError as e:
+                        described = str(e)
                     raise SetupError(f"no new offset processed for {STUCK_TIMEOUT_S:.0f} s; "
-                                     f"offsets still unprocessed per partition: {missing}")
+                                     f"offsets still unprocessed per partition: {missing}; "
+                                     f"ferryctl group describe:\n{described}")
                 return all(len(done[p]) >= ends[p] and done[p].issuperset(range(ends[p]))
                            for p in ends)
 
@@ -809,8 +816,20 @@ class Run:
             try:
                 wait_for("every offset to be processed", drained, DRAIN_TIMEOUT_S, 0.1)
                 self.note("every offset processed")
-                wait_for("every partition to be committed to its end", committed,
-                         DRAIN_TIMEOUT_S / 2, 0.1)
+                try:
+                    wait_for("every partition to be committed to its end", committed,
+                             DRAIN_TIMEOUT_S / 4, 0.1)
+                except SetupError:
+                    rows = group_offsets(args, self.group)
+                    behind = {p: rows.get(p, (None, 0))[0] for p in ends
+                              if rows.get(p, (None, 0))[0] != ends[p]}
+                    raise SetupError(
+                        "COMMITTED: every record was processed, but after "
+                        f"{DRAIN_TIMEOUT_S / 4:.0f} s the group's committed offsets of "
+                        + ", ".join(f"partition {p} are {c} (end {ends[p]})"
+                                    for p, c in behind.items())
+                        + "; ferryctl group describe:\n"
+                        + ferryctl(args, "group", "describe", self.group))
                 self.note("every partition committed to its end")
             except SetupError as e:
                 failures.append(str(e))
@@ -973,6 +992,10 @@ def main():
     ap.add_argument("--assignor", default="range",
                     choices=["range", "roundrobin", "cooperative-sticky"],
                     help="the Kafka members' partition.assignment.strategy")
+    ap.add_argument("--ferryd-flag", action="append", default=[],
+                    help="an extra ferryd flag, e.g. --ferryd-flag=--log-level=debug")
+    ap.add_argument("--time-budget-s", type=float, default=180,
+                    help="start no seed after this long (the ctest TIMEOUT is larger)")
     ap.add_argument("--keep", action="store_true", help="keep every seed's directory")
     ap.add_argument("--verbose", action="store_true", help="print the schedule of every seed")
     ap.add_argument("--workdir", default=None, help="where the seeds' directories go")
@@ -982,12 +1005,18 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     failed = []
     begin = time.monotonic()
+    skipped = []
     for seed in seeds:
+        if time.monotonic() - begin > args.time_budget_s:
+            skipped.append(seed)
+            continue
         if not Run(args, seed).run():
             failed.append(seed)
-    print(f"{len(seeds) - len(failed)} of {len(seeds)} seeds passed in "
-          f"{time.monotonic() - begin:.0f} s" + (f"; failed: {failed}" if failed else ""))
-    return 1 if failed else 0
+    print(f"{len(seeds) - len(failed) - len(skipped)} of {len(seeds)} seeds passed in "
+          f"{time.monotonic() - begin:.0f} s" + (f"; failed: {failed}" if failed else "")
+          + (f"; not run (past --time-budget-s={args.time_budget_s:.0f}): {skipped}"
+             if skipped else ""))
+    return 1 if failed or skipped else 0
 
 
 if __name__ == "__main__":
