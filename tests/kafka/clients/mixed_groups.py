@@ -6,13 +6,15 @@
       range and roundrobin, so the group uses range); ferryctl joins naming no assignor.
   (b) mixB is created by ferryctl (sticky); kafka-python joins.
 
-In each: the first member consumes a backlog alone; once the second joined, both hold
-partitions and they are split exclusively (DescribeGroup over gRPC, and the Kafka member's own
-assign callbacks); records published while both run are each consumed exactly once across the
+In each: the first member consumes a backlog alone; within 6 s of the second's start both
+hold partitions, split exclusively (DescribeGroup over gRPC, and the Kafka member's own assign
+callbacks), and the group never showed a third member id (a member that rejoined under a new
+id, leaving its old one to its session timeout); records published while both run are each consumed exactly once across the
 two, each by the member that holds its partition; then the Kafka member commits and closes
 (LeaveGroup) and ferryctl takes over its partitions: it holds them all, starts each exactly at
 the Kafka member's last commit, only after the Kafka member's last record of that partition,
-and consumes every record published afterwards. No offset is skipped.
+and consumes every record published afterwards. No offset is skipped, and none is consumed
+twice (every hand-over is graceful: the old owner commits before it lets go).
 
 The Kafka member is a separate process (this script in member mode) with kafka-python's
 default session, heartbeat and max.poll timings; it processes each record for 1.5 ms, logs
@@ -317,6 +319,8 @@ def run_case(label, group, kafka_first, work, stubs):
             check(f_after[0][1] == committed.get(p, 0),
                   f"{label}: {ferry.name} took partition {p} over at offset {f_after[0][1]}; "
                   f"{kafka.name} had committed {committed.get(p)}")
+            # The test reads a line after ferryctl printed it: reading it before the Kafka
+            # member finished its last record of p proves both worked on p at once.
             check(f_after[0][2] > k_last[3],
                   f"{label}: {ferry.name} printed offset {f_after[0][1]} of partition {p} "
                   f"{(k_last[3] - f_after[0][2]) / 1e6:.1f} ms before {kafka.name} finished "
@@ -326,8 +330,15 @@ def run_case(label, group, kafka_first, work, stubs):
         missing = sorted({(p, o) for p in range(PARTITIONS) for o in range(end[p])} - everything)
         check(not missing, f"{label}: offsets never consumed: {len(missing)}, first "
               f"{missing[:5]}")
+        # Every hand-over here is graceful (the old owner commits what it consumed before it
+        # lets go), so each new owner starts at the old one's commit: nothing is consumed twice.
+        consumed = [(r[0], r[1]) for r in kafka.records()] + \
+                   [(r[0], r[1]) for r in ferry.records()]
+        twice = sorted({pos for pos in consumed if consumed.count(pos) > 1})
+        check(not twice, f"{label}: records consumed more than once over the run: {len(twice)} "
+              f"(partition, offset), first {twice[:5]}")
         ferry.close()
-        say(f"{ferry.name} stopped; {sum(end)} records in all, none skipped")
+        say(f"{ferry.name} stopped; {sum(end)} records in all, none skipped, none twice")
     except TestFailure:
         events = [line for line in ferryd_log().splitlines() if f"group={group} " in line]
         print(f"--- ferryd's group events of {group} (the last 40 of {len(events)}):")
@@ -348,9 +359,19 @@ def run_case(label, group, kafka_first, work, stubs):
 
 def test():
     stubs = grpc_stubs()
+    failures = []
     with tempfile.TemporaryDirectory() as work:
-        run_case("(a) Kafka-created group joined by ferryctl", "mixA", True, work, stubs)
-        run_case("(b) gRPC-created group joined by kafka-python", "mixB", False, work, stubs)
+        # Each case has its own topic and group: one failing does not hide the other.
+        for label, group, kafka_first in [
+                ("(a) Kafka-created group joined by ferryctl", "mixA", True),
+                ("(b) gRPC-created group joined by kafka-python", "mixB", False)]:
+            try:
+                run_case(label, group, kafka_first, work, stubs)
+            except TestFailure as e:
+                print(f"FAILED: {e}")
+                failures.append(str(e))
+    if failures:
+        raise TestFailure(" | ".join(failures))
 
 
 if __name__ == "__main__":
