@@ -60,8 +60,9 @@ ABSL_FLAG(int32_t, group_max_session_timeout_ms, 1800000,
           "Longest session timeout a member may ask");
 ABSL_FLAG(int32_t, group_default_session_timeout_ms, 10000,
           "Session timeout when a member asks none");
-ABSL_FLAG(int32_t, group_revoke_grace_ms, 3000,
-          "How long a revoked partition waits for its old owner's final commit before moving");
+ABSL_FLAG(int32_t, group_revoke_grace_ms, 10000,
+          "How long a group member may take to answer a rebalance that revokes partitions from "
+          "it (gRPC members that name no rebalance timeout) before it is removed from the group");
 ABSL_FLAG(int32_t, group_max_members, 1000, "Most members in one consumer group");
 ABSL_FLAG(int32_t, max_groups, 10000, "Most consumer groups with members");
 ABSL_FLAG(std::string, kafka_listen, "127.0.0.1:9092",

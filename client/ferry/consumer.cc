@@ -196,6 +196,7 @@ class ConsumerImpl final : public Consumer {
     std::string member_id;
     int64_t generation = 0;
     std::set<TopicPartition> assignment;
+    bool revoked = false;  // the change revokes partitions: the broker waits for an answer
     // kRecords: one message of one partition, from the group stream (source 0) or a Seek.
     TopicPartition tp;
     uint64_t source = 0;
@@ -261,7 +262,9 @@ class ConsumerImpl final : public Consumer {
 
   // Membership, as the reader thread knows it.
   std::string member_id_ ABSL_GUARDED_BY(mu_);
-  int64_t stream_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The generation whose assignment change Poll has applied: commits carry it, so a commit of
+  // a partition being revoked never counts as this member's answer before on_revoke has run.
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   grpc::ClientContext* reader_context_ ABSL_GUARDED_BY(mu_) = nullptr;
 
   std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
@@ -292,6 +295,8 @@ absl::Status ConsumerImpl::Join() {
   request.set_session_timeout_ms(
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.session_timeout)));
   request.set_instance_id(options_.instance_id);
+  request.set_rebalance_timeout_ms(
+      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.rebalance_timeout)));
   v1::JoinGroupResponse response;
   grpc::ClientContext context;
   internal::SetTimeout(&context);
@@ -305,7 +310,7 @@ absl::Status ConsumerImpl::Join() {
   reader_context_ = nullptr;
   if (!s.ok()) return s;
   member_id_ = response.member_id();
-  stream_generation_ = response.generation();
+  generation_ = response.generation();
   return absl::OkStatus();
 }
 
@@ -414,7 +419,6 @@ bool ConsumerImpl::Deliver(const std::string& member,
   absl::MutexLock lock(&mu_);
   if (message->has_assignment()) {
     const v1::AssignmentChange& a = message->assignment();
-    stream_generation_ = a.generation();
     // Records of revoked partitions not handed out yet are not this member's any more: the
     // new owner reads them from the last commit.
     for (const v1::TopicPartition& tp : a.revoked()) Purge({tp.topic(), tp.partition()});
@@ -422,6 +426,7 @@ bool ConsumerImpl::Deliver(const std::string& member,
     e.kind = Event::Kind::kAssignment;
     e.member_id = member;
     e.generation = a.generation();
+    e.revoked = a.revoked_size() > 0;
     for (const v1::TopicPartition& tp : a.assignment()) {
       e.assignment.insert({tp.topic(), tp.partition()});
     }
@@ -583,13 +588,21 @@ void ConsumerImpl::ApplyAssignment(const Event& event) {
     for (const TopicPartition& tp : event.assignment) {
       if (!assignment_.contains(tp)) added.push_back(tp);
     }
-    heartbeat = !revoked.empty() || revocation_unacked_;
+    // Also when none of the revoked partitions had reached Poll yet (the stream opened after
+    // the rebalance): the broker still waits for this member's answer.
+    heartbeat = !revoked.empty() || event.revoked || revocation_unacked_;
   }
   if (!revoked.empty()) {
     // The partitions are still this consumer's while on_revoke runs (a Commit there includes
-    // them); the broker hands them to their new owner only after the final commit or the
-    // heartbeat below, so the new owner's on_assign comes after this on_revoke.
+    // them, at the older generation, which the broker does not take as the answer); the broker
+    // hands them to their new owner only after the final commit at the new generation or the
+    // heartbeat below, so the new owner's on_assign comes after this on_revoke, and no record
+    // of theirs reaches the application after it (queued ones were dropped on arrival).
     if (options_.on_revoke) options_.on_revoke(revoked);
+    {
+      absl::MutexLock lock(&mu_);
+      generation_ = event.generation;
+    }
     if (options_.auto_commit) {
       std::map<TopicPartition, int64_t> final_positions;
       {
@@ -598,7 +611,8 @@ void ConsumerImpl::ApplyAssignment(const Event& event) {
           if (!event.assignment.contains(tp)) final_positions[tp] = offset;
         }
       }
-      (void)CommitSync(final_positions);  // on failure the grace period hands them over
+      // On failure the heartbeat below still answers: the new owner starts at the last commit.
+      (void)CommitSync(final_positions);
     }
     std::vector<std::unique_ptr<SeekStream>> seeks;
     {
@@ -617,6 +631,7 @@ void ConsumerImpl::ApplyAssignment(const Event& event) {
   if (heartbeat) Heartbeat(event.member_id, event.generation);
   {
     absl::MutexLock lock(&mu_);
+    generation_ = event.generation;
     assignment_.insert(added.begin(), added.end());
   }
   if (!added.empty() && options_.on_assign) options_.on_assign(added);
@@ -665,9 +680,9 @@ void ConsumerImpl::Heartbeat(const std::string& member, int64_t generation) {
   internal::SetTimeout(&context);
   const grpc::Status s = stub_->Heartbeat(&context, request, &response);
   absl::MutexLock lock(&mu_);
-  // At an older generation the broker does not count the acknowledgement: repeat it with the
-  // next change this consumer applies.
-  revocation_unacked_ = !s.ok() || response.generation() != generation;
+  // The broker takes the answer at any generation up to its current one; after a failure,
+  // repeat it with the next change this consumer applies.
+  revocation_unacked_ = !s.ok();
 }
 
 void ConsumerImpl::MaybeAutoCommit() {
@@ -717,13 +732,13 @@ absl::Status ConsumerImpl::CommitSync(std::map<TopicPartition, int64_t> offsets)
   {
     absl::MutexLock lock(&mu_);
     member = member_id_;
-    generation = stream_generation_;  // newer than Poll's view when a change is still queued
+    generation = generation_;
   }
   absl::Status s = SendCommit(member, generation, offsets);
   if (!absl::IsFailedPrecondition(s)) return s;
-  // The group may have moved on since the stream's last word (the change is still on its way,
-  // or the reader waits for Poll to make room). A heartbeat at generation 0 tells the current
-  // generation and assignment without acknowledging any revocation.
+  // The partitions may be owned since a generation Poll has not applied yet (a change still on
+  // its way). A heartbeat at generation 0 tells the current generation and assignment without
+  // answering any revoke.
   v1::HeartbeatRequest probe;
   probe.set_group(options_.group);
   probe.set_member_id(member);
@@ -734,8 +749,8 @@ absl::Status ConsumerImpl::CommitSync(std::map<TopicPartition, int64_t> offsets)
   if (!stub_->Heartbeat(&context, probe, &current).ok() || current.generation() == generation) {
     return s;  // the member is unknown (the stream rejoins), or this is no generation problem
   }
-  // Partitions revoked meanwhile got their final commit from the first attempt (accepted at an
-  // older generation during the revoke grace); commit the others at the current generation.
+  // Commit again, at the current generation, what is still owned; a partition revoked
+  // meanwhile gets its final commit when Poll applies the change.
   std::set<TopicPartition> owned;
   for (const v1::TopicPartition& tp : current.assignment()) {
     owned.insert({tp.topic(), tp.partition()});
@@ -802,7 +817,7 @@ void ConsumerImpl::CommitAsync(std::function<void(absl::Status)> done) {
       rejected = absl::FailedPreconditionError("the consumer is closed");
     } else {
       call->offsets = Positions(/*dirty_only=*/false);
-      call->request = CommitRequest(member_id_, stream_generation_, call->offsets);
+      call->request = CommitRequest(member_id_, generation_, call->offsets);
       if (!call->offsets.empty()) ++async_pending_;
     }
   }

@@ -1,10 +1,13 @@
 // ferry::Consumer: a member of a consumer group. It joins the group, keeps one group Subscribe
 // stream open (which also keeps it alive: no heartbeat thread), and hands out records with
 // Poll(). Commits are explicit (Commit, CommitAsync) or automatic every auto_commit_interval.
-// On a rebalance, on_revoke runs for partitions that move away, then their final positions are
-// committed (when auto-commit is on) and the revocation is acknowledged, and only then does the
-// broker hand them to their new owner: another member's on_assign for a partition comes after
-// this member's on_revoke for it. on_assign runs for partitions gained.
+// On a rebalance, queued records of partitions that move away are dropped at once; at the next
+// Poll (so after the application finished what the last Poll returned), on_revoke runs for
+// them, their final positions are committed (when auto-commit is on) and the revocation is
+// answered, and only then does the broker hand them to their new owner: another member's
+// on_assign for a partition comes after this member's on_revoke for it, and two members never
+// process one partition at the same time. on_assign runs for partitions gained. An application
+// that does not call Poll within rebalance_timeout of a revoke is removed from the group.
 //
 // A reader thread receives the stream into a bounded queue (about 10000 records): when Poll is
 // not called, the stream stops and the broker waits. The consumer rejoins by itself when the
@@ -51,6 +54,11 @@ struct ConsumerOptions {
   std::string group;
   std::vector<std::string> topics;
   absl::Duration session_timeout = absl::Seconds(10);
+  // How long the application may take, once a rebalance revokes partitions, to call Poll again
+  // (which runs on_revoke, commits and answers the broker); a member that takes longer is
+  // removed from the group, loses its partitions and rejoins. Zero: the broker's
+  // --group-revoke-grace-ms.
+  absl::Duration rebalance_timeout = absl::ZeroDuration();
   std::string instance_id;  // static membership
   OffsetReset offset_reset = OffsetReset::kLatest;
   bool auto_commit = true;

@@ -80,6 +80,16 @@ async function main() {
         generation = message.assignment.generation;
         const owned = message.assignment.assignment.map((tp) => `${tp.topic}/${tp.partition}`);
         console.log(`Assigned (generation ${generation}): ${owned.join(', ') || 'nothing'}`);
+        if (message.assignment.revoked.length > 0) {
+          // Records are handled one message at a time, so revoked partitions are done with:
+          // say so, and the broker hands them to their new owner (it waits for this answer,
+          // up to the rebalance timeout).
+          await call(brokerClient, 'Heartbeat', {
+            group: args.group,
+            member_id: memberId,
+            generation,
+          });
+        }
         continue;
       }
       let last = null;

@@ -73,6 +73,13 @@ def main():
                     owned = ", ".join(f"{tp.topic}/{tp.partition}"
                                       for tp in message.assignment.assignment)
                     print(f"Assigned (generation {generation}): {owned or 'nothing'}")
+                    if message.assignment.revoked:
+                        # Records are handled one message at a time, so revoked partitions are
+                        # done with: say so, and the broker hands them to their new owner (it
+                        # waits for this answer, up to the rebalance timeout).
+                        broker.Heartbeat(ferry_pb2.HeartbeatRequest(
+                            group=args.group, member_id=member_id, generation=generation),
+                            timeout=10)
                     continue
                 last = None
                 for record in message.records:

@@ -74,12 +74,6 @@ absl::StatusOr<MemberView> ConsumerGroups::Sync(const std::string& group,
   return coordinator_.Sync(group, member_id, generation);
 }
 
-absl::StatusOr<MemberView> ConsumerGroups::AwaitPending(const std::string& group,
-                                                        const std::string& member_id,
-                                                        absl::Duration timeout) {
-  return coordinator_.AwaitPending(group, member_id, timeout);
-}
-
 absl::Status ConsumerGroups::Leave(const std::string& group, const std::string& member_id) {
   return coordinator_.Leave(group, member_id);
 }
@@ -157,14 +151,15 @@ void ConsumerGroups::Commit(const std::string& group, const std::string& member_
   }
   broker_->offsets().Commit(
       group, accepted,
-      [this, group, member_id, accepted_tps = std::move(accepted_tps), results = std::move(results),
+      [this, group, member_id, generation, accepted_tps = std::move(accepted_tps),
+       results = std::move(results),
        done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) {
           for (auto& r : results) {
             if (r.ok()) r = s;
           }
         } else {
-          coordinator_.Committed(group, member_id, accepted_tps);
+          coordinator_.Committed(group, member_id, generation, accepted_tps);
         }
         done(std::move(results));
       });

@@ -61,15 +61,13 @@ class ConsumerGroups {
                                        int64_t generation);
   absl::StatusOr<MemberView> Sync(const std::string& group, const std::string& member_id,
                                   int64_t generation);
-  absl::StatusOr<MemberView> AwaitPending(const std::string& group, const std::string& member_id,
-                                          absl::Duration timeout);
   absl::Status Leave(const std::string& group, const std::string& member_id);
   absl::StatusOr<uint64_t> OpenStream(const std::string& group, const std::string& member_id,
                                       std::shared_ptr<MemberStream> stream);
   void CloseStream(const std::string& group, const std::string& member_id, uint64_t stream_id);
-  // Ends every wait in AwaitPending now, and makes later ones return at once.
+  // Ends every classic Join's wait now, and makes later ones return at once.
   void CancelWaits() { coordinator_.CancelWaits(); }
-  // Shutdown: ends every member stream with `why` and every wait in AwaitPending.
+  // Shutdown: ends every member stream with `why` and every classic Join's wait.
   void Shutdown(const absl::Status& why);
   int64_t Rebalances(const std::string& group) const { return coordinator_.Rebalances(group); }
 

@@ -15,9 +15,16 @@ namespace {
 
 std::string TpName(const TopicPartition& tp) { return absl::StrCat(tp.first, "-", tp.second); }
 
-std::vector<TopicPartition> Sorted(const std::set<TopicPartition>& s) {
-  return std::vector<TopicPartition>(s.begin(), s.end());
+template <typename V>
+std::vector<TopicPartition> Sorted(const std::map<TopicPartition, V>& m) {
+  std::vector<TopicPartition> out;
+  out.reserve(m.size());
+  for (const auto& [tp, v] : m) out.push_back(tp);
+  return out;
 }
+
+// How often a blocked classic Join looks whether its caller is still there.
+constexpr absl::Duration kAbandonCheck = absl::Milliseconds(100);
 
 std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
 
@@ -189,13 +196,120 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
         req.revoke_grace > absl::ZeroDuration() ? req.revoke_grace : options_.revoke_grace;
     m->client_id = req.client_id;
     m->client_host = req.client_host;
-    if (rebalance) Rebalance(*g, "join");
+    bool released = false;
+    if (m->classic) {
+      m->cooperative = req.cooperative;
+      // Rejoining is a classic member's answer to the rebalance: an eager member has given up
+      // everything, a cooperative one what it no longer lists as owned.
+      if (!m->cooperative) {
+        released = Release(*m, -1);
+      } else {
+        const std::set<TopicPartition> still(req.owned.begin(), req.owned.end());
+        for (auto it = m->revoking.begin(); it != m->revoking.end();) {
+          if (still.contains(it->first)) {
+            ++it;
+          } else {
+            it = m->revoking.erase(it);
+            released = true;
+          }
+        }
+      }
+      ++m->joining;  // from here, every generation the group reaches counts it as joined
+    }
+    if (rebalance) {
+      Rebalance(*g, "join");
+    } else if (released) {
+      HandOff(*g);
+    }
+    if (m->classic) m->joined_generation = g->generation;
+    for (auto& [id, member] : g->members) UpdateAnswerDeadline(*g, member, now);
     result.member_id = m->id;
     result.generation = g->generation;
     result.assignment = Sorted(m->owned);
     result.assignor = g->assignor;
   }
   Dispatch();
+  if (req.classic) return AwaitJoin(req, result.member_id);
+  return result;
+}
+
+absl::StatusOr<JoinResult> GroupCoordinator::AwaitJoin(const JoinRequest& req,
+                                                       const std::string& member_id) {
+  JoinResult result;
+  bool abandoned = false;
+  bool cancelled = false;
+  {
+    absl::MutexLock lock(&mu_);
+    // Hand-overs and removals happen under mu_, and a condition is evaluated each time mu_ is
+    // released; the time slices are only for looking at the caller's connection.
+    const auto barrier = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (waits_cancelled_) return true;
+      Group* g = FindGroup(req.group);
+      return g == nullptr || !g->members.contains(member_id) || BarrierComplete(*g);
+    };
+    const auto settled = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (waits_cancelled_) return true;
+      Group* g = FindGroup(req.group);
+      if (g == nullptr) return true;
+      auto m = g->members.find(member_id);
+      if (m == g->members.end()) return true;
+      if (!BarrierComplete(*g)) return false;
+      for (const auto& [tp, owner] : g->target) {
+        if (owner == member_id && !m->second.owned.contains(tp)) return false;
+      }
+      return true;
+    };
+    const auto wait = [&](const std::function<bool()>& done, absl::Time until)
+                          ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                            while (!done() && !abandoned) {
+                              const absl::Time now = absl::Now();
+                              if (now >= until) return;
+                              mu_.AwaitWithTimeout(absl::Condition(&done),
+                                                   std::min(kAbandonCheck, until - now));
+                              if (!done() && req.abandoned && req.abandoned()) abandoned = true;
+                            }
+                          };
+    // The barrier ends by itself: members that do not rejoin are removed at their rebalance
+    // timeout (Tick). The bound only keeps a wedged timer from holding the call forever.
+    const absl::Duration grace =
+        req.revoke_grace > absl::ZeroDuration() ? req.revoke_grace : options_.revoke_grace;
+    wait(barrier, absl::Now() + 2 * grace + options_.max_join_wait);
+    // Then let partitions moving from streaming members arrive, so the member gets its share
+    // in one round; what has not arrived by then comes with a later rejoin.
+    if (!abandoned) wait(settled, absl::Now() + std::min(grace, options_.max_join_wait));
+    cancelled = waits_cancelled_;
+    Group* g = FindGroup(req.group);
+    Member* m = nullptr;
+    if (g != nullptr) {
+      auto it = g->members.find(member_id);
+      if (it != g->members.end()) m = &it->second;
+    }
+    if (m != nullptr) {
+      --m->joining;
+      if (abandoned) {
+        log::Event(log::Level::kInfo, "member_join_abandoned",
+                   {{"group", req.group}, {"member", member_id}});
+        RemoveAndRebalance(req.group, member_id, absl::CancelledError("the member went away"),
+                           "join abandoned");
+      } else {
+        result.member_id = member_id;
+        result.generation = g->generation;
+        result.assignment = Sorted(m->owned);
+        result.assignor = g->assignor;
+      }
+    }
+  }
+  Dispatch();
+  if (abandoned) return absl::CancelledError("the member went away while its join waited");
+  if (cancelled && result.member_id.empty()) {
+    return absl::UnavailableError("the broker is shutting down");
+  }
+  if (result.member_id.empty()) {
+    return Tagged(absl::NotFoundError(absl::StrCat(
+                      "member ", Quoted(member_id), " of group ", Quoted(req.group),
+                      " was removed while it joined (it did not answer in time): join again")),
+                  GroupError::kUnknownMember);
+  }
   return result;
 }
 
@@ -216,10 +330,12 @@ absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
                                                                "'s ", g->generation)),
                     GroupError::kFutureGeneration);
     }
-    m->deadline = clock_->Now() + m->session_timeout;
-    if (generation == g->generation && !m->revoking.empty()) {
-      // The member has seen the current generation, so it knows what was revoked.
-      m->revoking.clear();
+    const absl::Time now = clock_->Now();
+    m->deadline = now + m->session_timeout;
+    // A streaming member heartbeats at the generation whose change it has applied: it has
+    // stopped every partition revoked up to there.
+    if (!m->classic && Release(*m, generation)) {
+      UpdateAnswerDeadline(*g, *m, now);
       HandOff(*g);
     }
     view = View(*g, *m);
@@ -246,40 +362,12 @@ absl::StatusOr<MemberView> GroupCoordinator::Sync(const std::string& group,
                     GroupError::kRebalancing);
     }
     m->deadline = clock_->Now() + m->session_timeout;
-    if (!m->revoking.empty()) {
-      m->revoking.clear();
-      HandOff(*g);
-    }
     m->synced_generation = generation;
     m->synced = m->owned;
     view = View(*g, *m);
   }
   Dispatch();
   return view;
-}
-
-absl::StatusOr<MemberView> GroupCoordinator::AwaitPending(const std::string& group,
-                                                          const std::string& member_id,
-                                                          absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  // Hand-overs happen under mu_ (a commit, a heartbeat, a leave, the timer), and the condition
-  // is evaluated each time mu_ is released: no polling.
-  const auto settled = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    if (waits_cancelled_) return true;
-    Group* g = FindGroup(group);
-    if (g == nullptr) return true;
-    auto m = g->members.find(member_id);
-    if (m == g->members.end()) return true;
-    for (const auto& [tp, owner] : g->target) {
-      if (owner == member_id && !m->second.owned.contains(tp)) return false;
-    }
-    return true;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
-  auto found = FindGroupMember(group, member_id);
-  if (!found.ok()) return found.status();
-  auto [g, m] = *found;
-  return View(*g, *m);
 }
 
 void GroupCoordinator::CancelWaits() {
@@ -305,12 +393,8 @@ absl::Status GroupCoordinator::Leave(const std::string& group, const std::string
     absl::MutexLock lock(&mu_);
     auto found = FindGroupMember(group, member_id);
     if (!found.ok()) return found.status();
-    auto [g, m] = *found;
     log::Event(log::Level::kInfo, "member_left", {{"group", group}, {"member", member_id}});
-    RemoveMember(*g, member_id, absl::OkStatus());
-    Rebalance(*g, "leave");
-    // A group lives here only while it has members; its offsets stay in storage.
-    if (g->members.empty()) groups_.erase(group);
+    RemoveAndRebalance(group, member_id, absl::OkStatus(), "leave");
   }
   Dispatch();
   return absl::OkStatus();
@@ -338,24 +422,26 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
   } else {
     m = &g->members.at(member_id);
   }
-  const absl::Time now = clock_->Now();
   for (const auto& tp : partitions) {
     if (m == nullptr) {
       out.push_back(member_status);
       continue;
     }
+    // Ownership since a generation, not the generation itself, is what fences: a member that
+    // has not seen a rebalance yet commits what it still holds (also a partition being revoked
+    // from it, which it still processes until it answers) with the generation it has.
+    auto owned = m->owned.find(tp);
     auto revoking = m->revoking.find(tp);
-    if (revoking != m->revoking.end() && now <= revoking->second && generation <= g->generation) {
-      out.push_back(absl::OkStatus());  // the final commit of a revoked partition
-    } else if (generation > g->generation) {
+    const int64_t since = owned != m->owned.end()         ? owned->second
+                          : revoking != m->revoking.end() ? revoking->second.owned_since
+                                                          : -1;
+    if (generation > g->generation) {
       out.push_back(
           Tagged(absl::FailedPreconditionError(absl::StrCat(
                      "generation ", generation, " is ahead of group ", Quoted(group), "'s ",
                      g->generation, ": use the generation JoinGroup or the stream gave")),
                  GroupError::kFutureGeneration));
-    } else if (m->classic && generation >= 0 && m->owned.contains(tp)) {
-      // A classic member commits what it still owns before it rejoins, with the generation it
-      // had: ownership, not the generation, is what fences it.
+    } else if (since >= 0 && generation >= since) {
       out.push_back(absl::OkStatus());
     } else if (generation != g->generation) {
       out.push_back(Tagged(absl::FailedPreconditionError(absl::StrCat(
@@ -375,15 +461,28 @@ std::vector<absl::Status> GroupCoordinator::CheckCommit(
 }
 
 void GroupCoordinator::Committed(const std::string& group, const std::string& member_id,
+                                 int64_t generation,
                                  const std::vector<TopicPartition>& partitions) {
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindGroup(group);
     if (g == nullptr || !g->members.contains(member_id)) return;
     Member& m = g->members.at(member_id);
+    // A classic member answers only by rejoining: its commit in onPartitionsRevoked may come
+    // before the rest of its clean-up.
+    if (m.classic) return;
     bool released = false;
-    for (const auto& tp : partitions) released |= m.revoking.erase(tp) > 0;
-    if (released) HandOff(*g);
+    for (const auto& tp : partitions) {
+      auto it = m.revoking.find(tp);
+      if (it != m.revoking.end() && generation >= it->second.generation) {
+        m.revoking.erase(it);
+        released = true;
+      }
+    }
+    if (released) {
+      UpdateAnswerDeadline(*g, m, clock_->Now());
+      HandOff(*g);
+    }
   }
   Dispatch();
 }
@@ -411,6 +510,9 @@ absl::StatusOr<uint64_t> GroupCoordinator::OpenStream(const std::string& group,
     change.generation = g->generation;
     change.added = Sorted(m->owned);
     change.assignment = change.added;
+    // Partitions still waiting for this member's answer: a stream opened after the rebalance
+    // must learn of them too, or the member would never answer.
+    change.revoked = Sorted(m->revoking);
     Notify(*m, std::move(change));
   }
   Dispatch();
@@ -460,42 +562,23 @@ void GroupCoordinator::Tick() {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
     for (auto& [name, g] : groups_) {
-      std::vector<std::string> expired;
-      bool released = false;
+      std::vector<std::pair<std::string, absl::Status>> expired;
       for (auto& [id, m] : g.members) {
-        if (m.stream == nullptr && m.deadline < now) {
-          expired.push_back(id);
-          continue;
-        }
-        bool overdue = false;
-        for (auto it = m.revoking.begin(); it != m.revoking.end();) {
-          if (it->second < now && m.classic) {
-            // A classic member that has not rejoined within its rebalance timeout leaves the
-            // group (as in Kafka) before its partitions move, so two owners never overlap.
-            overdue = true;
-            ++it;
-          } else if (it->second < now) {
-            it = m.revoking.erase(it);
-            released = true;
-          } else {
-            ++it;
-          }
-        }
-        if (overdue) {
+        if (m.stream == nullptr && m.joining == 0 && m.deadline < now) {
+          log::Event(log::Level::kWarn, "member_timed_out", {{"group", name}, {"member", id}});
+          expired.emplace_back(id, absl::DeadlineExceededError("the member's session timed out"));
+        } else if (m.answer_deadline < now) {
+          // A member that has not answered a rebalance within its rebalance timeout leaves
+          // the group before its partitions move (as in Kafka), so two owners never overlap.
           log::Event(log::Level::kWarn, "member_rebalance_timeout",
                      {{"group", name}, {"member", id}});
-          expired.push_back(id);
+          expired.emplace_back(
+              id, absl::DeadlineExceededError(
+                      "the member did not answer a rebalance within its rebalance timeout"));
         }
       }
-      for (const auto& id : expired) {
-        log::Event(log::Level::kWarn, "member_timed_out", {{"group", name}, {"member", id}});
-        RemoveMember(g, id, absl::DeadlineExceededError("the member's session timed out"));
-      }
-      if (!expired.empty()) {
-        Rebalance(g, "session timeout");
-      } else if (released) {
-        HandOff(g);
-      }
+      for (const auto& [id, why] : expired) RemoveMember(g, id, why);
+      if (!expired.empty()) Rebalance(g, "member timed out");
     }
     std::erase_if(groups_, [](const auto& entry) { return entry.second.members.empty(); });
   }
@@ -507,8 +590,8 @@ absl::Time GroupCoordinator::NextDeadline() const {
   absl::Time next = absl::InfiniteFuture();
   for (const auto& [name, g] : groups_) {
     for (const auto& [id, m] : g.members) {
-      if (m.stream == nullptr) next = std::min(next, m.deadline);
-      for (const auto& [tp, deadline] : m.revoking) next = std::min(next, deadline);
+      if (m.stream == nullptr && m.joining == 0) next = std::min(next, m.deadline);
+      next = std::min(next, m.answer_deadline);
     }
   }
   return next;
@@ -566,21 +649,24 @@ void GroupCoordinator::Rebalance(Group& g, std::string_view reason) {
     AssignmentChange change;
     change.generation = g.generation;
     for (auto it = m.owned.begin(); it != m.owned.end();) {
-      auto t = target.find(*it);
+      auto t = target.find(it->first);
       if (t == target.end() || t->second != id) {
-        change.revoked.push_back(*it);
-        // A deleted partition needs no hand-over; a moved one waits for the owner's final word.
-        if (t != target.end()) m.revoking[*it] = now + m.revoke_grace;
+        change.revoked.push_back(it->first);
+        // A deleted partition needs no hand-over; a moved one waits for the owner's answer.
+        if (t != target.end()) m.revoking[it->first] = {it->second, g.generation};
         it = m.owned.erase(it);
         ++moved;
       } else {
         ++it;
       }
     }
+    // Classic members blocked in Join are part of this generation; the others owe a rejoin.
+    if (m.classic && m.joining > 0) m.joined_generation = g.generation;
     change.assignment = Sorted(m.owned);
     Notify(m, std::move(change));
   }
   g.target = std::move(target);
+  for (auto& [id, m] : g.members) UpdateAnswerDeadline(g, m, now);
   log::Event(log::Level::kInfo, "rebalance",
              {{"group", g.name},
               {"generation", std::to_string(g.generation)},
@@ -595,7 +681,7 @@ void GroupCoordinator::HandOff(Group& g) {
   for (const auto& [tp, owner] : g.target) {
     auto m = g.members.find(owner);
     if (m == g.members.end() || m->second.owned.contains(tp) || OwnedOrRevoking(g, tp)) continue;
-    m->second.owned.insert(tp);
+    m->second.owned.emplace(tp, g.generation);
     added[owner].push_back(tp);
   }
   for (auto& [id, tps] : added) {
@@ -606,6 +692,45 @@ void GroupCoordinator::HandOff(Group& g) {
     change.assignment = Sorted(m.owned);
     Notify(m, std::move(change));
   }
+}
+
+bool GroupCoordinator::Release(Member& m, int64_t generation) {
+  bool released = false;
+  for (auto it = m.revoking.begin(); it != m.revoking.end();) {
+    if (generation < 0 || it->second.generation <= generation) {
+      it = m.revoking.erase(it);
+      released = true;
+    } else {
+      ++it;
+    }
+  }
+  return released;
+}
+
+void GroupCoordinator::UpdateAnswerDeadline(const Group& g, Member& m, absl::Time now) {
+  const bool owes = !m.revoking.empty() || (m.classic && m.joined_generation < g.generation);
+  if (!owes) {
+    m.answer_deadline = absl::InfiniteFuture();
+  } else if (m.answer_deadline == absl::InfiniteFuture()) {
+    m.answer_deadline = now + m.revoke_grace;
+  }
+}
+
+bool GroupCoordinator::BarrierComplete(const Group& g) const {
+  for (const auto& [id, m] : g.members) {
+    if (m.classic && m.joined_generation < g.generation) return false;
+  }
+  return true;
+}
+
+void GroupCoordinator::RemoveAndRebalance(const std::string& group, const std::string& member_id,
+                                          const absl::Status& why, std::string_view reason) {
+  Group* g = FindGroup(group);
+  if (g == nullptr) return;
+  RemoveMember(*g, member_id, why);
+  Rebalance(*g, reason);
+  // A group lives here only while it has members; its offsets stay in storage.
+  if (g->members.empty()) groups_.erase(group);
 }
 
 GroupInfo GroupCoordinator::Info(const Group& g) const {
@@ -619,6 +744,7 @@ GroupInfo GroupCoordinator::Info(const Group& g) const {
     auto m = g.members.find(owner);
     if (m != g.members.end() && !m->second.owned.contains(tp)) settled = false;
   }
+  if (!BarrierComplete(g)) settled = false;
   info.state = g.members.empty() ? GroupState::kEmpty
                : settled         ? GroupState::kStable
                                  : GroupState::kRebalancing;
@@ -628,7 +754,7 @@ GroupInfo GroupCoordinator::Info(const Group& g) const {
     mi.instance_id = m.instance_id;
     mi.topics.assign(m.topics.begin(), m.topics.end());
     mi.assignment = Sorted(m.owned);
-    for (const auto& [tp, deadline] : m.revoking) mi.revoking.push_back(tp);
+    for (const auto& [tp, revoke] : m.revoking) mi.revoking.push_back(tp);
     mi.streaming = m.stream != nullptr;
     mi.client_id = m.client_id;
     mi.client_host = m.client_host;

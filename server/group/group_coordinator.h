@@ -3,12 +3,22 @@
 // feed it joins, heartbeats, leaves, commits and stream open/close; it tells each member's
 // open stream about assignment changes.
 //
-// Cooperative rebalancing: when the members or the topics change, the assignor computes a new
-// target and the generation goes up. Partitions that keep their owner keep flowing. A partition
-// that moves is first revoked from its owner (its stream stops delivering it and is told); the
-// new owner gets it only when the old owner acknowledges (commits it, or heartbeats at the new
-// generation), leaves, dies, or the revoke grace period ends. So at most one member owns a
-// partition at any moment.
+// Rebalancing: when the members or the topics change, the assignor computes a new target and
+// the generation goes up. Partitions that keep their owner keep flowing. A partition that moves
+// is first revoked from its owner; the new owner gets it only when the old owner answers:
+//   - a streaming (gRPC) member heartbeats at the revoke's generation or later, or commits the
+//     partition at that generation or later (its final commit);
+//   - a Kafka classic member rejoins (JoinGroup): an eager one has given up everything, a
+//     cooperative one whatever its subscription no longer lists as owned;
+//   - the member leaves, or is removed: its session ends, or it has not answered within its
+//     rebalance timeout (then its stream is closed and its commits are fenced).
+// A commit at an older generation is accepted while the member still holds the partition, but
+// never counts as the answer. So at most one member owns a partition at any moment, by
+// construction rather than by timing.
+//
+// Kafka classic members also get Kafka's join barrier: Join of a classic member returns only
+// when every classic member of the group has rejoined the current generation (or was removed
+// for not doing so within its rebalance timeout), so they all start a generation together.
 //
 // Thread-safe. Stream callbacks run in order, outside the coordinator's lock, on the thread
 // that caused them; they must not block or call back into the coordinator.
@@ -39,7 +49,12 @@ struct CoordinatorOptions {
   absl::Duration min_session_timeout = absl::Milliseconds(500);
   absl::Duration max_session_timeout = absl::Minutes(30);
   absl::Duration default_session_timeout = absl::Seconds(10);
-  absl::Duration revoke_grace = absl::Seconds(3);
+  // How long a member has to answer a rebalance (a revoke, or for a Kafka classic member, a
+  // rejoin) before it is removed from the group; a member may ask for its own.
+  absl::Duration revoke_grace = absl::Seconds(10);
+  // How long a Kafka JoinGroup waits, after the barrier, for partitions moving to the member
+  // from streaming members, at most.
+  absl::Duration max_join_wait = absl::Seconds(5);
   int max_members_per_group = 1000;
   int max_groups = 10000;
   int max_topics_per_member = 1000;
@@ -92,14 +107,19 @@ struct JoinRequest {
   // Empty: the group's assignor (sticky for a new group), so a member of either door joins any
   // group without knowing how it assigns. A named one must match the group's.
   std::optional<AssignorKind> assignor;
-  // A Kafka classic-protocol (eager) member. It learns of revocations only at its next
-  // heartbeat and answers by rejoining, so: a partition revoked from it waits `revoke_grace`
-  // (its rebalance timeout) and if that ends unacknowledged the member is removed, as Kafka
-  // does, before the partition moves; it may commit partitions it still owns at an older
-  // generation (its commit before rejoining); and it takes the group's assignor, since the
-  // coordinator assigns for it.
+  // A Kafka classic-protocol member. It learns of rebalances at its next heartbeat and answers
+  // by rejoining; Join blocks at the barrier (see the file comment); it takes the group's
+  // assignor, since the coordinator assigns for it.
   bool classic = false;
-  absl::Duration revoke_grace = absl::ZeroDuration();  // zero: CoordinatorOptions::revoke_grace
+  // Classic: a cooperative (incremental) member keeps its partitions across a rejoin and lists
+  // them in `owned`; an eager one gives up everything when it rejoins.
+  bool cooperative = false;
+  std::vector<TopicPartition> owned;
+  // Classic: polled while Join waits; true when the caller is gone (its connection closed),
+  // which removes the member at once.
+  std::function<bool()> abandoned;
+  // The member's rebalance timeout; zero: CoordinatorOptions::revoke_grace.
+  absl::Duration revoke_grace = absl::ZeroDuration();
   // Who the member is, for DescribeGroup (Kafka clients send a client id; the host is the
   // connection's peer).
   std::string client_id;
@@ -130,7 +150,7 @@ struct MemberInfo {
   std::string instance_id;
   std::vector<std::string> topics;
   std::vector<TopicPartition> assignment;  // owned now
-  std::vector<TopicPartition> revoking;    // revoked, final commit still allowed
+  std::vector<TopicPartition> revoking;    // revoked, waiting for the member's answer
   bool streaming = false;
   std::string client_id;
   std::string client_host;
@@ -153,37 +173,38 @@ class GroupCoordinator {
   const CoordinatorOptions& options() const { return options_; }
 
   // New member (empty member_id), static rejoin (known instance_id) or rejoin (member_id).
-  // NOT_FOUND for an unknown member_id: the member must join anew.
+  // NOT_FOUND for an unknown member_id: the member must join anew. A classic member's Join
+  // blocks at the barrier, then up to max_join_wait for partitions moving to it; CANCELLED
+  // when `abandoned` (the member is removed) or CancelWaits was called.
   absl::StatusOr<JoinResult> Join(const JoinRequest& request);
-  // Keeps a member alive; at the current generation it also acknowledges its revocations.
+  // Keeps a member alive. A streaming member's heartbeat at generation G also answers every
+  // revoke of generation G or earlier; a classic member's never does (it answers by rejoining).
   absl::StatusOr<MemberView> Heartbeat(const std::string& group, const std::string& member_id,
                                        int64_t generation);
-  // A classic member takes its assignment at `generation` (Kafka SyncGroup): acknowledges its
-  // revocations and remembers what it was given, so Heartbeat can tell it when that changes.
+  // A classic member takes its assignment at `generation` (Kafka SyncGroup) and the coordinator
+  // remembers what it was given, so Heartbeat can tell it when that changes.
   // FAILED_PRECONDITION (GroupError::kRebalancing) when `generation` is not the current one.
   absl::StatusOr<MemberView> Sync(const std::string& group, const std::string& member_id,
                                   int64_t generation);
-  // Waits up to `timeout` (real time) until no partition waits for hand-over to the member, the
-  // member is gone, or CancelWaits() is called; returns the member's view then.
-  absl::StatusOr<MemberView> AwaitPending(const std::string& group, const std::string& member_id,
-                                          absl::Duration timeout);
-  // Ends every AwaitPending now and refuses to wait from then on (shutdown).
+  // Ends every classic Join's wait now and refuses to wait from then on (shutdown).
   void CancelWaits();
   // Removes the member and rebalances at once.
   absl::Status Leave(const std::string& group, const std::string& member_id);
 
   // Whether `member_id` at `generation` may commit each partition: OK, or FAILED_PRECONDITION
-  // saying why (unknown member, stale generation, not the owner). A partition revoked from the
-  // member may get its final commit during the revoke grace period, at any earlier generation.
+  // saying why (unknown member, stale generation, not the owner). A member may commit a
+  // partition it owns or is being revoked, at any generation since it got the partition.
   std::vector<absl::Status> CheckCommit(const std::string& group, const std::string& member_id,
                                         int64_t generation,
                                         const std::vector<TopicPartition>& partitions);
-  // The commit of `partitions` is durable: revoked ones among them pass to their new owners.
-  void Committed(const std::string& group, const std::string& member_id,
+  // The commit of `partitions` at `generation` is durable: a streaming member's final commit of
+  // a revoked partition (at the revoke's generation or later) passes it to its new owner.
+  void Committed(const std::string& group, const std::string& member_id, int64_t generation,
                  const std::vector<TopicPartition>& partitions);
 
   // The member's group stream opened: it counts as alive while open and receives its current
-  // assignment at once, then every change. A newer stream of the same member replaces it.
+  // assignment at once (with, as revoked, the partitions still waiting for its answer), then
+  // every change. A newer stream of the same member replaces it.
   absl::StatusOr<uint64_t> OpenStream(const std::string& group, const std::string& member_id,
                                       std::shared_ptr<MemberStream> stream);
   // The stream ended; the member has its session timeout to come back.
@@ -195,7 +216,7 @@ class GroupCoordinator {
   // Partition counts changed or topics were deleted: groups rebalance.
   void TopicsChanged();
 
-  // Expires sessions and revoke grace periods that are due at the clock's time.
+  // Removes members whose session or rebalance timeout is due at the clock's time.
   void Tick();
   // When Tick next has work; InfiniteFuture when nothing is pending.
   absl::Time NextDeadline() const;
@@ -218,14 +239,26 @@ class GroupCoordinator {
     absl::Time deadline;  // when not streaming
     std::shared_ptr<MemberStream> stream;
     uint64_t stream_id = 0;
-    std::set<TopicPartition> owned;
-    std::map<TopicPartition, absl::Time> revoking;  // -> grace deadline
+    // Partition -> the generation since which the member owns it (commits from before are
+    // fenced).
+    std::map<TopicPartition, int64_t> owned;
+    struct Revoke {
+      int64_t owned_since = 0;
+      int64_t generation = 0;  // of the rebalance that revoked it
+    };
+    std::map<TopicPartition, Revoke> revoking;
+    // When the member must have answered the rebalance it owes an answer to (InfiniteFuture:
+    // it owes none).
+    absl::Time answer_deadline = absl::InfiniteFuture();
     bool classic = false;
+    bool cooperative = false;
+    int joining = 0;                 // classic: Join calls waiting at the barrier
+    int64_t joined_generation = -1;  // classic: the generation it last joined
     absl::Duration revoke_grace;
     std::string client_id;
     std::string client_host;
     int64_t synced_generation = -1;  // classic: what the last Sync returned
-    std::set<TopicPartition> synced;
+    std::map<TopicPartition, int64_t> synced;
   };
   struct Group {
     std::string name;
@@ -253,6 +286,23 @@ class GroupCoordinator {
   void Rebalance(Group& g, std::string_view reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives every partition nobody owns or revokes to its target owner.
   void HandOff(Group& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the member's revokes of generation <= `generation` (all when negative); true when
+  // any went.
+  bool Release(Member& m, int64_t generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the member owes the group an answer (a revoke, or a classic member's rejoin), and
+  // its answer deadline set or cleared to match.
+  void UpdateAnswerDeadline(const Group& g, Member& m, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every classic member has joined the current generation.
+  bool BarrierComplete(const Group& g) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A classic member's Join, after it registered: waits at the barrier and for its pending
+  // partitions, removing the member when the caller is gone.
+  absl::StatusOr<JoinResult> AwaitJoin(const JoinRequest& request, const std::string& member_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Removes `member_id` (when present), rebalances, forgets the group when it is empty.
+  void RemoveAndRebalance(const std::string& group, const std::string& member_id,
+                          const absl::Status& why, std::string_view reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveMember(Group& g, const std::string& member_id, const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Notify(Member& m, AssignmentChange change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

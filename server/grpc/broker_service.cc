@@ -383,6 +383,10 @@ grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* 
     join.session_timeout = absl::Milliseconds(request->session_timeout_ms());
     join.member_id = request->member_id();
     join.instance_id = request->instance_id();
+    if (request->rebalance_timeout_ms() < 0) {
+      return absl::InvalidArgumentError("rebalance_timeout_ms must be >= 0 (0: the broker's)");
+    }
+    join.revoke_grace = absl::Milliseconds(request->rebalance_timeout_ms());
     switch (request->assignor()) {
       case v1::ASSIGNOR_UNSPECIFIED:
         break;  // the group's

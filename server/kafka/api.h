@@ -7,6 +7,7 @@
 #define FERRY_SERVER_KAFKA_API_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -89,6 +90,9 @@ struct ApiContext {
   group::ConsumerGroups* groups;
   ServingState* serving;
   std::string_view peer_host;  // the client's address, as DescribeGroups reports it
+  // True once the client has closed its connection (for handlers that wait long); may be
+  // empty (no connection to watch).
+  std::function<bool()> peer_gone;
 };
 
 // Serves one request whose version is in the API's range: decodes `body` (the bytes after the

@@ -23,7 +23,8 @@ void Dispatcher::BeginShutdown() {
   groups_->CancelWaits();
 }
 
-Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host) {
+Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
+                          std::function<bool()> peer_gone) {
   std::string_view body;
   auto header = ParseRequestHeader(frame, &body);
   if (!header.ok()) return Result::Close(header.status());
@@ -43,7 +44,7 @@ Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host) {
     reply.api_version = api->max_version;
     return Result::Reply(api->error_response(reply, error::kUnsupportedVersion));
   }
-  ApiContext ctx{broker_, groups_, &serving_, peer_host};
+  ApiContext ctx{broker_, groups_, &serving_, peer_host, std::move(peer_gone)};
   Reader reader(body);
   return api->handle(ctx, *header, reader);
 }

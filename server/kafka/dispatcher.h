@@ -6,6 +6,7 @@
 #define FERRY_SERVER_KAFKA_DISPATCHER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -30,7 +31,10 @@ class Dispatcher {
   // failed), with the reason to log. A version outside the API's range is answered with
   // UNSUPPORTED_VERSION. Blocks while a Produce waits for durability or a Fetch long-polls.
   // `peer_host` is the client's address, reported by DescribeGroups.
-  Result Handle(std::string_view frame, std::string_view peer_host = "");
+  // `peer_gone` tells whether the client has closed its connection (a JoinGroup waiting at the
+  // barrier gives up then).
+  Result Handle(std::string_view frame, std::string_view peer_host = "",
+                std::function<bool()> peer_gone = {});
 
   // Ends long polls and group waits now, and makes later ones return at once (shutdown).
   void BeginShutdown();

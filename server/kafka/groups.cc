@@ -20,10 +20,6 @@
 namespace ferry::kafka {
 namespace {
 
-// How long JoinGroup may wait for partitions moving to the member, at most: long enough for
-// the old owners' next heartbeat (3 s by default in Kafka clients) and their commit.
-constexpr absl::Duration kMaxJoinWait = absl::Seconds(5);
-
 std::optional<group::AssignorKind> AssignorFor(std::string_view protocol) {
   if (protocol == "range" || protocol == "RangeAssignor") return group::AssignorKind::kRange;
   if (protocol == "roundrobin" || protocol == "RoundRobinAssigner") {
@@ -105,60 +101,72 @@ Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   if (session < options.min_session_timeout || session > options.max_session_timeout) {
     return fail(error::kInvalidSessionTimeout);
   }
-  // The client's preferred assignor Ferry has (cooperative protocols last: members are eager).
+  // The client's preferred assignor Ferry has. An eager protocol wins over cooperative-sticky
+  // (both work; eager needs one round less): the member is cooperative only when that is all
+  // it offers.
   std::optional<group::AssignorKind> preferred;
-  std::vector<std::string> topics;
+  const JoinGroupRequest::Protocol* chosen = nullptr;
   for (int pass = 0; pass < 2 && !preferred; ++pass) {
     for (const auto& p : r.protocols) {
       if ((p.name == "cooperative-sticky") != (pass == 1)) continue;
       preferred = AssignorFor(p.name);
-      if (preferred) break;
+      if (preferred) {
+        chosen = &p;
+        break;
+      }
     }
   }
+  const bool cooperative = chosen != nullptr && chosen->name == "cooperative-sticky";
+  std::optional<Subscription> subscription;
   for (const auto& p : r.protocols) {
-    auto parsed = ParseSubscriptionTopics(p.metadata);
-    if (parsed.ok() && !parsed->empty()) {
-      topics = *std::move(parsed);
+    if (chosen != nullptr && &p != chosen) continue;
+    auto parsed = ParseSubscription(p.metadata);
+    if (parsed.ok() && !parsed->topics.empty()) {
+      subscription = *std::move(parsed);
       break;
     }
   }
-  if (topics.empty()) return fail(error::kInconsistentGroupProtocol);
+  if (!subscription.has_value()) return fail(error::kInconsistentGroupProtocol);
 
   group::JoinRequest join;
   join.group = r.group_id;
-  join.topics = topics;
+  join.topics = subscription->topics;
   join.session_timeout = session;
   join.member_id = r.member_id;
   join.assignor = preferred.value_or(group::AssignorKind::kSticky);
   join.classic = true;
+  join.cooperative = cooperative;
+  if (subscription->owned.has_value()) join.owned = *subscription->owned;
+  // A client that closes its connection while its join waits at the barrier is gone: drop it
+  // now rather than at its session timeout.
+  join.abandoned = ctx.peer_gone;
   join.client_id = h.client_id.value_or("");
   join.client_host = absl::StrCat("/", std::string(ctx.peer_host));
   const absl::Duration rebalance_timeout =
       r.rebalance_timeout_ms > 0 ? absl::Milliseconds(r.rebalance_timeout_ms) : session;
   join.revoke_grace = rebalance_timeout;
+  // Blocks at the classic barrier: until every Kafka member of the group has rejoined (or was
+  // removed at its rebalance timeout), then briefly for partitions moving to this member.
   auto joined = ctx.groups->Join(join);
   if (!joined.ok()) {
     log::Event(log::Level::kDebug, "kafka_join_refused",
                {{"group", r.group_id}, {"error", std::string(joined.status().message())}});
     if (absl::IsInvalidArgument(joined.status())) return fail(error::kInvalidRequest);
+    if (absl::IsCancelled(joined.status())) return Result::Close("the client went away");
     return fail(GroupErrorCode(joined.status()));
   }
-  // An eager member rejoining has given up every partition (and committed): acknowledge its
-  // revocations so they pass to their new owners now.
-  auto acked = ctx.groups->Heartbeat(r.group_id, joined->member_id, joined->generation);
-  if (!acked.ok()) return fail(GroupErrorCode(acked.status()));
-  // Let the partitions moving to this member arrive, so it gets its share in one round.
-  auto view = ctx.groups->AwaitPending(r.group_id, joined->member_id,
-                                       std::min(rebalance_timeout, kMaxJoinWait));
-  if (!view.ok()) return fail(GroupErrorCode(view.status()));
-  resp.generation_id = static_cast<int32_t>(view->generation);
+  resp.generation_id = static_cast<int32_t>(joined->generation);
   resp.member_id = joined->member_id;
   resp.leader = kCoordinatorLeaderId;
-  resp.protocol_name = r.protocols.front().name;
-  for (const auto& p : r.protocols) {
-    if (AssignorFor(p.name) == joined->assignor && p.name != "cooperative-sticky") {
-      resp.protocol_name = p.name;
-      break;
+  // The protocol tells the client how to behave: a cooperative one keeps its partitions
+  // across rebalances. Name the group's assignor in the member's terms where it has it.
+  resp.protocol_name = chosen != nullptr ? chosen->name : r.protocols.front().name;
+  if (!cooperative) {
+    for (const auto& p : r.protocols) {
+      if (AssignorFor(p.name) == joined->assignor && p.name != "cooperative-sticky") {
+        resp.protocol_name = p.name;
+        break;
+      }
     }
   }
   return Result::Reply(EncodeResponse(h, resp));

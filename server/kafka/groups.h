@@ -145,9 +145,14 @@ std::string EncodeResponse(const RequestHeader& header, const DescribeGroupsResp
 
 // --- the consumer protocol (embedded in JoinGroup / SyncGroup) -----------------------------
 
-// ConsumerProtocolSubscription (version, topics, user data): the topics. INVALID_ARGUMENT when
-// malformed. Later versions' extra fields are ignored.
-absl::StatusOr<std::vector<std::string>> ParseSubscriptionTopics(std::string_view metadata);
+// ConsumerProtocolSubscription: the topics and, from v1, the partitions the member owns (what a
+// cooperative member keeps across a rejoin). INVALID_ARGUMENT when malformed. Later versions'
+// other fields (generation, rack) are ignored.
+struct Subscription {
+  std::vector<std::string> topics;
+  std::optional<std::vector<std::pair<std::string, int32_t>>> owned;  // v1+
+};
+absl::StatusOr<Subscription> ParseSubscription(std::string_view metadata);
 // ConsumerProtocolSubscription v0: topics, empty user data.
 std::string EncodeSubscription(const std::vector<std::string>& topics);
 // ConsumerProtocolAssignment v0: [topic, [partition]], empty user data.

@@ -166,18 +166,29 @@ std::string EncodeResponse(const RequestHeader& h, const DescribeGroupsResponse&
 
 // --- the consumer protocol -------------------------------------------------------------------
 
-absl::StatusOr<std::vector<std::string>> ParseSubscriptionTopics(std::string_view metadata) {
+absl::StatusOr<Subscription> ParseSubscription(std::string_view metadata) {
   Reader r(metadata);
   const int16_t version = r.Int16();
   if (r.ok() && version < 0) r.Fail("negative version");
-  std::vector<std::string> topics;
+  Subscription sub;
   const int32_t n = r.ArrayCount(kMinString);
-  for (int32_t i = 0; i < n && r.ok(); ++i) topics.push_back(Str(r.String()));
+  for (int32_t i = 0; i < n && r.ok(); ++i) sub.topics.push_back(Str(r.String()));
+  // User data; a v0 subscription may end before it.
+  if (r.ok() && (version >= 1 || r.remaining() > 0)) r.NullableBytes();
+  if (r.ok() && version >= 1) {
+    auto& owned = sub.owned.emplace();
+    const int32_t topics = r.ArrayCount(kMinString + 4);
+    for (int32_t i = 0; i < topics && r.ok(); ++i) {
+      const std::string topic = Str(r.String());
+      const int32_t partitions = r.ArrayCount(4);
+      for (int32_t j = 0; j < partitions && r.ok(); ++j) owned.emplace_back(topic, r.Int32());
+    }
+  }
   if (!r.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed consumer protocol subscription: ", r.error()));
   }
-  return topics;
+  return sub;
 }
 
 std::string EncodeSubscription(const std::vector<std::string>& topics) {

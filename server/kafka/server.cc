@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -207,7 +208,11 @@ void KafkaServer::Serve(uint64_t id, int fd, std::string peer) {
                  {{"peer", peer}, {"reason", "truncated request"}});
       break;
     }
-    const Result result = dispatcher_.Handle(frame, peer.substr(0, peer.rfind(':')));
+    const Result result = dispatcher_.Handle(frame, peer.substr(0, peer.rfind(':')), [fd] {
+      // The client shut its side (or the connection broke); requests it pipelined do not count.
+      pollfd p{fd, POLLRDHUP, 0};
+      return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    });
     if (result.kind == Result::Kind::kClose) {
       log::Event(log::Level::kWarn, "kafka_connection_closed",
                  {{"peer", peer}, {"reason", result.close_reason}});

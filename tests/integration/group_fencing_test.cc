@@ -57,18 +57,28 @@ TEST_F(GroupFencingTest, CommitsAreCheckedAgainstMemberGenerationAndOwnership) {
   const Partition kept_partition = *kept.begin();
   const Partition moved = kept_partition.second == 0 ? Partition{kTopic, 1} : Partition{kTopic, 0};
 
-  // A partition A still owns, at the generation before the rebalance: stale.
+  // A partition A still owns, at the generation before the rebalance: A has owned it since
+  // then, so the commit is accepted (it had not seen the rebalance yet).
+  ASSERT_TRUE(IsOk(
+      CommitOffsets(*broker_, kGroup, a.member_id(), a.generation(), {{kept_partition, 2}})));
+  // B at a generation from before it owned anything: stale.
   EXPECT_TRUE(
-      HasCode(CommitOffsets(*broker_, kGroup, a.member_id(), a.generation(), {{kept_partition, 2}}),
+      HasCode(CommitOffsets(*broker_, kGroup, b.member_id(), a.generation(), {{kept_partition, 3}}),
               grpc::StatusCode::FAILED_PRECONDITION, {"stale generation"}));
   // A generation the group never had.
   EXPECT_TRUE(HasCode(
-      CommitOffsets(*broker_, kGroup, a.member_id(), b.generation() + 1, {{kept_partition, 2}}),
+      CommitOffsets(*broker_, kGroup, a.member_id(), b.generation() + 1, {{kept_partition, 3}}),
       grpc::StatusCode::FAILED_PRECONDITION, {"generation"}));
-  EXPECT_EQ(FetchOffsets(*broker_, kGroup, kept)[kept_partition], 1);
+  EXPECT_EQ(FetchOffsets(*broker_, kGroup, kept)[kept_partition], 2);
 
-  // The revoked partition's final commit is accepted at the old generation and hands it to B.
-  ASSERT_TRUE(IsOk(CommitOffsets(*broker_, kGroup, a.member_id(), a.generation(), {{moved, 4}})));
+  // The revoked partition, at the old generation: stored (A still holds it), but it is no
+  // answer to the revoke, so the partition stays with A.
+  ASSERT_TRUE(IsOk(CommitOffsets(*broker_, kGroup, a.member_id(), a.generation(), {{moved, 3}})));
+  ASSERT_TRUE(IsOk(Heartbeat(*broker_, kGroup, b.member_id(), b.generation(), &beat)));
+  EXPECT_TRUE(beat.assignment().empty());
+  EXPECT_EQ(FetchOffsets(*broker_, kGroup, {moved})[moved], 3);
+  // Its final commit at the new generation hands it to B.
+  ASSERT_TRUE(IsOk(CommitOffsets(*broker_, kGroup, a.member_id(), b.generation(), {{moved, 4}})));
   ASSERT_TRUE(IsOk(Heartbeat(*broker_, kGroup, b.member_id(), b.generation(), &beat)));
   EXPECT_EQ(ToPartitionSet(beat.assignment()), PartitionSet({moved}));
 

@@ -155,10 +155,16 @@ TEST_F(GroupRebalanceTest, RevokedPartitionsMoveOnlyAfterTheOldOwnersFinalCommit
   EXPECT_EQ(b.stream->state().TotalRecords(), 0u);
   EXPECT_EQ(b.stream->changes().size(), 1u);
 
-  // A's final commit of one moved partition, at its previous generation, hands that one over.
+  // A's routine commit of a moved partition at its previous generation (sent before it read
+  // the revoke) is stored but hands nothing over: A may still be processing that partition.
   const Partition first = *moved.begin();
   const Partition second = *moved.rbegin();
   ASSERT_TRUE(IsOk(CommitOffsets(*broker_, kGroup, a.id, a.generation, {{first, 10}})));
+  group.Clear();
+  ASSERT_TRUE(IsOk(DescribeGroup(*admin_, kGroup, &group)));
+  EXPECT_EQ(Unowned(group, all), moved);
+  // Its final commit at the new generation hands that one over.
+  ASSERT_TRUE(IsOk(CommitOffsets(*broker_, kGroup, a.id, b.generation, {{first, 10}})));
   ASSERT_TRUE(b.stream->WaitForAssignment({first}));
   EXPECT_EQ(b.stream->changes().back().generation(), b.generation);
   EXPECT_EQ(ToPartitionSet(b.stream->changes().back().added()), PartitionSet({first}));
@@ -232,6 +238,32 @@ TEST_F(GroupRebalanceTest, RevokedPartitionsMoveWhenTheOldOwnerHeartbeatsTheNewG
     ASSERT_TRUE(b.stream->WaitForRecords(p, 3));
     EXPECT_EQ(b.stream->records(p).front().offset(), 0);
   }
+}
+
+TEST_F(GroupRebalanceTest, OwnerThatDoesNotAnswerWithinItsRebalanceTimeoutIsRemoved) {
+  Start({kLongRevokeGrace});  // A names its own, short, rebalance timeout
+  ASSERT_TRUE(IsOk(CreateTopic(*admin_, kTopic, 4)));
+  const PartitionSet all = AllPartitions(kTopic, 4);
+  ASSERT_EQ(PublishToPartition(*broker_, kTopic, 0, 10).size(), 10u);
+  JoinOptions stalls;
+  stalls.rebalance_timeout_ms = 300;
+  Member a = JoinAndStream(stalls);
+  ASSERT_TRUE(a.stream != nullptr);
+  ASSERT_TRUE(a.stream->WaitForAssignment(all));
+  ASSERT_TRUE(IsOk(CommitOffsets(*broker_, kGroup, a.id, a.generation, {{{kTopic, 0}, 2}})));
+  // B joins; A is told of the revoke on its stream but never answers (a stalled process).
+  Member b = JoinAndStream();
+  ASSERT_TRUE(b.stream != nullptr);
+  // A is removed: its stream ends, and only then do its partitions move, all of them.
+  ASSERT_TRUE(a.stream->WaitForEnd());
+  EXPECT_EQ(a.stream->state().status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << a.stream->state().status.error_message();
+  ASSERT_TRUE(b.stream->WaitForAssignment(all));
+  // Whatever A sends from now on is fenced.
+  EXPECT_TRUE(HasCode(CommitOffsets(*broker_, kGroup, a.id, b.generation, {{{kTopic, 0}, 5}}),
+                      grpc::StatusCode::FAILED_PRECONDITION, {"unknown member"}));
+  const Partition first{kTopic, 0};
+  EXPECT_EQ(FetchOffsets(*broker_, kGroup, {first})[first], 2);
 }
 
 TEST_F(GroupRebalanceTest, MemberWhoseStreamIsCutLosesItsPartitionsAfterItsSessionTimeout) {

@@ -40,6 +40,7 @@ grpc::Status JoinGroup(Broker::Stub& broker, const std::string& group,
   request.set_member_id(options.member_id);
   request.set_instance_id(options.instance_id);
   request.set_assignor(options.assignor);
+  request.set_rebalance_timeout_ms(options.rebalance_timeout_ms);
   return broker.JoinGroup(&context, request, response);
 }
 

@@ -39,6 +39,7 @@ struct JoinOptions {
   std::string member_id;
   std::string instance_id;
   ferry::v1::Assignor assignor = ferry::v1::ASSIGNOR_UNSPECIFIED;
+  int32_t rebalance_timeout_ms = 0;  // 0: the broker's
 };
 
 grpc::Status JoinGroup(ferry::v1::Broker::Stub& broker, const std::string& group,

@@ -1,6 +1,7 @@
 #include "server/group/group_coordinator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -52,9 +55,12 @@ class RecordingStream : public MemberStream {
   };
 
   void OnAssignmentChange(const AssignmentChange& change) override {
+    // A stream's first message lists as revoked what still waits for the member's answer,
+    // which that stream never owned.
+    const bool first = events.empty();
     events.push_back(Event{false, change, absl::OkStatus()});
     for (const auto& tp : change.revoked) {
-      EXPECT_TRUE(owned.erase(tp))
+      EXPECT_TRUE(owned.erase(tp) || first)
           << "revoked " << tp.first << "-" << tp.second << ", which the stream did not own";
     }
     for (const auto& tp : change.added) {
@@ -298,7 +304,7 @@ TEST_F(GroupCoordinatorTest, FirstJoinGetsEveryPartitionAtGenerationOne) {
   ExpectConsistent("g");
 }
 
-TEST_F(GroupCoordinatorTest, SecondJoinRevokesFirstAndHandsOffOnCommit) {
+TEST_F(GroupCoordinatorTest, SecondJoinRevokesFirstAndHandsOffOnFinalCommit) {
   Pair p = JoinTwo();
   EXPECT_EQ(Generation("g"), 2);
   EXPECT_EQ(State("g"), GroupState::kRebalancing);
@@ -313,15 +319,20 @@ TEST_F(GroupCoordinatorTest, SecondJoinRevokesFirstAndHandsOffOnCommit) {
   const std::vector<TopicPartition> moving(p.moving.begin(), p.moving.end());
   // Commits by anyone but the revoked owner, or of partitions that are not moving, hand off
   // nothing.
-  coord_->Committed("g", p.b.id, moving);
-  coord_->Committed("g", p.a.id, std::vector<TopicPartition>(p.kept.begin(), p.kept.end()));
-  coord_->Committed("g", "stranger", moving);
+  coord_->Committed("g", p.b.id, 2, moving);
+  coord_->Committed("g", p.a.id, 2, std::vector<TopicPartition>(p.kept.begin(), p.kept.end()));
+  coord_->Committed("g", "stranger", 2, moving);
   EXPECT_THAT(Owned("g", p.b.id), IsEmpty());
   EXPECT_EQ(Revoking("g", p.a.id), p.moving);
   ExpectConsistent("g");
+  // Nor does A's routine commit at the generation it had before it saw the revoke: it may
+  // still be processing those partitions (the bug this rule fixes).
+  coord_->Committed("g", p.a.id, 1, moving);
+  EXPECT_THAT(Owned("g", p.b.id), IsEmpty());
+  EXPECT_EQ(Revoking("g", p.a.id), p.moving);
 
-  // A's final commit of one partition passes that one to B.
-  coord_->Committed("g", p.a.id, {moving[0]});
+  // A's final commit of one partition, at the revoke's generation, passes that one to B.
+  coord_->Committed("g", p.a.id, 2, {moving[0]});
   ExpectConsistent("g");
   EXPECT_EQ(Owned("g", p.b.id), TpSet({moving[0]}));
   EXPECT_EQ(Revoking("g", p.a.id), TpSet({moving[1], moving[2]}));
@@ -331,7 +342,7 @@ TEST_F(GroupCoordinatorTest, SecondJoinRevokesFirstAndHandsOffOnCommit) {
   EXPECT_THAT(added.revoked, IsEmpty());
   EXPECT_EQ(State("g"), GroupState::kRebalancing);
 
-  coord_->Committed("g", p.a.id, {moving[1], moving[2]});
+  coord_->Committed("g", p.a.id, 2, {moving[1], moving[2]});
   ExpectConsistent("g");
   EXPECT_EQ(Owned("g", p.b.id), p.moving);
   EXPECT_EQ(Owned("g", p.a.id), p.kept);
@@ -366,25 +377,48 @@ TEST_F(GroupCoordinatorTest, HeartbeatAtCurrentGenerationAcknowledgesRevocation)
   EXPECT_EQ(State("g"), GroupState::kStable);
 }
 
-TEST_F(GroupCoordinatorTest, RevokeGraceExpiryHandsOff) {
+TEST_F(GroupCoordinatorTest, OwnerSilentPastItsRebalanceTimeoutIsRemovedBeforeHandOff) {
   Pair p = JoinTwo();
   const absl::Duration grace = coord_->options().revoke_grace;
+  // Heartbeats at the old generation keep A alive but answer nothing.
   clock_.Advance(grace - absl::Milliseconds(1));
+  ASSERT_TRUE(coord_->Heartbeat("g", p.a.id, 1).ok());
   coord_->Tick();
   EXPECT_THAT(Owned("g", p.b.id), IsEmpty());
-  clock_.Advance(absl::Milliseconds(1));  // exactly at the end of the grace period
+  clock_.Advance(absl::Milliseconds(1));  // exactly at the end of its rebalance timeout
   coord_->Tick();
   EXPECT_THAT(Owned("g", p.b.id), IsEmpty());
   ExpectConsistent("g");
+  // Past it, A is removed (its stream ends, its commits are fenced), and only then do its
+  // partitions move: all of them, since A is gone.
   clock_.Advance(absl::Milliseconds(1));
   coord_->Tick();
   ExpectConsistent("g");
-  EXPECT_EQ(Owned("g", p.b.id), p.moving);
-  EXPECT_THAT(Revoking("g", p.a.id), IsEmpty());
-  EXPECT_THAT(p.b.stream->LastChange().added, UnorderedElementsAreArray(p.moving));
+  EXPECT_FALSE(IsMember("g", p.a.id));
+  ASSERT_THAT(p.a.stream->Removals(), SizeIs(1));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(p.a.stream->Removals()[0]));
+  EXPECT_EQ(Owned("g", p.b.id), TpSetOf("orders", 6));
+  EXPECT_EQ(Generation("g"), 3);
   EXPECT_EQ(State("g"), GroupState::kStable);
-  // Both members stream, so nothing is left to expire.
+  EXPECT_EQ(GroupErrorOf(coord_->CheckCommit("g", p.a.id, 2, {*p.kept.begin()})[0]),
+            GroupError::kUnknownMember);
   EXPECT_EQ(coord_->NextDeadline(), absl::InfiniteFuture());
+}
+
+TEST_F(GroupCoordinatorTest, StreamOpenedAfterARevokeIsToldWhatAwaitsItsAnswer) {
+  const std::string a = Join(Request("g")).member_id;  // its stream opens later
+  Member b = JoinStreaming(Request("g"));
+  const TpSet moving = Revoking("g", a);
+  ASSERT_THAT(moving, SizeIs(3));
+  auto stream = Open("g", a);
+  ASSERT_THAT(stream->events, SizeIs(1));
+  const AssignmentChange& first = stream->events[0].change;
+  EXPECT_EQ(first.generation, 2);
+  EXPECT_EQ(TpSet(first.revoked.begin(), first.revoked.end()), moving);
+  EXPECT_THAT(Intersect(TpSet(first.assignment.begin(), first.assignment.end()), moving),
+              IsEmpty());
+  ASSERT_TRUE(coord_->Heartbeat("g", a, 2).ok());
+  EXPECT_EQ(b.stream->owned, moving);
 }
 
 TEST_F(GroupCoordinatorTest, OwnerLeavingHandsOff) {
@@ -554,7 +588,9 @@ TEST_F(GroupCoordinatorTest, CheckCommit) {
 
   EXPECT_THAT(coord_->CheckCommit("g", p.a.id, 2, kept), SizeIs(3));
   EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.a.id, 2, kept)));
-  EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.a.id, 1, kept)));  // stale
+  // A has owned these since generation 1: it may commit them with the generation it had
+  // before it saw the rebalance.
+  EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.a.id, 1, kept)));
   EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.a.id, 3, kept)));  // future
   EXPECT_TRUE(all_refused(coord_->CheckCommit("g", "nobody", 2, kept)));
   EXPECT_TRUE(all_refused(coord_->CheckCommit("other-group", p.a.id, 2, kept)));
@@ -569,28 +605,26 @@ TEST_F(GroupCoordinatorTest, CheckCommit) {
   EXPECT_TRUE(absl::IsFailedPrecondition(mixed[1]));
   EXPECT_TRUE(mixed[2].ok());
 
-  // The final commit of a revoked partition, within the grace period, even at the old
-  // generation; never at a future one.
+  // A partition being revoked is still the old owner's to commit (it processes it until it
+  // answers), at any generation since it got it; never at a future one.
   EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.a.id, 1, moving)));
   EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.a.id, 2, moving)));
   EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.a.id, 3, moving)));
-  clock_.Advance(coord_->options().revoke_grace);
-  EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.a.id, 1, moving)));
-  // Past the grace period: refused, even before Tick() passes the partitions on.
-  clock_.Advance(absl::Milliseconds(1));
+  // Once A answers, the partitions are B's since generation 2: A is fenced, and so is a
+  // commit of B's from before it got them.
+  ASSERT_TRUE(coord_->Heartbeat("g", p.a.id, 2).ok());
   EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.a.id, 1, moving)));
   EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.a.id, 2, moving)));
-  coord_->Tick();
-  EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.a.id, 1, moving)));
   EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.b.id, 2, moving)));
+  EXPECT_TRUE(all_refused(coord_->CheckCommit("g", p.b.id, 1, moving)));
   EXPECT_TRUE(all_ok(coord_->CheckCommit("g", p.a.id, 2, kept)));
 }
 
 TEST_F(GroupCoordinatorTest, FinalCommitIsAllowedOnlyOnce) {
   Pair p = JoinTwo();
   const TopicPartition tp = *p.moving.begin();
-  ASSERT_TRUE(coord_->CheckCommit("g", p.a.id, 1, {tp})[0].ok());
-  coord_->Committed("g", p.a.id, {tp});
+  ASSERT_TRUE(coord_->CheckCommit("g", p.a.id, 2, {tp})[0].ok());
+  coord_->Committed("g", p.a.id, 2, {tp});
   // Handed off: now B commits it, and A no longer may.
   EXPECT_TRUE(absl::IsFailedPrecondition(coord_->CheckCommit("g", p.a.id, 1, {tp})[0]));
   EXPECT_TRUE(absl::IsFailedPrecondition(coord_->CheckCommit("g", p.a.id, 2, {tp})[0]));
@@ -919,12 +953,13 @@ TEST_F(GroupCoordinatorTest, NextDeadlineIsTheEarliestSessionOrGraceDeadline) {
   const absl::Time t0 = clock_.Now();
   JoinRequest ra = Request("g");
   ra.session_timeout = absl::Seconds(10);
+  ra.revoke_grace = absl::Seconds(3);
   const std::string a = Join(ra).member_id;  // no stream
   EXPECT_EQ(coord_->NextDeadline(), t0 + absl::Seconds(10));
 
   clock_.Advance(absl::Seconds(1));
-  Member b = JoinStreaming(Request("g"));  // revokes from A: grace ends at t0 + 1 s + grace
-  const absl::Time grace_end = t0 + absl::Seconds(1) + coord_->options().revoke_grace;
+  Member b = JoinStreaming(Request("g"));  // revokes from A, which must answer by t0 + 4 s
+  const absl::Time grace_end = t0 + absl::Seconds(4);
   EXPECT_EQ(coord_->NextDeadline(), grace_end);
 
   // Another group's earlier session deadline comes first.
@@ -1030,10 +1065,12 @@ TEST_F(GroupCoordinatorTest, RandomOperationsKeepOwnershipExclusive) {
         for (const auto& tp : revoking) {
           if (pick(2) == 0) commit.push_back(tp);
         }
-        for (const auto& s : coord_->CheckCommit("g", some, generation - 1, commit)) {
+        // At the current generation (the answer) or the one before (a routine commit).
+        const int64_t at = generation - pick(2);
+        for (const auto& s : coord_->CheckCommit("g", some, at, commit)) {
           EXPECT_TRUE(s.ok()) << s;
         }
-        coord_->Committed("g", some, commit);
+        coord_->Committed("g", some, at, commit);
         break;
       }
       case 5:
@@ -1094,6 +1131,17 @@ TEST_F(GroupCoordinatorTest, RandomOperationsKeepOwnershipExclusive) {
   EXPECT_EQ(owned, expected);
 }
 
+// Polls `condition` (another thread's progress) until it holds; false after 10 s.
+template <typename F>
+bool WaitFor(F condition) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
 // --- Kafka classic-protocol members ------------------------------------------------------------
 
 JoinRequest Classic(const std::string& group, absl::Duration rebalance_timeout,
@@ -1107,7 +1155,16 @@ JoinRequest Classic(const std::string& group, absl::Duration rebalance_timeout,
   return r;
 }
 
+// Classic Joins wait for partitions moving from streaming members; these tests answer such
+// moves themselves, so the wait is off unless a test turns it on.
+CoordinatorOptions NoJoinWait() {
+  CoordinatorOptions o;
+  o.max_join_wait = absl::ZeroDuration();
+  return o;
+}
+
 TEST_F(GroupCoordinatorTest, ClassicMemberTakesTheGroupsAssignor) {
+  Restart(NoJoinWait());
   JoinRequest grpc_member = Request("g");
   grpc_member.assignor = AssignorKind::kRoundRobin;
   Join(grpc_member);
@@ -1118,16 +1175,63 @@ TEST_F(GroupCoordinatorTest, ClassicMemberTakesTheGroupsAssignor) {
   EXPECT_EQ(Describe("g").members.size(), 2u);
 }
 
-TEST_F(GroupCoordinatorTest, ClassicMemberRevocationWaitsItsRebalanceTimeoutThenRemovesIt) {
+TEST_F(GroupCoordinatorTest, ClassicJoinWaitsUntilEveryKnownMemberRejoined) {
+  Restart(NoJoinWait());
+  JoinResult k1 = Join(Classic("g", absl::Seconds(30)));
+  ASSERT_TRUE(coord_->Sync("g", k1.member_id, k1.generation).ok());
+  EXPECT_EQ(Owned("g", k1.member_id), TpSetOf("orders", 6));
+  // K2's join starts generation 2 and waits there: K1 has not rejoined.
+  absl::Notification k2_done;
+  absl::StatusOr<JoinResult> k2;
+  std::thread joiner([&] {
+    k2 = coord_->Join(Classic("g", absl::Seconds(30)));
+    k2_done.Notify();
+  });
+  ASSERT_TRUE(WaitFor([&] { return Describe("g").members.size() == 2; }));
+  EXPECT_EQ(Generation("g"), 2);
+  EXPECT_EQ(State("g"), GroupState::kRebalancing);
+  EXPECT_FALSE(k2_done.HasBeenNotified());
+  // K1 goes on heartbeating and committing at generation 1 (told the group moved on); neither
+  // releases anything, and its commits are accepted.
+  absl::StatusOr<MemberView> beat = coord_->Heartbeat("g", k1.member_id, 1);
+  ASSERT_TRUE(beat.ok());
+  EXPECT_EQ(beat->generation, 2);
+  for (const auto& c : coord_->CheckCommit("g", k1.member_id, 1, Tps("orders", 6))) {
+    EXPECT_TRUE(c.ok()) << c;
+  }
+  coord_->Committed("g", k1.member_id, 1, Tps("orders", 6));
+  coord_->Committed("g", k1.member_id, 2, Tps("orders", 6));
+  EXPECT_THAT(Revoking("g", k1.member_id), SizeIs(3));
+  EXPECT_FALSE(k2_done.HasBeenNotified());
+  ExpectConsistent("g");
+  // K1 rejoins (eager: it gave everything up): the barrier is complete and both start
+  // generation 2 with disjoint halves.
+  JoinResult again = Join(Classic("g", absl::Seconds(30), k1.member_id));
+  joiner.join();
+  ASSERT_TRUE(k2.ok()) << k2.status();
+  EXPECT_EQ(again.generation, 2);
+  EXPECT_EQ(k2->generation, 2);
+  absl::StatusOr<MemberView> s1 = coord_->Sync("g", k1.member_id, 2);
+  absl::StatusOr<MemberView> s2 = coord_->Sync("g", k2->member_id, 2);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  EXPECT_THAT(s1->assignment, SizeIs(3));
+  EXPECT_THAT(s2->assignment, SizeIs(3));
+  EXPECT_THAT(Intersect(TpSet(s1->assignment.begin(), s1->assignment.end()),
+                        TpSet(s2->assignment.begin(), s2->assignment.end())),
+              IsEmpty());
+  EXPECT_EQ(State("g"), GroupState::kStable);
+  ExpectConsistent("g");
+}
+
+TEST_F(GroupCoordinatorTest, ClassicMemberThatDoesNotRejoinIsRemovedAtItsRebalanceTimeout) {
+  Restart(NoJoinWait());
   JoinResult k = Join(Classic("g", absl::Seconds(30)));
   ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
   EXPECT_EQ(Owned("g", k.member_id), TpSetOf("orders", 6));
   Member other = JoinStreaming(Request("g"));
-  // Longer than the coordinator's 3 s grace: a classic member hears of the revocation only at
-  // its next heartbeat, so its partitions wait for its rebalance timeout.
   for (int i = 0; i < 3; ++i) {
     clock_.Advance(absl::Seconds(8));  // within its 10 s session: it heartbeats, at its old
-    coord_->Tick();                    // generation (so acknowledging nothing)
+    coord_->Tick();                    // generation, which answers nothing
     ASSERT_TRUE(coord_->Heartbeat("g", k.member_id, k.generation).ok());
   }
   ASSERT_TRUE(IsMember("g", k.member_id));
@@ -1146,6 +1250,7 @@ TEST_F(GroupCoordinatorTest, ClassicMemberRevocationWaitsItsRebalanceTimeoutThen
 }
 
 TEST_F(GroupCoordinatorTest, ClassicRejoinHandsRevokedPartitionsOverAtOnce) {
+  Restart(NoJoinWait());
   JoinResult k = Join(Classic("g", absl::Seconds(30)));
   ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
   Member other = JoinStreaming(Request("g"));
@@ -1159,13 +1264,13 @@ TEST_F(GroupCoordinatorTest, ClassicRejoinHandsRevokedPartitionsOverAtOnce) {
   std::vector<absl::Status> checks =
       coord_->CheckCommit("g", k.member_id, k.generation, Tps("orders", 6));
   for (const auto& c : checks) EXPECT_TRUE(c.ok()) << c;
-  // Rejoining (an eager member has given everything up) and syncing acknowledges.
+  // Rejoining (an eager member has given everything up) hands over.
   JoinResult again = Join(Classic("g", absl::Seconds(30), k.member_id));
   EXPECT_EQ(again.member_id, k.member_id);
+  EXPECT_THAT(other.stream->owned, SizeIs(3));
   absl::StatusOr<MemberView> synced = coord_->Sync("g", k.member_id, again.generation);
   ASSERT_TRUE(synced.ok());
   EXPECT_THAT(synced->assignment, SizeIs(3));
-  EXPECT_THAT(other.stream->owned, SizeIs(3));
   EXPECT_THAT(
       Intersect(other.stream->owned, TpSet(synced->assignment.begin(), synced->assignment.end())),
       IsEmpty());
@@ -1185,7 +1290,40 @@ TEST_F(GroupCoordinatorTest, ClassicRejoinHandsRevokedPartitionsOverAtOnce) {
             GroupError::kRebalancing);
 }
 
+TEST_F(GroupCoordinatorTest, CooperativeMemberReleasesOnlyWhatItStopsListing) {
+  Restart(NoJoinWait());
+  JoinRequest first = Classic("g", absl::Seconds(30));
+  first.cooperative = true;
+  JoinResult k = Join(first);
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
+  Member other = JoinStreaming(Request("g"));
+  const TpSet moving = Revoking("g", k.member_id);
+  ASSERT_THAT(moving, SizeIs(3));
+  // It rejoins still owning everything (cooperative members keep partitions across a rejoin):
+  // nothing moves; its Sync leaves the moving half out.
+  JoinRequest rejoin = Classic("g", absl::Seconds(30), k.member_id);
+  rejoin.cooperative = true;
+  rejoin.owned = Tps("orders", 6);
+  ASSERT_EQ(Join(rejoin).generation, 2);
+  EXPECT_THAT(other.stream->owned, IsEmpty());
+  absl::StatusOr<MemberView> synced = coord_->Sync("g", k.member_id, 2);
+  ASSERT_TRUE(synced.ok());
+  EXPECT_THAT(Intersect(TpSet(synced->assignment.begin(), synced->assignment.end()), moving),
+              IsEmpty());
+  // Heartbeats and commits at the new generation are no answer from a classic member: it
+  // may still be in its revoke callback.
+  ASSERT_TRUE(coord_->Heartbeat("g", k.member_id, 2).ok());
+  coord_->Committed("g", k.member_id, 2, std::vector<TopicPartition>(moving.begin(), moving.end()));
+  EXPECT_THAT(other.stream->owned, IsEmpty());
+  // Having revoked them, it rejoins listing only what it kept: now they move.
+  rejoin.owned = synced->assignment;
+  ASSERT_TRUE(coord_->Join(rejoin).ok());
+  EXPECT_EQ(other.stream->owned, moving);
+  ExpectConsistent("g");
+}
+
 TEST_F(GroupCoordinatorTest, ClassicMemberIsToldToResyncWhenItsPartitionsChange) {
+  Restart(NoJoinWait());
   Member other = JoinStreaming(Request("g"));
   JoinResult k = Join(Classic("g", absl::Seconds(30)));
   // Synced before the other member let go: it has nothing yet.
@@ -1193,7 +1331,7 @@ TEST_F(GroupCoordinatorTest, ClassicMemberIsToldToResyncWhenItsPartitionsChange)
   ASSERT_TRUE(synced.ok());
   EXPECT_THAT(synced->assignment, IsEmpty());
   EXPECT_THAT(synced->pending, SizeIs(3));
-  ASSERT_TRUE(coord_->Heartbeat("g", other.id, k.generation).ok());  // acknowledges
+  ASSERT_TRUE(coord_->Heartbeat("g", other.id, k.generation).ok());  // answers
   absl::StatusOr<MemberView> beat = coord_->Heartbeat("g", k.member_id, k.generation);
   ASSERT_TRUE(beat.ok());
   EXPECT_TRUE(beat->resync);  // it must rejoin to pick its partitions up
@@ -1202,20 +1340,47 @@ TEST_F(GroupCoordinatorTest, ClassicMemberIsToldToResyncWhenItsPartitionsChange)
   EXPECT_FALSE(coord_->Heartbeat("g", k.member_id, k.generation)->resync);
 }
 
-TEST_F(GroupCoordinatorTest, AwaitPendingReturnsWhenTheOldOwnerLetsGo) {
+TEST_F(GroupCoordinatorTest, ClassicJoinWaitsForPartitionsFromAStreamingMember) {
+  CoordinatorOptions o;
+  o.max_join_wait = absl::Seconds(30);
+  Restart(o);
   Member other = JoinStreaming(Request("g"));
-  JoinResult k = Join(Classic("g", absl::Seconds(30)));
-  std::thread old_owner([&] { coord_->Committed("g", other.id, Tps("orders", 6)); });
-  // Bounded: the hand-over happens as soon as the commit lands (not after 30 s).
-  absl::StatusOr<MemberView> view = coord_->AwaitPending("g", k.member_id, absl::Seconds(30));
-  old_owner.join();
-  ASSERT_TRUE(view.ok());
-  EXPECT_THAT(view->assignment, SizeIs(3));
-  EXPECT_THAT(view->pending, IsEmpty());
+  absl::StatusOr<JoinResult> k;
+  std::thread joiner([&] { k = coord_->Join(Classic("g", absl::Seconds(30))); });
+  ASSERT_TRUE(WaitFor([&] { return Describe("g").members.size() == 2; }));
+  // Bounded: the join returns as soon as the old owner answers (not after 30 s).
+  ASSERT_TRUE(coord_->Heartbeat("g", other.id, Generation("g")).ok());
+  joiner.join();
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_THAT(k->assignment, SizeIs(3));
+  // Once cancelled (shutdown), a join does not wait.
   coord_->CancelWaits();
-  // Once cancelled (shutdown) it does not wait.
-  Join(Request("g"));
-  EXPECT_TRUE(coord_->AwaitPending("g", k.member_id, absl::Hours(1)).ok());
+  JoinResult k2 = Join(Classic("g", absl::Seconds(30)));
+  EXPECT_FALSE(k2.member_id.empty());
+}
+
+TEST_F(GroupCoordinatorTest, ClassicJoinOfAClientThatWentAwayRemovesIt) {
+  Restart(NoJoinWait());
+  JoinResult k1 = Join(Classic("g", absl::Seconds(30)));
+  ASSERT_TRUE(coord_->Sync("g", k1.member_id, k1.generation).ok());
+  std::atomic<bool> gone{false};
+  absl::StatusOr<JoinResult> k2;
+  std::thread joiner([&] {
+    JoinRequest r = Classic("g", absl::Seconds(30));
+    r.abandoned = [&] { return gone.load(); };
+    k2 = coord_->Join(r);  // waits for K1 to rejoin
+  });
+  ASSERT_TRUE(WaitFor([&] { return Describe("g").members.size() == 2; }));
+  gone = true;  // its connection closed
+  joiner.join();
+  EXPECT_TRUE(absl::IsCancelled(k2.status())) << k2.status();
+  GroupInfo info = Describe("g");
+  ASSERT_THAT(info.members, SizeIs(1));
+  EXPECT_EQ(info.members[0].member_id, k1.member_id);
+  // K1 gets everything back once it rejoins; nobody waited 30 s for a client that is gone.
+  Join(Classic("g", absl::Seconds(30), k1.member_id));
+  EXPECT_EQ(Owned("g", k1.member_id), TpSetOf("orders", 6));
+  ExpectConsistent("g");
 }
 
 TEST_F(GroupCoordinatorTest, StandaloneCommitsOnlyWhileTheGroupHasNoMembers) {

@@ -222,7 +222,7 @@ void DecodeFrame(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   DecodeFrame(input);
-  (void)ferry::kafka::ParseSubscriptionTopics(input);
+  (void)ferry::kafka::ParseSubscription(input);
   WalkPrimitives(input);
   return 0;
 }
