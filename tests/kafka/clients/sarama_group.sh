@@ -51,8 +51,8 @@ if ((rc != 0)); then
     tail -n 15 "$f" >&2
   done
 fi
-# SARAMA_KEEP_LOGS=DIR keeps each member's lines (one per record) and Sarama's logs.
+# SARAMA_KEEP_LOGS=DIR keeps each member's lines (one per record), Sarama's logs and ferryd's.
 if [[ -n ${SARAMA_KEEP_LOGS:-} ]]; then
-  mkdir -p "$SARAMA_KEEP_LOGS" && cp -r "$work/logs/." "$SARAMA_KEEP_LOGS/"
+  mkdir -p "$SARAMA_KEEP_LOGS" && cp -r "$work/logs/." "$FERRYD_LOG" "$SARAMA_KEEP_LOGS/"
 fi
 exit "$rc"
