@@ -590,8 +590,9 @@ struct Joined {
   std::string member_id;
 };
 
-Joined JoinGroup(KafkaConn& c, const std::string& group, const std::string& member_id,
-                 const std::string& topic) {
+// Sends JoinGroup v2 (range or roundrobin, 10 s timeouts); returns its correlation id.
+int32_t SendJoinGroup(KafkaConn& c, const std::string& group, const std::string& member_id,
+                      const std::string& topic) {
   std::string req;
   Writer w(&req);
   w.String(group);
@@ -604,7 +605,11 @@ Joined JoinGroup(KafkaConn& c, const std::string& group, const std::string& memb
   w.BytesField(Subscription({topic}));
   w.String("roundrobin");
   w.BytesField(Subscription({topic}));
-  auto body = c.Call(kJoinGroup, 2, req);
+  return c.Send(kJoinGroup, 2, req);
+}
+
+Joined ReceiveJoined(KafkaConn& c, int32_t correlation) {
+  auto body = c.Receive(correlation);
   Joined j;
   EXPECT_TRUE(body.has_value());
   if (!body) return j;
@@ -617,6 +622,11 @@ Joined JoinGroup(KafkaConn& c, const std::string& group, const std::string& memb
   j.member_id = std::string(r.String());
   EXPECT_EQ(r.ArrayCount(), 0);  // every Kafka member is a follower
   return j;
+}
+
+Joined JoinGroup(KafkaConn& c, const std::string& group, const std::string& member_id,
+                 const std::string& topic) {
+  return ReceiveJoined(c, SendJoinGroup(c, group, member_id, topic));
 }
 
 // SyncGroup v1 with no assignments; returns the error and the member's partitions.
@@ -872,6 +882,56 @@ TEST_F(KafkaIntegrationTest, KafkaAndGrpcMembersShareAGroupWithOneOwnerPerPartit
 }
 
 // --- bad input -------------------------------------------------------------------------------
+
+// Kafka's classic barrier: a JoinGroup is answered only once every known member rejoined, and
+// a client that closes its connection while its JoinGroup waits is dropped at once.
+TEST_F(KafkaIntegrationTest, JoinGroupWaitsForEveryMemberAndDropsAClosedConnection) {
+  auto admin = ferryd_.admin();
+  ASSERT_TRUE(integration::IsOk(integration::CreateTopic(*admin, "barrier", 4)));
+  const auto members = [&]() {
+    grpc::ClientContext ctx;
+    v1::DescribeGroupRequest req;
+    req.set_group("bar");
+    v1::DescribeGroupResponse resp;
+    return admin->DescribeGroup(&ctx, req, &resp).ok() ? resp.members_size() : -1;
+  };
+  Joined k1 = JoinGroup(conn_, "bar", "", "barrier");
+  ASSERT_EQ(k1.error, 0);
+  ASSERT_EQ(SyncGroup(conn_, "bar", k1.generation, k1.member_id).second.size(), 4u);
+
+  // K2's JoinGroup waits: K1 has not rejoined.
+  KafkaConn c2;
+  ASSERT_TRUE(c2.Connect(port_));
+  const int32_t pending = SendJoinGroup(c2, "bar", "", "barrier");
+  ASSERT_TRUE(integration::WaitFor([&] { return members() == 2; }, absl::Seconds(10)));
+  EXPECT_EQ(Heartbeat(conn_, "bar", k1.generation, k1.member_id), error::kRebalanceInProgress);
+  // K1 rejoins: both answers come, at the same generation, and the partitions split.
+  Joined k1again = JoinGroup(conn_, "bar", k1.member_id, "barrier");
+  Joined k2 = ReceiveJoined(c2, pending);
+  ASSERT_EQ(k1again.error, 0);
+  ASSERT_EQ(k2.error, 0);
+  EXPECT_EQ(k1again.generation, k2.generation);
+  EXPECT_GT(k2.generation, k1.generation);
+  auto [e1, p1] = SyncGroup(conn_, "bar", k1again.generation, k1.member_id);
+  auto [e2, p2] = SyncGroup(c2, "bar", k2.generation, k2.member_id);
+  ASSERT_EQ(e1, 0);
+  ASSERT_EQ(e2, 0);
+  EXPECT_EQ(p1.size(), 2u);
+  EXPECT_EQ(p2.size(), 2u);
+  for (int32_t p : p1) EXPECT_FALSE(p2.contains(p)) << p;
+
+  // K3 joins and closes its connection while its JoinGroup waits for K1 and K2: it is
+  // removed at once, not after its 10 s session timeout.
+  const absl::Time start = absl::Now();
+  {
+    KafkaConn c3;
+    ASSERT_TRUE(c3.Connect(port_));
+    SendJoinGroup(c3, "bar", "", "barrier");
+    ASSERT_TRUE(integration::WaitFor([&] { return members() == 3; }, absl::Seconds(10)));
+  }
+  ASSERT_TRUE(integration::WaitFor([&] { return members() == 2; }, absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
 
 TEST_F(KafkaIntegrationTest, BadInputClosesOnlyItsOwnConnection) {
   ASSERT_EQ(EnsureTopic("bad"), 3);

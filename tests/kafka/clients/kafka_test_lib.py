@@ -90,3 +90,80 @@ def main(test):
     except TestFailure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         sys.exit(1)
+
+
+class Child:
+    """A child process of a test (a group member, ferryctl consume): every stdout line is kept
+    with the CLOCK_MONOTONIC time it was read (time.monotonic_ns(), comparable with other
+    processes' on Linux); stderr goes to a file for the failure report. A line may be sent to
+    its stdin."""
+
+    def __init__(self, name, argv, stderr_path):
+        import threading
+        self.name = name
+        self.stderr_path = stderr_path
+        self._stderr = open(stderr_path, "w")
+        self._lines = []
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, text=True, bufsize=1)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._lock:
+                self._lines.append((time.monotonic_ns(), line.rstrip("\n")))
+
+    def lines(self):
+        """[(monotonic ns when read, line)] so far."""
+        with self._lock:
+            return list(self._lines)
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout):
+        """Waits for the process to exit (bounded); its exit status. Fails after timeout s."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure(f"{self.name} did not exit within {timeout:.0f} s")
+        self._reader.join(timeout=5)
+        return rc
+
+    def stderr_tail(self, lines=15):
+        self._stderr.flush()
+        with open(self.stderr_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def overlaps(intervals):
+    """intervals: [(partition, consumer, start_ns, end_ns, offset)]. Every interval that
+    overlaps in time an interval of another consumer on the same partition, as (other, it)
+    pairs ordered by its start. Exact: sorted by start, an interval overlaps one of consumer
+    c's earlier-starting intervals iff the largest end among those is after its start."""
+    by_partition = {}
+    for iv in intervals:
+        by_partition.setdefault(iv[0], []).append(iv)
+    found = []
+    for partition in sorted(by_partition):
+        latest_end = {}  # consumer -> its interval with the largest end so far
+        for iv in sorted(by_partition[partition], key=lambda iv: (iv[2], iv[3])):
+            for consumer, other in latest_end.items():
+                if consumer != iv[1] and other[3] > iv[2]:
+                    found.append((other, iv))
+                    break
+            best = latest_end.get(iv[1])
+            if best is None or iv[3] > best[3]:
+                latest_end[iv[1]] = iv
+    return sorted(found, key=lambda pair: pair[1][2])
