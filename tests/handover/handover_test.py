@@ -929,10 +929,8 @@ class Run:
         for f in failures[:12]:
             print(f"    {f}")
         for at, event, member, name in self.removals():
-            m = self.members.get(name)
-            why = ("killed" if m and m.killed_ns else "stalled" if m and m.stalls else
-                   "NEITHER killed NOR stalled by the test" if m else "a Kafka member")
-            print(f"  removed by ferryd at {at}: {name} ({member}), {event}; {why}")
+            print(f"  removed by ferryd at {at}: {name} ({member}), {event}; "
+                  f"{self.removal_cause(name, at)}")
         self.print_ferryd_lines()
         sys.stdout.flush()
 
@@ -961,6 +959,21 @@ class Run:
             member = l.split("member=", 1)[1].split()[0] if "member=" in l else "?"
             out.append((self.wall_ms(l), event, member, names.get(member, "?")))
         return out
+
+    def removal_cause(self, name, at):
+        """What the test did to member `name` before ferryd removed it at `at` ("123ms")."""
+        m = self.members.get(name)
+        if m is None:
+            return "(a Kafka member: its log has no member id)"
+        try:
+            t = self.t0 + float(at[:-2]) * 1e6
+        except ValueError:
+            return "?"
+        if m.killed_ns is not None and m.killed_ns <= t:
+            return "killed by the test before"
+        if any(stop <= t for stop, _ in m.stalls) or (m.stopped_ns and m.stopped_ns <= t):
+            return "stalled by the test before"
+        return "NEITHER killed NOR stalled by the test before that"
 
     def wall_ms(self, line):
         try:
