@@ -265,6 +265,9 @@ class ConsumerImpl final : public Consumer {
   // The generation whose assignment change Poll has applied: commits carry it, so a commit of
   // a partition being revoked never counts as this member's answer before on_revoke has run.
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The member whose assignment Poll applied (empty after a loss): commits carry it, never the
+  // id of a newer incarnation the reader thread already joined as.
+  std::string applied_member_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* reader_context_ ABSL_GUARDED_BY(mu_) = nullptr;
 
   std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
@@ -310,7 +313,6 @@ absl::Status ConsumerImpl::Join() {
   reader_context_ = nullptr;
   if (!s.ok()) return s;
   member_id_ = response.member_id();
-  generation_ = response.generation();
   return absl::OkStatus();
 }
 
@@ -377,7 +379,9 @@ void ConsumerImpl::GroupLoop() {
         // The broker forgot this member: its partitions are lost; join anew.
         absl::MutexLock lock(&mu_);
         for (auto it = events_.begin(); it != events_.end();) {
-          if (it->kind == Event::Kind::kRecords) {
+          // Also the lost incarnation's queued assignment changes: applying one later would
+          // purge records the next incarnation's stream has queued by then.
+          if (it->kind == Event::Kind::kRecords || it->kind == Event::Kind::kAssignment) {
             queued_records_ -= it->records;
             queued_bytes_ -= it->bytes;
             it = events_.erase(it);
@@ -527,7 +531,9 @@ absl::StatusOr<std::vector<ConsumerRecord>> ConsumerImpl::Poll(absl::Duration ti
       queued_bytes_ -= event.bytes;
       space_cv_.SignalAll();
       // Poll hands out what is queued: size the result once rather than grow it.
-      if (event.kind == Event::Kind::kRecords) out.reserve(event.records + queued_records_);
+      if (event.kind == Event::Kind::kRecords) {
+        out.reserve(event.records + std::min(queued_records_, options_.max_poll_records));
+      }
     }
     switch (event.kind) {
       case Event::Kind::kAssignment:
@@ -541,8 +547,9 @@ absl::StatusOr<std::vector<ConsumerRecord>> ConsumerImpl::Poll(absl::Duration ti
       case Event::Kind::kRecords:
         TakeRecords(event, &out);
         if (out.empty()) break;
-        // Hand out whatever else is queued up to the next assignment change.
-        while (true) {
+        // Hand out whatever else is queued up to the next assignment change, up to
+        // max_poll_records (so the application comes back, and answers a revoke, in time).
+        while (static_cast<int64_t>(out.size()) < options_.max_poll_records) {
           {
             absl::MutexLock lock(&mu_);
             if (events_.empty() || events_.front().kind != Event::Kind::kRecords) break;
@@ -602,6 +609,7 @@ void ConsumerImpl::ApplyAssignment(const Event& event) {
     {
       absl::MutexLock lock(&mu_);
       generation_ = event.generation;
+      applied_member_ = event.member_id;
     }
     if (options_.auto_commit) {
       std::map<TopicPartition, int64_t> final_positions;
@@ -632,6 +640,7 @@ void ConsumerImpl::ApplyAssignment(const Event& event) {
   {
     absl::MutexLock lock(&mu_);
     generation_ = event.generation;
+    applied_member_ = event.member_id;
     assignment_.insert(added.begin(), added.end());
   }
   if (!added.empty() && options_.on_assign) options_.on_assign(added);
@@ -647,6 +656,7 @@ void ConsumerImpl::ApplyLost() {
     positions_.clear();
     committed_.clear();
     sources_.clear();
+    applied_member_.clear();
     revocation_unacked_ = false;
     seeks = TakeSeeks(nullptr);
   }
@@ -731,7 +741,7 @@ absl::Status ConsumerImpl::CommitSync(std::map<TopicPartition, int64_t> offsets)
   int64_t generation;
   {
     absl::MutexLock lock(&mu_);
-    member = member_id_;
+    member = applied_member_;
     generation = generation_;
   }
   absl::Status s = SendCommit(member, generation, offsets);
@@ -817,7 +827,7 @@ void ConsumerImpl::CommitAsync(std::function<void(absl::Status)> done) {
       rejected = absl::FailedPreconditionError("the consumer is closed");
     } else {
       call->offsets = Positions(/*dirty_only=*/false);
-      call->request = CommitRequest(member_id_, generation_, call->offsets);
+      call->request = CommitRequest(applied_member_, generation_, call->offsets);
       if (!call->offsets.empty()) ++async_pending_;
     }
   }
@@ -1062,6 +1072,9 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions
   }
   if (options.auto_commit && options.auto_commit_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("auto_commit_interval must be > 0");
+  }
+  if (options.max_poll_records < 1) {
+    return absl::InvalidArgumentError("max_poll_records must be >= 1");
   }
   if (options.max_records_per_message < 0) {
     return absl::InvalidArgumentError("max_records_per_message must be >= 0 (0: broker default)");

@@ -64,6 +64,9 @@ struct ConsumerOptions {
   bool auto_commit = true;
   absl::Duration auto_commit_interval = absl::Seconds(1);
   int max_records_per_message = 0;  // 0: the broker's default
+  // Poll stops taking queued messages once it has this many records (it may exceed it by
+  // part of one message), which bounds the application's time between Polls.
+  int64_t max_poll_records = 2000;
   // Called inside Poll, on the polling thread.
   std::function<void(const std::vector<TopicPartition>&)> on_assign;
   std::function<void(const std::vector<TopicPartition>&)> on_revoke;

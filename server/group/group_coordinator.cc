@@ -286,6 +286,9 @@ absl::StatusOr<JoinResult> GroupCoordinator::AwaitJoin(const JoinRequest& req,
     }
     if (m != nullptr) {
       --m->joining;
+      // Its session counts from the answer, not from the request: a long barrier must not
+      // leave it already expired.
+      m->deadline = clock_->Now() + m->session_timeout;
       if (abandoned) {
         log::Event(log::Level::kInfo, "member_join_abandoned",
                    {{"group", req.group}, {"member", member_id}});
@@ -660,8 +663,13 @@ void GroupCoordinator::Rebalance(Group& g, std::string_view reason) {
         ++it;
       }
     }
-    // Classic members blocked in Join are part of this generation; the others owe a rejoin.
-    if (m.classic && m.joining > 0) m.joined_generation = g.generation;
+    // Classic members blocked in Join are part of this generation, and an eager one among
+    // them holds nothing while it waits (it gave everything up to rejoin): what this
+    // rebalance takes from it is free at once. The others owe a rejoin.
+    if (m.classic && m.joining > 0) {
+      m.joined_generation = g.generation;
+      if (!m.cooperative) Release(m, -1);
+    }
     change.assignment = Sorted(m.owned);
     Notify(m, std::move(change));
   }

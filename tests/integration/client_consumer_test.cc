@@ -333,6 +333,34 @@ TEST(ClientConsumerTest, CommitDuringARebalanceUsesTheCurrentGeneration) {
   EXPECT_TRUE(b->Close().ok());
 }
 
+// Poll hands out at most about max_poll_records, however much is queued, so an application
+// comes back (and answers a revoke) within a bounded time.
+TEST(ClientConsumerTest, PollReturnsAtMostMaxPollRecords) {
+  FerrydProcess ferryd;
+  ASSERT_TRUE(ferryd.Start());
+  auto admin = ferryd.admin();
+  ASSERT_TRUE(IsOk(CreateTopic(*admin, "bounded", 1)));
+  Fill(ferryd, "bounded", 1, 3000);
+  ConsumerOptions options = Options(ferryd, "bounded-group", "bounded");
+  options.max_poll_records = 100;
+  options.max_records_per_message = 50;
+  std::unique_ptr<Consumer> c = NewConsumer(options);
+  ASSERT_NE(c, nullptr);
+  size_t total = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (total < 3000 && absl::Now() < deadline) {
+    absl::StatusOr<std::vector<ConsumerRecord>> got = c->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(got.ok()) << got.status();
+    // At most one message beyond the bound.
+    EXPECT_LE(got->size(), 150u);
+    total += got->size();
+  }
+  EXPECT_EQ(total, 3000u);
+  options.max_poll_records = 0;
+  EXPECT_TRUE(absl::IsInvalidArgument(Consumer::Create(options).status()));
+  EXPECT_TRUE(c->Close().ok());
+}
+
 TEST(ClientConsumerTest, SeekRewindsAndSkipsAhead) {
   FerrydProcess ferryd;
   ASSERT_TRUE(ferryd.Start());

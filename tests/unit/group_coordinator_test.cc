@@ -1223,6 +1223,46 @@ TEST_F(GroupCoordinatorTest, ClassicJoinWaitsUntilEveryKnownMemberRejoined) {
   ExpectConsistent("g");
 }
 
+TEST_F(GroupCoordinatorTest, RevokesFromAnEagerMemberWaitingAtTheBarrierAreFreeAtOnce) {
+  Restart(NoJoinWait());
+  topics_.Set("orders", 12);
+  JoinResult k1 = Join(Classic("g", absl::Seconds(30)));
+  ASSERT_TRUE(coord_->Sync("g", k1.member_id, k1.generation).ok());
+  Member s = JoinStreaming(Request("g"));  // both owe: K1 a rejoin
+  absl::StatusOr<JoinResult> again;
+  // K1 rejoins and waits for nobody... so let a second classic member owe a rejoin first.
+  JoinResult k2;
+  {
+    std::thread joiner([&] { again = coord_->Join(Classic("g", absl::Seconds(30))); });
+    ASSERT_TRUE(WaitFor([&] { return Describe("g").members.size() == 3; }));
+    Join(Classic("g", absl::Seconds(30), k1.member_id));
+    joiner.join();
+    ASSERT_TRUE(again.ok()) << again.status();
+    k2 = *again;
+  }
+  ASSERT_TRUE(coord_->Sync("g", k1.member_id, k2.generation).ok());
+  ASSERT_TRUE(coord_->Sync("g", k2.member_id, k2.generation).ok());
+  ASSERT_TRUE(coord_->Heartbeat("g", s.id, k2.generation).ok());
+  // A streaming member joins: K1 and K2 owe a rejoin. K1 rejoins and waits for K2.
+  Member t = JoinStreaming(Request("g"));
+  std::thread waiting([&] { again = coord_->Join(Classic("g", absl::Seconds(30), k1.member_id)); });
+  ASSERT_TRUE(WaitFor([&] { return Revoking("g", k1.member_id).empty(); }));
+  // Another rebalance while K1 waits: what it takes from K1 is free at once (K1 gave
+  // everything up to rejoin), not held until K1's rebalance timeout.
+  const TpSet before = Owned("g", k1.member_id);
+  std::vector<Member> more;
+  while (Owned("g", k1.member_id) == before && more.size() < 8) {
+    more.push_back(JoinStreaming(Request("g")));
+  }
+  ASSERT_NE(Owned("g", k1.member_id), before) << "the rebalances must take something from K1";
+  EXPECT_THAT(Revoking("g", k1.member_id), IsEmpty());
+  ExpectConsistent("g");
+  Join(Classic("g", absl::Seconds(30), k2.member_id));
+  waiting.join();
+  ASSERT_TRUE(again.ok()) << again.status();
+  ExpectConsistent("g");
+}
+
 TEST_F(GroupCoordinatorTest, ClassicMemberThatDoesNotRejoinIsRemovedAtItsRebalanceTimeout) {
   Restart(NoJoinWait());
   JoinResult k = Join(Classic("g", absl::Seconds(30)));
