@@ -81,9 +81,10 @@ def member(strategy, topic, group, name, records_path):
             owned.clear()
             owned.update(parts)
 
-    def on_revoke(consumer, partitions):
+    def give_up(consumer, partitions, event):
         parts = sorted(tp.partition for tp in partitions)
-        commit(consumer, parts, "revoke")
+        if event == "revoke":  # a lost partition is no longer ours to commit
+            commit(consumer, parts, "revoke")
         if cooperative:
             consumer.incremental_unassign(partitions)
         else:
@@ -91,18 +92,13 @@ def member(strategy, topic, group, name, records_path):
         owned.difference_update(parts)
         for p in parts:
             processed.pop(p, None)
-        emit("revoke", parts=parts)
+        emit(event, parts=parts)
+
+    def on_revoke(consumer, partitions):
+        give_up(consumer, partitions, "revoke")
 
     def on_lost(consumer, partitions):
-        parts = sorted(tp.partition for tp in partitions)
-        if cooperative:
-            consumer.incremental_unassign(partitions)
-        else:
-            consumer.unassign()
-        owned.difference_update(parts)
-        for p in parts:
-            processed.pop(p, None)
-        emit("lost", parts=parts)
+        give_up(consumer, partitions, "lost")
 
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
