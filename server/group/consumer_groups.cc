@@ -152,8 +152,7 @@ void ConsumerGroups::Commit(const std::string& group, const std::string& member_
   broker_->offsets().Commit(
       group, accepted,
       [this, group, member_id, generation, accepted_tps = std::move(accepted_tps),
-       results = std::move(results),
-       done = std::move(done)](absl::Status s) mutable {
+       results = std::move(results), done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) {
           for (auto& r : results) {
             if (r.ok()) r = s;

@@ -222,7 +222,8 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
       HandOff(*g);
     }
     if (m->classic) m->joined_generation = g->generation;
-    for (auto& [id, member] : g->members) UpdateAnswerDeadline(*g, member, now);
+    // Rebalance settled everyone's deadline; otherwise only this member's answer changed.
+    UpdateAnswerDeadline(*g, *m, now);
     result.member_id = m->id;
     result.generation = g->generation;
     result.assignment = Sorted(m->owned);
@@ -259,16 +260,15 @@ absl::StatusOr<JoinResult> GroupCoordinator::AwaitJoin(const JoinRequest& req,
       }
       return true;
     };
-    const auto wait = [&](const std::function<bool()>& done, absl::Time until)
-                          ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                            while (!done() && !abandoned) {
-                              const absl::Time now = absl::Now();
-                              if (now >= until) return;
-                              mu_.AwaitWithTimeout(absl::Condition(&done),
-                                                   std::min(kAbandonCheck, until - now));
-                              if (!done() && req.abandoned && req.abandoned()) abandoned = true;
-                            }
-                          };
+    const auto wait = [&](const std::function<bool()>& done,
+                          absl::Time until) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      while (!done() && !abandoned) {
+        const absl::Time now = absl::Now();
+        if (now >= until) return;
+        mu_.AwaitWithTimeout(absl::Condition(&done), std::min(kAbandonCheck, until - now));
+        if (!done() && req.abandoned && req.abandoned()) abandoned = true;
+      }
+    };
     // The barrier ends by itself: members that do not rejoin are removed at their rebalance
     // timeout (Tick). The bound only keeps a wedged timer from holding the call forever.
     const absl::Duration grace =

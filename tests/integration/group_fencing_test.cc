@@ -59,8 +59,8 @@ TEST_F(GroupFencingTest, CommitsAreCheckedAgainstMemberGenerationAndOwnership) {
 
   // A partition A still owns, at the generation before the rebalance: A has owned it since
   // then, so the commit is accepted (it had not seen the rebalance yet).
-  ASSERT_TRUE(IsOk(
-      CommitOffsets(*broker_, kGroup, a.member_id(), a.generation(), {{kept_partition, 2}})));
+  ASSERT_TRUE(
+      IsOk(CommitOffsets(*broker_, kGroup, a.member_id(), a.generation(), {{kept_partition, 2}})));
   // B at a generation from before it owned anything: stale.
   EXPECT_TRUE(
       HasCode(CommitOffsets(*broker_, kGroup, b.member_id(), a.generation(), {{kept_partition, 3}}),

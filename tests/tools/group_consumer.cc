@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/tool_flags.h"
 
 namespace {
 
@@ -25,14 +26,7 @@ std::atomic<bool> g_stop{false};
 std::mutex g_context_mu;
 grpc::ClientContext* g_context = nullptr;
 
-std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  const std::string prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.starts_with(prefix)) return arg.substr(prefix.size());
-  }
-  return fallback;
-}
+using ferry::tools::Flag;
 
 void Deadline(grpc::ClientContext* c) {
   c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -52,6 +52,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "ferry/consumer.h"
+#include "tools/tool_flags.h"
 
 namespace {
 
@@ -65,14 +66,7 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  const std::string prefix = "--" + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.starts_with(prefix)) return arg.substr(prefix.size());
-  }
-  return fallback;
-}
+using ferry::tools::Flag;
 
 int IntFlag(int argc, char** argv, const std::string& name, int fallback) {
   int value = fallback;
