@@ -73,28 +73,33 @@ const std::vector<ApiEntry>& Apis() {
   // not. Metadata v4 as the highest makes kafka-python take the broker for 0.11 (record batch
   // v2, Produce v3, Fetch v4).
   static const std::vector<ApiEntry> apis = {
-      {kProduce, 0, 3, HandleProduce, ProduceErrorResponse},
-      {kFetch, 0, 4, HandleFetch, FetchErrorResponse},
-      {kListOffsets, 0, 2, HandleListOffsets, ListOffsetsErrorResponse},
-      {kMetadata, 0, 4, HandleMetadata, MetadataErrorResponse},
-      {kOffsetCommit, 0, 2, HandleOffsetCommit, OffsetCommitErrorResponse},
-      {kOffsetFetch, 0, 2, HandleOffsetFetch, OffsetFetchErrorResponse},
-      {kFindCoordinator, 0, 1, HandleFindCoordinator, FindCoordinatorErrorResponse},
-      {kJoinGroup, 0, 2, HandleJoinGroup, JoinGroupErrorResponse},
-      {kHeartbeat, 0, 1, HandleHeartbeat, HeartbeatErrorResponse},
-      {kLeaveGroup, 0, 1, HandleLeaveGroup, LeaveGroupErrorResponse},
-      {kSyncGroup, 0, 1, HandleSyncGroup, SyncGroupErrorResponse},
-      {kDescribeGroups, 0, 1, HandleDescribeGroups, DescribeGroupsErrorResponse},
-      {kListGroups, 0, 1, HandleListGroups, ListGroupsErrorResponse},
+      {kProduce, 0, 3, 9, HandleProduce, ProduceErrorResponse},
+      {kFetch, 0, 4, 12, HandleFetch, FetchErrorResponse},
+      {kListOffsets, 0, 2, 6, HandleListOffsets, ListOffsetsErrorResponse},
+      {kMetadata, 0, 4, 9, HandleMetadata, MetadataErrorResponse},
+      {kOffsetCommit, 0, 2, 8, HandleOffsetCommit, OffsetCommitErrorResponse},
+      {kOffsetFetch, 0, 2, 6, HandleOffsetFetch, OffsetFetchErrorResponse},
+      {kFindCoordinator, 0, 1, 3, HandleFindCoordinator, FindCoordinatorErrorResponse},
+      {kJoinGroup, 0, 2, 6, HandleJoinGroup, JoinGroupErrorResponse},
+      {kHeartbeat, 0, 1, 4, HandleHeartbeat, HeartbeatErrorResponse},
+      {kLeaveGroup, 0, 1, 4, HandleLeaveGroup, LeaveGroupErrorResponse},
+      {kSyncGroup, 0, 1, 4, HandleSyncGroup, SyncGroupErrorResponse},
+      {kDescribeGroups, 0, 1, 5, HandleDescribeGroups, DescribeGroupsErrorResponse},
+      {kListGroups, 0, 1, 3, HandleListGroups, ListGroupsErrorResponse},
       // Served only to refuse every mechanism; not advertised, so clients never ask for it
       // unless configured for SASL.
-      {kSaslHandshake, 0, 1, HandleSaslHandshake, SaslHandshakeErrorResponse,
+      {kSaslHandshake, 0, 1, kNeverFlexible, HandleSaslHandshake, SaslHandshakeErrorResponse,
        /*advertised=*/false},
-      {kApiVersions, 0, 2, HandleApiVersions, ApiVersionsErrorResponse},
-      {kCreateTopics, 0, 1, HandleCreateTopics, CreateTopicsErrorResponse},
-      {kDeleteTopics, 0, 1, HandleDeleteTopics, DeleteTopicsErrorResponse},
+      {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
+      {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
+      {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
   };
   return apis;
+}
+
+bool IsFlexibleVersion(int16_t api_key, int16_t api_version) {
+  const ApiEntry* api = FindApi(api_key);
+  return api != nullptr && api_version >= api->flexible_from;
 }
 
 const ApiEntry* FindApi(int16_t api_key) {

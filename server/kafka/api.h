@@ -109,10 +109,17 @@ struct ApiEntry {
   int16_t key;
   int16_t min_version;
   int16_t max_version;
+  // The first flexible version (Kafka's "flexibleVersions": N+), kNeverFlexible for none.
+  int16_t flexible_from;
   ApiHandler handle;
   ApiErrorResponse error_response;
   bool advertised = true;  // false: served, but not listed in ApiVersions
 };
+
+inline constexpr int16_t kNeverFlexible = INT16_MAX;
+
+// Whether `api_version` of `api_key` is flexible (by its row; false for an API not served).
+bool IsFlexibleVersion(int16_t api_key, int16_t api_version);
 
 // Every API served, in key order.
 const std::vector<ApiEntry>& Apis();

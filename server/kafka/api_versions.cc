@@ -17,6 +17,7 @@ std::string ApiVersionsErrorResponse(const RequestHeader& header, int16_t error_
   // can pick a version).
   RequestHeader h = header;
   h.api_version = 0;
+  h.flexible = false;
   return EncodeResponse(h, ApiVersionsResponse{error_code, SupportedApis()});
 }
 

@@ -13,7 +13,10 @@
 
 namespace ferry::kafka {
 
-struct ApiVersionsRequest {};
+struct ApiVersionsRequest {
+  std::string client_software_name;  // v3+
+  std::string client_software_version;
+};
 
 struct ApiVersionsResponse {
   int16_t error_code = 0;

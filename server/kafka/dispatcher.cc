@@ -26,7 +26,7 @@ void Dispatcher::BeginShutdown() {
 Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
                           std::function<bool()> peer_gone) {
   std::string_view body;
-  auto header = ParseRequestHeader(frame, &body);
+  auto header = ParseRequestHeader(frame, &body, IsFlexibleVersion);
   if (!header.ok()) return Result::Close(header.status());
   const ApiEntry* api = FindApi(header->api_key);
   if (api == nullptr) {
@@ -42,10 +42,11 @@ Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
     // answers in v0 whatever it is given).
     RequestHeader reply = *header;
     reply.api_version = api->max_version;
+    reply.flexible = IsFlexibleVersion(reply.api_key, reply.api_version);
     return Result::Reply(api->error_response(reply, error::kUnsupportedVersion));
   }
   ApiContext ctx{broker_, groups_, &serving_, peer_host, std::move(peer_gone)};
-  Reader reader(body);
+  Reader reader(body, header->flexible);
   return api->handle(ctx, *header, reader);
 }
 

@@ -48,13 +48,19 @@ const char* ApiName(int16_t api_key) {
   return it == names.end() ? "Unknown" : it->second;
 }
 
-absl::StatusOr<RequestHeader> ParseRequestHeader(std::string_view frame, std::string_view* body) {
+absl::StatusOr<RequestHeader> ParseRequestHeader(std::string_view frame, std::string_view* body,
+                                                 bool (*is_flexible)(int16_t, int16_t)) {
   Reader r(frame);
   RequestHeader h;
   h.api_key = r.Int16();
   h.api_version = r.Int16();
   h.correlation_id = r.Int32();
   h.client_id = OptStr(r.NullableString());
+  if (r.ok() && is_flexible != nullptr && is_flexible(h.api_key, h.api_version)) {
+    h.flexible = true;
+    r.set_flexible(true);
+    r.TaggedFields();
+  }
   if (!r.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("malformed request header: ", r.error()));
   }
@@ -74,9 +80,10 @@ absl::Status CheckRequestBody(const RequestHeader& header, const Reader& body) {
                                                  header.api_version, " request: ", why));
 }
 
-ResponseFrame::ResponseFrame(const RequestHeader& header) : w_(&out_) {
+ResponseFrame::ResponseFrame(const RequestHeader& header) : w_(&out_, header.flexible) {
   size_at_ = w_.ReserveInt32();
   w_.Int32(header.correlation_id);
+  if (header.api_key != kApiVersions) w_.TaggedFields();
 }
 
 std::string ResponseFrame::Finish() {

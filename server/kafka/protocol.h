@@ -85,21 +85,31 @@ struct RequestHeader {
   int16_t api_version = 0;
   int32_t correlation_id = 0;
   std::optional<std::string> client_id;
+  // A flexible version of its API: request header v2 (tagged fields after the client id),
+  // body in the compact forms, and the response likewise (response header v1, except
+  // ApiVersions, whose response header is always v0 so any client can read it).
+  bool flexible = false;
 };
 
-// Parses the request header (v1: api key, version, correlation id, client id) at the start of
-// a frame (the bytes after the size prefix); `body` gets the bytes after it. INVALID_ARGUMENT
-// when the frame is too short for a header. The only header parser: the dispatcher calls it
-// once per request and hands the body to the API's handler.
-absl::StatusOr<RequestHeader> ParseRequestHeader(std::string_view frame, std::string_view* body);
+// Parses the request header at the start of a frame (the bytes after the size prefix): api
+// key, version, correlation id, client id (always a NULLABLE_STRING), and, when
+// `is_flexible(key, version)` says the version is flexible, the header's tagged fields (v2).
+// `body` gets the bytes after it. INVALID_ARGUMENT when the frame is too short for a header.
+// The only header parser: the dispatcher calls it once per request and hands the body to the
+// API's handler.
+absl::StatusOr<RequestHeader> ParseRequestHeader(
+    std::string_view frame, std::string_view* body,
+    bool (*is_flexible)(int16_t api_key, int16_t api_version) = nullptr);
 
 // Called once an API's decoder has read a request body from `body`: INVALID_ARGUMENT
 // ("malformed <Api> v<N> request: <why>") when the body was malformed (truncated, negative
 // lengths, forged counts) or has bytes left after it; OK when it was read exactly.
 absl::Status CheckRequestBody(const RequestHeader& header, const Reader& body);
 
-// A response frame under construction: size prefix and correlation id written up front (the
-// response header v0); the body goes to w(); Finish() fills in the size.
+// A response frame under construction: size prefix, correlation id and, for a flexible
+// version (except ApiVersions), the header's empty tagged fields written up front (response
+// header v0 or v1); the body goes to w(), which is flexible when the version is; Finish()
+// fills in the size.
 class ResponseFrame {
  public:
   explicit ResponseFrame(const RequestHeader& header);

@@ -1,6 +1,10 @@
 // Kafka wire primitives: big-endian integers, (unsigned/zigzag) varints, strings, bytes and
 // arrays, as the Kafka protocol guide defines them. A Reader never reads past its buffer: a
 // short or malformed input sets a sticky error that the caller checks once at the end.
+// A flexible Reader or Writer (the "flexible versions" of an API, KIP-482) reads and writes
+// strings, bytes and arrays in their compact forms (unsigned varint length + 1, 0 for null),
+// and TaggedFields() reads or writes a tagged-field section; not flexible, TaggedFields() is a
+// no-op. So one codec serves both forms: it calls TaggedFields() at the end of every struct.
 // Not thread-safe; cheap to copy.
 #ifndef FERRY_SERVER_KAFKA_WIRE_H_
 #define FERRY_SERVER_KAFKA_WIRE_H_
@@ -16,8 +20,11 @@ namespace ferry::kafka {
 class Reader {
  public:
   Reader() = default;
-  explicit Reader(std::string_view data) : data_(data) {}
+  explicit Reader(std::string_view data, bool flexible = false)
+      : data_(data), flexible_(flexible) {}
 
+  bool flexible() const { return flexible_; }
+  void set_flexible(bool flexible) { flexible_ = flexible; }
   bool ok() const { return ok_; }
   // Why the first failure happened (empty while ok()).
   const char* error() const { return error_; }
@@ -79,8 +86,13 @@ class Reader {
     return out;
   }
 
-  // STRING: int16 length + bytes. NULLABLE_STRING: length -1 is null.
+  // STRING: int16 length + bytes. NULLABLE_STRING: length -1 is null. Flexible: the compact
+  // forms (a null where a STRING is due fails).
   std::string_view String() {
+    if (flexible_) {
+      auto s = CompactNullable("null where a string is due");
+      return s ? *s : std::string_view();
+    }
     const int16_t n = Int16();
     if (n < 0) {
       Fail("negative string length");
@@ -89,6 +101,7 @@ class Reader {
     return Bytes(static_cast<size_t>(n));
   }
   std::optional<std::string_view> NullableString() {
+    if (flexible_) return CompactNullable(nullptr);
     const int16_t n = Int16();
     if (n == -1) return std::nullopt;
     if (n < 0) {
@@ -99,6 +112,7 @@ class Reader {
   }
   // BYTES: int32 length + bytes. NULLABLE_BYTES: length -1 is null.
   std::optional<std::string_view> NullableBytes() {
+    if (flexible_) return CompactNullable(nullptr);
     const int32_t n = Int32();
     if (n == -1) return std::nullopt;
     if (n < 0) {
@@ -114,8 +128,24 @@ class Reader {
   // ARRAY: int32 count; -1 is null (returned as 0). Fails when the count cannot fit in the
   // bytes left at `min_element_bytes` each, so a forged count never drives a huge allocation.
   int32_t ArrayCount(size_t min_element_bytes = 1) {
-    const int32_t n = Int32();
-    if (n == -1) return 0;
+    const int32_t n = NullableArrayCount(min_element_bytes);
+    return n < 0 ? 0 : n;
+  }
+  // As ArrayCount, but a null array is -1.
+  int32_t NullableArrayCount(size_t min_element_bytes = 1) {
+    int32_t n = 0;
+    if (flexible_) {
+      const uint32_t c = UnsignedVarint();
+      if (!ok_) return 0;
+      if (c > static_cast<uint32_t>(INT32_MAX)) {
+        Fail("array length over 31 bits");
+        return 0;
+      }
+      n = static_cast<int32_t>(c) - 1;
+    } else {
+      n = Int32();
+    }
+    if (n == -1) return -1;
     if (n < 0) {
       Fail("negative array length");
       return 0;
@@ -127,7 +157,48 @@ class Reader {
     return n;
   }
 
+  // A tagged-field section (flexible only; a no-op otherwise). `on_field(tag, data)` sees each
+  // field; without it every field is skipped (Ferry knows no tags unless a codec says so).
+  // Tags must increase, as the protocol requires.
+  template <typename OnField>
+  void TaggedFields(OnField on_field) {
+    if (!flexible_) return;
+    const uint32_t n = UnsignedVarint();
+    if (n > remaining()) {
+      Fail("more tagged fields than bytes left");
+      return;
+    }
+    int64_t last = -1;
+    for (uint32_t i = 0; i < n && ok_; ++i) {
+      const uint32_t tag = UnsignedVarint();
+      const uint32_t size = UnsignedVarint();
+      if (!ok_) return;
+      if (static_cast<int64_t>(tag) <= last) {
+        Fail("tagged fields out of order");
+        return;
+      }
+      last = tag;
+      std::string_view data = Bytes(size);
+      if (ok_) on_field(tag, data);
+    }
+  }
+  void TaggedFields() {
+    TaggedFields([](uint32_t, std::string_view) {});
+  }
+
  private:
+  // A compact string or bytes field: unsigned varint length + 1, 0 for null. A null fails
+  // with `null_error` when it is given (the field is not nullable).
+  std::optional<std::string_view> CompactNullable(const char* null_error) {
+    const uint32_t c = UnsignedVarint();
+    if (!ok_) return std::nullopt;
+    if (c == 0) {
+      if (null_error != nullptr) Fail(null_error);
+      return std::nullopt;
+    }
+    return Bytes(c - 1);
+  }
+
   template <typename T>
   T Fixed() {
     if (sizeof(T) > remaining()) {
@@ -144,6 +215,7 @@ class Reader {
 
   std::string_view data_;
   size_t pos_ = 0;
+  bool flexible_ = false;
   bool ok_ = true;
   const char* error_ = "";
 };
@@ -151,8 +223,10 @@ class Reader {
 // Appends to a string. Patch* overwrite earlier fixed-width fields (sizes, CRCs).
 class Writer {
  public:
-  explicit Writer(std::string* out) : out_(out) {}
+  explicit Writer(std::string* out, bool flexible = false) : out_(out), flexible_(flexible) {}
 
+  bool flexible() const { return flexible_; }
+  void set_flexible(bool flexible) { flexible_ = flexible; }
   size_t size() const { return out_->size(); }
   std::string* buffer() { return out_; }
 
@@ -179,22 +253,68 @@ class Writer {
 
   void Raw(std::string_view bytes) { out_->append(bytes.data(), bytes.size()); }
   void String(std::string_view s) {
-    Int16(static_cast<int16_t>(s.size()));
+    if (flexible_) {
+      UnsignedVarint(s.size() + 1);
+    } else {
+      Int16(static_cast<int16_t>(s.size()));
+    }
     Raw(s);
   }
   void NullableString(const std::optional<std::string_view>& s) {
     if (!s) {
-      Int16(-1);
+      if (flexible_) {
+        UnsignedVarint(0);
+      } else {
+        Int16(-1);
+      }
       return;
     }
     String(*s);
   }
   void BytesField(std::string_view b) {
-    Int32(static_cast<int32_t>(b.size()));
+    BytesLength(b.size());
     Raw(b);
   }
-  void NullBytes() { Int32(-1); }
-  void ArrayCount(int32_t n) { Int32(n); }
+  // The length prefix of a BYTES field whose `n` bytes the caller appends next.
+  void BytesLength(size_t n) {
+    if (flexible_) {
+      UnsignedVarint(n + 1);
+    } else {
+      Int32(static_cast<int32_t>(n));
+    }
+  }
+  void NullBytes() {
+    if (flexible_) {
+      UnsignedVarint(0);
+    } else {
+      Int32(-1);
+    }
+  }
+  void NullableBytes(const std::optional<std::string_view>& b) {
+    if (b) {
+      BytesField(*b);
+    } else {
+      NullBytes();
+    }
+  }
+  void ArrayCount(int32_t n) {
+    if (flexible_) {
+      UnsignedVarint(static_cast<uint64_t>(n) + 1);
+    } else {
+      Int32(n);
+    }
+  }
+  void NullArray() {
+    if (flexible_) {
+      UnsignedVarint(0);
+    } else {
+      Int32(-1);
+    }
+  }
+  // An empty tagged-field section (flexible only; a no-op otherwise).
+  void TaggedFields() {
+    if (flexible_) UnsignedVarint(0);
+  }
 
   // Reserves an int32 to fill in later (a size or a CRC); returns its position.
   size_t ReserveInt32() {
@@ -218,6 +338,7 @@ class Writer {
   }
 
   std::string* out_;
+  bool flexible_ = false;
 };
 
 }  // namespace ferry::kafka

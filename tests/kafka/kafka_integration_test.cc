@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
 #include "integration/test_client.h"
+#include "kafka/kafka_conn.h"
 #include "server/broker/types.h"
 #include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
@@ -30,97 +31,7 @@ namespace ferry::kafka {
 namespace {
 
 using integration::FerrydProcess;
-
-// One TCP connection speaking Kafka framing. Every read has a deadline so a broker that does
-// not answer fails the test instead of hanging it.
-class KafkaConn {
- public:
-  ~KafkaConn() {
-    if (fd_ >= 0) close(fd_);
-  }
-
-  bool Connect(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return false;
-    timeval tv{15, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return true;
-  }
-
-  bool SendRaw(std::string_view bytes) {
-    size_t off = 0;
-    while (off < bytes.size()) {
-      const ssize_t n = send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  // Sends a request (header v1, client id "it"); returns its correlation id.
-  int32_t Send(int16_t key, int16_t version, std::string_view body) {
-    std::string frame;
-    Writer w(&frame);
-    const size_t size_at = w.ReserveInt32();
-    w.Int16(key);
-    w.Int16(version);
-    const int32_t correlation = next_correlation_++;
-    w.Int32(correlation);
-    w.String("it");
-    w.Raw(body);
-    w.PatchInt32(size_at, static_cast<int32_t>(frame.size() - 4));
-    EXPECT_TRUE(SendRaw(frame));
-    return correlation;
-  }
-
-  // One response frame's body (after the correlation id), checked against `correlation`.
-  std::optional<std::string> Receive(int32_t correlation) {
-    char size_buf[4];
-    if (!RecvFull(size_buf, 4)) return std::nullopt;
-    Reader sr(std::string_view(size_buf, 4));
-    const int32_t size = sr.Int32();
-    if (size < 4 || size > (64 << 20)) return std::nullopt;
-    std::string frame(static_cast<size_t>(size), '\0');
-    if (!RecvFull(frame.data(), frame.size())) return std::nullopt;
-    Reader r(frame);
-    EXPECT_EQ(r.Int32(), correlation);
-    return std::string(r.rest());
-  }
-
-  std::optional<std::string> Call(int16_t key, int16_t version, std::string_view body) {
-    return Receive(Send(key, version, body));
-  }
-
-  // True when the broker closes the connection (EOF or reset) within the receive timeout.
-  bool ClosedByPeer() {
-    char buf[256];
-    while (true) {
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-    }
-  }
-
-  void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
-
- private:
-  bool RecvFull(char* buf, size_t n) {
-    while (n > 0) {
-      const ssize_t got = recv(fd_, buf, n, 0);
-      if (got <= 0) return false;
-      buf += got;
-      n -= static_cast<size_t>(got);
-    }
-    return true;
-  }
-
-  int fd_ = -1;
-  int32_t next_correlation_ = 1;
-};
+using ktest::KafkaConn;
 
 v1::Record MakeRecord(const std::string& key, const std::string& value, int64_t ts = 0) {
   v1::Record r;
@@ -301,11 +212,19 @@ TEST_F(KafkaIntegrationTest, ApiVersionsListsExactlyTheAdvertisedRanges) {
   const std::vector<std::tuple<int16_t, int16_t, int16_t>> expected = {
       {0, 0, 3},  {1, 0, 4},  {2, 0, 2},  {3, 0, 4},  {8, 0, 2},  {9, 0, 2},
       {10, 0, 1}, {11, 0, 2}, {12, 0, 1}, {13, 0, 1}, {14, 0, 1}, {15, 0, 1},
-      {16, 0, 1}, {18, 0, 2}, {19, 0, 1}, {20, 0, 1}};
-  for (int16_t version : {0, 1, 2}) {
-    auto body = conn_.Call(kApiVersions, version, "");
+      {16, 0, 1}, {18, 0, 3}, {19, 0, 1}, {20, 0, 1}};
+  for (int16_t version : {0, 1, 2, 3}) {
+    // v3 is flexible: the client names itself in compact strings.
+    std::string request;
+    if (version >= 3) {
+      Writer rw(&request, /*flexible=*/true);
+      rw.String("ferry-test");
+      rw.String("1.0");
+      rw.TaggedFields();
+    }
+    auto body = conn_.Call(kApiVersions, version, request);
     ASSERT_TRUE(body.has_value());
-    Reader r(*body);
+    Reader r(*body, /*flexible=*/version >= 3);
     EXPECT_EQ(r.Int16(), 0);
     const int32_t n = r.ArrayCount(6);
     std::vector<std::tuple<int16_t, int16_t, int16_t>> got;
@@ -313,9 +232,11 @@ TEST_F(KafkaIntegrationTest, ApiVersionsListsExactlyTheAdvertisedRanges) {
       const int16_t key = r.Int16();
       const int16_t min = r.Int16();
       const int16_t max = r.Int16();
+      r.TaggedFields();
       got.emplace_back(key, min, max);
     }
     if (version >= 1) r.Int32();
+    r.TaggedFields();
     EXPECT_TRUE(r.ok() && r.remaining() == 0);
     EXPECT_EQ(got, expected) << "ApiVersions v" << version;
   }
@@ -323,22 +244,32 @@ TEST_F(KafkaIntegrationTest, ApiVersionsListsExactlyTheAdvertisedRanges) {
 }
 
 TEST_F(KafkaIntegrationTest, UnsupportedVersionAnswersErrorAndKeepsTheConnection) {
-  // ApiVersions v3 (what newer clients try first): v0 format, error 35 and the list.
-  auto body = conn_.Call(kApiVersions, 3, std::string(3, '\0'));
+  // ApiVersions past the served range (a client newer than Ferry tries its highest first):
+  // v0 format, error 35 and the list.
+  auto body = conn_.Call(kApiVersions, 9, std::string(3, '\0'));
   ASSERT_TRUE(body.has_value());
   Reader r(*body);
   EXPECT_EQ(r.Int16(), error::kUnsupportedVersion);
   EXPECT_EQ(r.ArrayCount(6), static_cast<int32_t>(SupportedApis().size()));
 
-  // Heartbeat v3: the v1 layout (throttle time, error).
-  body = conn_.Call(kHeartbeat, 3, "junk");
+  // Heartbeat past its range: the layout of the highest version served (throttle time,
+  // error), with that version's response header.
+  const ApiEntry* heartbeat = FindApi(kHeartbeat);
+  ASSERT_NE(heartbeat, nullptr);
+  body = conn_.Receive(conn_.Send(kHeartbeat, 9, "junk"),
+                       IsFlexibleVersion(kHeartbeat, heartbeat->max_version));
   ASSERT_TRUE(body.has_value());
   Reader hr(*body);
   hr.Int32();
   EXPECT_EQ(hr.Int16(), error::kUnsupportedVersion);
 
-  // Metadata v9 gets an answer too, and the connection still serves.
-  ASSERT_TRUE(conn_.Call(kMetadata, 9, "").has_value());
+  // Metadata past its range gets an answer too, and the connection still serves.
+  const ApiEntry* metadata = FindApi(kMetadata);
+  ASSERT_NE(metadata, nullptr);
+  ASSERT_TRUE(conn_
+                  .Receive(conn_.Send(kMetadata, 20, ""),
+                           IsFlexibleVersion(kMetadata, metadata->max_version))
+                  .has_value());
   body = conn_.Call(kApiVersions, 2, "");
   ASSERT_TRUE(body.has_value());
   EXPECT_EQ(Reader(*body).Int16(), 0);

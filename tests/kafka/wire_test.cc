@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -200,6 +201,91 @@ TEST(WireTest, PatchOverwritesReservedInt32) {
   w.Int8(9);
   w.PatchInt32(at, -3);
   EXPECT_EQ(Hex(buf), "07fffffffd09");
+}
+
+TEST(WireTest, FlexibleFormsAreCompact) {
+  std::string buf;
+  Writer w(&buf, /*flexible=*/true);
+  w.String("ab");
+  w.NullableString(std::nullopt);
+  w.NullableString("");
+  w.BytesField("xyz");
+  w.NullBytes();
+  w.ArrayCount(2);
+  w.NullArray();
+  w.TaggedFields();
+  // Lengths are unsigned varints of length + 1; 0 is null; an empty tag section is one 0.
+  EXPECT_EQ(Hex(buf),
+            "03616200"
+            "01"
+            "0478797a"
+            "00"
+            "03"
+            "00"
+            "00");
+
+  Reader r(buf, /*flexible=*/true);
+  EXPECT_EQ(r.String(), "ab");
+  EXPECT_FALSE(r.NullableString().has_value());
+  EXPECT_EQ(r.NullableString(), std::optional<std::string_view>(""));
+  EXPECT_EQ(r.BytesField(), "xyz");
+  EXPECT_FALSE(r.NullableBytes().has_value());
+  EXPECT_EQ(r.ArrayCount(), 2);
+  EXPECT_EQ(r.NullableArrayCount(), -1);
+  r.TaggedFields();
+  EXPECT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+TEST(WireTest, NotFlexibleTaggedFieldsAreNoOps) {
+  std::string buf;
+  Writer w(&buf);
+  w.TaggedFields();
+  w.NullArray();
+  EXPECT_EQ(Hex(buf), "ffffffff");
+  Reader r(buf);
+  r.TaggedFields();
+  EXPECT_EQ(r.NullableArrayCount(), -1);
+  EXPECT_TRUE(r.ok());
+}
+
+TEST(WireTest, TaggedFieldsAreSeenAndChecked) {
+  // Two fields: tag 0 with "a", tag 5 with "bc".
+  std::string buf(
+      "\x02\x00\x01"
+      "a"
+      "\x05\x02"
+      "bc",
+      8);
+  Reader r(buf, true);
+  std::string seen;
+  r.TaggedFields([&](uint32_t tag, std::string_view data) {
+    seen += std::to_string(tag) + "=" + std::string(data) + ";";
+  });
+  EXPECT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(seen, "0=a;5=bc;");
+
+  // Out of order, truncated, and a null where a string is due: each fails.
+  std::string unordered("\x02\x05\x00\x01\x00", 5);
+  Reader r1(unordered, true);
+  r1.TaggedFields();
+  EXPECT_FALSE(r1.ok());
+  std::string truncated(
+      "\x01\x00\x05"
+      "ab",
+      5);
+  Reader r2(truncated, true);
+  r2.TaggedFields();
+  EXPECT_FALSE(r2.ok());
+  std::string null_string("\x00", 1);
+  Reader r3(null_string, true);
+  r3.String();
+  EXPECT_FALSE(r3.ok());
+  // A forged compact array count fails before any allocation.
+  std::string forged("\xff\xff\xff\x0f", 4);
+  Reader r4(forged, true);
+  EXPECT_EQ(r4.ArrayCount(), 0);
+  EXPECT_FALSE(r4.ok());
 }
 
 }  // namespace
