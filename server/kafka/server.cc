@@ -340,7 +340,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     while (!closed_ && !Paused() && total < kReadSlice) {
       asio::error_code ec;
       const size_t available = socket_.available(ec);
-      const size_t want = std::clamp<size_t>(ec ? 0 : available, 4096, kReadSlice);
+      const size_t want = std::clamp<size_t>(ec ? 0 : available, 512, kReadSlice);
       const size_t at = inbuf_.size();
       inbuf_.resize(at + want);
       const size_t n = socket_.read_some(asio::buffer(inbuf_.data() + at, want), ec);
@@ -366,6 +366,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (eof_) {
       if (!inbuf_.empty()) {
+        closed_logged_ = true;
         log::Event(log::Level::kWarn, "kafka_connection_closed",
                    {{"peer", peer_}, {"reason", "truncated request"}});
         Close();
@@ -388,6 +389,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                 (static_cast<uint32_t>(p[1]) << 16) |
                                                 (static_cast<uint32_t>(p[2]) << 8) | p[3]);
       if (size < 0 || size > server_->options().max_request_bytes) {
+        closed_logged_ = true;
         log::Event(log::Level::kWarn, "kafka_connection_closed",
                    {{"peer", peer_},
                     {"reason", "request size out of range"},
@@ -402,7 +404,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       off += 4 + static_cast<size_t>(size);
     }
     inbuf_.erase(0, off);
-    if (inbuf_.empty() && inbuf_.capacity() > (64 << 10)) std::string().swap(inbuf_);
+    // An idle connection holds no buffer.
+    if (inbuf_.empty()) std::string().swap(inbuf_);
     return true;
   }
 
@@ -438,6 +441,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case Result::Kind::kNoReply:
         break;
       case Result::Kind::kClose:
+        closed_logged_ = true;
         log::Event(log::Level::kWarn, "kafka_connection_closed",
                    {{"peer", peer_}, {"reason", r.close_reason}});
         // Responses already due still go out; nothing after this request is served.
@@ -511,6 +515,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       ArmIdle(max_idle - idle);
       return;
     }
+    closed_logged_ = true;
     log::Event(log::Level::kInfo, "kafka_connection_closed",
                {{"peer", peer_},
                 {"reason", "idle"},
@@ -533,7 +538,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     pending_.clear();
     out_.clear();
     std::string().swap(inbuf_);
-    log::Event(log::Level::kDebug, "kafka_disconnected", {{"peer", peer_}});
+    if (!closed_logged_) log::Event(log::Level::kDebug, "kafka_disconnected", {{"peer", peer_}});
     server_->Forget(id_, host_);
   }
 
@@ -559,6 +564,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool stop_reading_ = false;
   bool close_when_done_ = false;
   bool closed_ = false;
+  bool closed_logged_ = false;  // a kafka_connection_closed line said why
   SteadyClock::time_point last_activity_;
 
   std::atomic<bool> gone_{false};
