@@ -436,6 +436,53 @@ TEST(KafkaServerTest, AClientThatNeverReadsHasBoundedMemoryAndStallsNobody) {
   EXPECT_TRUE(WaitFor([&] { return ApiVersionsOk(other); }, absl::Seconds(5)));
 }
 
+TEST(KafkaServerTest, FiveHundredLongPollsDoNotDelayOtherClientsAndShutdownEndsThem) {
+  rlimit rl;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_cur < 1024) {
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 4096);
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  FerrydProcess ferryd;
+  ASSERT_TRUE(ferryd.Start());
+  const int port = ferryd.kafka_port();
+  auto setup = Serving(port);
+  ASSERT_NE(setup, nullptr);
+  ASSERT_TRUE(setup->Call(kMetadata, 4, MetadataBody("polled")).has_value());
+  // 500 consumers long-poll an empty partition for up to 20 s each.
+  std::vector<std::unique_ptr<KafkaConn>> polls;
+  for (int i = 0; i < 500; ++i) {
+    auto c = std::make_unique<KafkaConn>();
+    ASSERT_TRUE(c->Connect(port)) << i;
+    c->Send(kFetch, 4, FetchBody("polled", 0, 0, 20000, 1));
+    polls.push_back(std::move(c));
+  }
+  // Wait until every poll is in the broker (each waits on a kafka-wait thread).
+  EXPECT_TRUE(
+      WaitFor([&] { return ThreadsNamed(ferryd.pid(), "kafka-wait") >= 500; }, absl::Seconds(15)))
+      << ThreadsNamed(ferryd.pid(), "kafka-wait") << " kafka-wait threads";
+  // Another client's Metadata and ApiVersions are answered at once meanwhile.
+  const absl::Time asked = absl::Now();
+  KafkaConn other;
+  ASSERT_TRUE(other.Connect(port));
+  ASSERT_TRUE(other.Call(kMetadata, 4, MetadataBody("polled")).has_value());
+  ASSERT_TRUE(ApiVersionsOk(other));
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(3));
+  // A record wakes them all.
+  auto produced = other.Call(kProduce, 3, ProduceBody("polled", 0, Batch("k", "wake")));
+  ASSERT_TRUE(produced.has_value());
+  for (size_t i = 0; i < polls.size(); i += 25) {
+    auto body = polls[i]->Receive(1);
+    ASSERT_TRUE(body.has_value()) << "poll " << i;
+    EXPECT_GT(ParseFetch(*body).record_bytes, 0u) << "poll " << i;
+  }
+  // New long polls; SIGTERM ends them and the broker exits in bounded time.
+  for (auto& c : polls) c->Send(kFetch, 4, FetchBody("polled", 0, 1, 20000, 1));
+  const absl::Time stop = absl::Now();
+  EXPECT_EQ(ferryd.Terminate(absl::Seconds(15)), 0);
+  EXPECT_LT(absl::Now() - stop, absl::Seconds(10));
+}
+
 TEST(KafkaServerTest, ThreadCountStaysFixedWithAThousandIdleConnections) {
   rlimit rl;
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
