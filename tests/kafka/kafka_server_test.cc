@@ -512,7 +512,10 @@ TEST(KafkaServerTest, ThreadCountStaysFixedWithAThousandIdleConnections) {
   const int64_t threads_after = ProcStatus(ferryd.pid(), "Threads");
   // The Kafka door's threads (kafka-io, kafka-req, kafka-wait) do not change at all; the
   // process's total may move by a timer thread of another subsystem, never by connections.
-  EXPECT_EQ(ThreadsNamed(ferryd.pid(), "kafka-"), kafka_before);
+  EXPECT_EQ(ThreadsNamed(ferryd.pid(), "kafka-"), kafka_before)
+      << "kafka-io " << ThreadsNamed(ferryd.pid(), "kafka-io") << ", kafka-req "
+      << ThreadsNamed(ferryd.pid(), "kafka-req") << ", kafka-wait "
+      << ThreadsNamed(ferryd.pid(), "kafka-wait");
   EXPECT_GT(kafka_before, 0);
   EXPECT_LE(threads_after, threads_before + 2)
       << threads_before << " threads with 1 connection, " << threads_after << " with 1,001";
