@@ -7,6 +7,8 @@ PACKAGES=(
   cmake g++ make ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # The Kafka listener's sockets: standalone Asio, header-only.
+  libasio-dev
   # Tests: promtool validates the /metrics exposition; Python checks the Grafana dashboard.
   prometheus python3
   # Examples: the Python one runs on Debian's gRPC and protobuf (stubs from grpc_python_plugin,
