@@ -102,6 +102,17 @@ bool IsFlexibleVersion(int16_t api_key, int16_t api_version) {
   return api != nullptr && api_version >= api->flexible_from;
 }
 
+bool HasRequestHeaderV2(int16_t api_key, int16_t api_version) {
+  // An ApiVersions past the served range is read with header v1, as Kafka does: the client
+  // cannot know which header the broker expects, its body is not read, and the client id
+  // comes before the tagged fields either way.
+  if (api_key == kApiVersions) {
+    const ApiEntry* api = FindApi(api_key);
+    if (api != nullptr && api_version > api->max_version) return false;
+  }
+  return IsFlexibleVersion(api_key, api_version);
+}
+
 const ApiEntry* FindApi(int16_t api_key) {
   for (const auto& api : Apis()) {
     if (api.key == api_key) return &api;

@@ -120,6 +120,9 @@ inline constexpr int16_t kNeverFlexible = INT16_MAX;
 
 // Whether `api_version` of `api_key` is flexible (by its row; false for an API not served).
 bool IsFlexibleVersion(int16_t api_key, int16_t api_version);
+// Whether a request of `api_version` of `api_key` has request header v2 (the header parser's
+// rule): a flexible version, except an ApiVersions past the served range.
+bool HasRequestHeaderV2(int16_t api_key, int16_t api_version);
 
 // Every API served, in key order.
 const std::vector<ApiEntry>& Apis();

@@ -70,7 +70,7 @@ void Dispatcher::Observe(std::string_view frame, const Result& result, absl::Tim
 Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host,
                          std::function<bool()> peer_gone) {
   std::string_view body;
-  auto header = ParseRequestHeader(frame, &body, IsFlexibleVersion);
+  auto header = ParseRequestHeader(frame, &body, HasRequestHeaderV2);
   if (!header.ok()) return Result::Close(header.status());
   const ApiEntry* api = FindApi(header->api_key);
   if (api == nullptr) {

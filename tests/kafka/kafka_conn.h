@@ -63,7 +63,7 @@ class KafkaConn {
     const int32_t correlation = next_correlation_++;
     w.Int32(correlation);
     w.String("it");
-    if (IsFlexibleVersion(key, version)) w.UnsignedVarint(0);  // no header tagged fields
+    if (HasRequestHeaderV2(key, version)) w.UnsignedVarint(0);  // no header tagged fields
     w.Raw(body);
     w.PatchInt32(size_at, static_cast<int32_t>(frame.size() - 4));
     EXPECT_TRUE(SendRaw(frame));
