@@ -74,9 +74,9 @@ ABSL_FLAG(std::string, kafka_port_file, "",
 ABSL_FLAG(std::string, kafka_advertise, "",
           "host[:port] Kafka clients are told to connect to (Metadata, FindCoordinator); empty: "
           "the --kafka-listen address (127.0.0.1 when it is 0.0.0.0)");
-ABSL_FLAG(int32_t, kafka_max_connections, 1000,
+ABSL_FLAG(int32_t, kafka_max_connections, 10000,
           "Most Kafka client connections at once; a new one over it is closed at once");
-ABSL_FLAG(int32_t, kafka_max_connections_per_ip, 1000,
+ABSL_FLAG(int32_t, kafka_max_connections_per_ip, 10000,
           "Most Kafka client connections at once from one address (Kafka's "
           "max.connections.per.ip); a new one over it is closed at once");
 ABSL_FLAG(int64_t, kafka_connections_max_idle_ms, 600000,
