@@ -703,8 +703,13 @@ void GroupCoordinator::Rebalance(Group& g, std::string_view reason) {
       auto t = target.find(it->first);
       if (t == target.end() || t->second != id) {
         change.revoked.push_back(it->first);
-        // A deleted partition needs no hand-over; a moved one waits for the owner's answer.
-        if (t != target.end()) m.revoking[it->first] = {it->second, g.generation};
+        // A deleted partition needs no hand-over; a moved one waits for the owner's answer,
+        // except from a classic member that never learnt it has it (handed over since its
+        // last SyncGroup): it cannot be processing it, so the partition is free at once.
+        const bool unknown_to_owner = m.classic && !m.synced.contains(it->first);
+        if (t != target.end() && !unknown_to_owner) {
+          m.revoking[it->first] = {it->second, g.generation};
+        }
         it = m.owned.erase(it);
         ++moved;
       } else {

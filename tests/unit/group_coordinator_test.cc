@@ -1470,5 +1470,38 @@ TEST_F(GroupCoordinatorTest, ReservedMemberIdsCountTowardsTheGroupLimit) {
   EXPECT_TRUE(absl::IsInvalidArgument(coord_->ReserveMemberId("", absl::Seconds(10)).status()));
 }
 
+TEST_F(GroupCoordinatorTest, ClassicMemberGivesUpAtOnceWhatItNeverSynced) {
+  // A partition handed to a classic member after its SyncGroup is one it does not know it
+  // has; when a rebalance moves it on, nothing waits for the member's answer (it would never
+  // give one: its next SyncGroup never listed the partition).
+  Restart(NoJoinWait());
+  Member s = JoinStreaming(Request("g"));
+  JoinRequest classic = Classic("g", absl::Seconds(30));
+  classic.cooperative = true;
+  JoinResult k = Join(classic);
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
+  EXPECT_THAT(Owned("g", k.member_id), IsEmpty());  // its share still waits for S
+  ASSERT_TRUE(coord_->Heartbeat("g", s.id, Generation("g")).ok());
+  const TpSet handed = Owned("g", k.member_id);
+  ASSERT_EQ(handed.size(), 3u);  // arrived after its Sync
+  Member s2 = JoinStreaming(Request("g"));
+  const TpSet kept = Owned("g", k.member_id);
+  EXPECT_EQ(kept.size(), 2u);
+  EXPECT_THAT(Revoking("g", k.member_id), IsEmpty());
+  for (const auto& tp : handed) {
+    if (!kept.contains(tp)) {
+      EXPECT_TRUE(Owned("g", s2.id).contains(tp)) << tp.second;
+    }
+  }
+  ExpectConsistent("g");
+  // What its SyncGroup did list waits for its rejoin, as before.
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, Generation("g")).ok());
+  coord_->Leave("g", s.id).IgnoreError();
+  coord_->Leave("g", s2.id).IgnoreError();
+  Member s3 = JoinStreaming(Request("g"));
+  EXPECT_FALSE(Revoking("g", k.member_id).empty());
+  ExpectConsistent("g");
+}
+
 }  // namespace
 }  // namespace ferry::group
