@@ -7,6 +7,8 @@ PACKAGES=(
   cmake g++ make ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # The Kafka listener's sockets: standalone Asio, header-only.
+  libasio-dev
   # Tests: promtool validates the /metrics exposition; Python checks the Grafana dashboard.
   prometheus python3
   # Examples: the Python one runs on Debian's gRPC and protobuf (stubs from grpc_python_plugin,
@@ -20,9 +22,9 @@ PACKAGES=(
   # Consumer-group tests with the clients users run: librdkafka's Python binding and a Go
   # program on Sarama (built in GOPATH mode from Debian's source package).
   python3-confluent-kafka golang-go golang-github-shopify-sarama-dev
-  # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, and the
-  # charts in docs/performance.md.
-  nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox
+  # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, the
+  # charts in docs/performance.md, and librdkafka for kafka-bench (Ferry's Kafka door).
+  nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox librdkafka-dev
 )
 
 missing=()

@@ -27,6 +27,7 @@
 #include "server/grpc/engine.h"
 #include "server/kafka/server.h"
 #include "server/log.h"
+#include "server/metrics/kafka_metrics.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/rpc_metrics.h"
 
@@ -73,7 +74,23 @@ ABSL_FLAG(std::string, kafka_port_file, "",
 ABSL_FLAG(std::string, kafka_advertise, "",
           "host[:port] Kafka clients are told to connect to (Metadata, FindCoordinator); empty: "
           "the --kafka-listen address (127.0.0.1 when it is 0.0.0.0)");
-ABSL_FLAG(int32_t, kafka_max_connections, 1000, "Most Kafka client connections at once");
+ABSL_FLAG(int32_t, kafka_max_connections, 1000,
+          "Most Kafka client connections at once; a new one over it is closed at once");
+ABSL_FLAG(int32_t, kafka_max_connections_per_ip, 1000,
+          "Most Kafka client connections at once from one address (Kafka's "
+          "max.connections.per.ip); a new one over it is closed at once");
+ABSL_FLAG(int64_t, kafka_connections_max_idle_ms, 600000,
+          "A Kafka connection with no request in progress and no traffic for this long is closed "
+          "(Kafka's connections.max.idle.ms)");
+ABSL_FLAG(int32_t, kafka_io_threads, 2, "Threads running the Kafka connections' sockets");
+ABSL_FLAG(int32_t, kafka_request_threads, 4,
+          "Threads serving Kafka requests that answer at once (Metadata, offsets, heartbeats)");
+ABSL_FLAG(int32_t, kafka_max_waiting_requests, 1024,
+          "Most Kafka requests that may wait (Fetch long polls, JoinGroup, Produce durability) "
+          "served at once, each on a thread started when needed; more queue");
+ABSL_FLAG(int64_t, kafka_max_queued_bytes, 4 << 20,
+          "Bytes of requests and responses one Kafka connection may have queued before the "
+          "broker stops reading from it (back-pressure on a client that does not read)");
 ABSL_FLAG(int64_t, kafka_max_request_bytes, 100 << 20,
           "Largest Kafka request frame; a larger one closes its connection");
 
@@ -242,8 +259,17 @@ int Run() {
   engine.Attach(broker.get(), &groups);
 
   // The Kafka front door, over the same engine and groups; started once storage has recovered.
+  metrics::KafkaMetrics kafka_metrics(registry.get());  // outlives kafka_server
   std::unique_ptr<kafka::KafkaServer> kafka_server;
   kafka::KafkaServerOptions kafka_options;
+  kafka_options.observer = &kafka_metrics;
+  kafka_options.max_connections_per_ip = absl::GetFlag(FLAGS_kafka_max_connections_per_ip);
+  kafka_options.connections_max_idle =
+      absl::Milliseconds(absl::GetFlag(FLAGS_kafka_connections_max_idle_ms));
+  kafka_options.io_threads = absl::GetFlag(FLAGS_kafka_io_threads);
+  kafka_options.request_threads = absl::GetFlag(FLAGS_kafka_request_threads);
+  kafka_options.max_waiting_requests = absl::GetFlag(FLAGS_kafka_max_waiting_requests);
+  kafka_options.max_queued_bytes = absl::GetFlag(FLAGS_kafka_max_queued_bytes);
   kafka_options.listen = absl::GetFlag(FLAGS_kafka_listen);
   kafka_options.advertise = absl::GetFlag(FLAGS_kafka_advertise);
   kafka_options.max_connections = absl::GetFlag(FLAGS_kafka_max_connections);
@@ -263,6 +289,18 @@ int Run() {
     if (kafka_options.max_connections < 1 || kafka_options.max_request_bytes < 64) {
       return fail_start("--kafka-max-connections and --kafka-max-request-bytes must be positive",
                         2);
+    }
+    if (kafka_options.max_connections_per_ip < 1 ||
+        kafka_options.connections_max_idle <= absl::ZeroDuration() ||
+        kafka_options.io_threads < 1 || kafka_options.io_threads > 64 ||
+        kafka_options.request_threads < 1 || kafka_options.request_threads > 256 ||
+        kafka_options.max_waiting_requests < 2 || kafka_options.max_waiting_requests > 100000 ||
+        kafka_options.max_queued_bytes < 1024) {
+      return fail_start(
+          "--kafka-max-connections-per-ip and --kafka-connections-max-idle-ms must be positive, "
+          "--kafka-io-threads 1..64, --kafka-request-threads 1..256, "
+          "--kafka-max-waiting-requests 2..100000, --kafka-max-queued-bytes at least 1024",
+          2);
     }
     kafka_server = std::make_unique<kafka::KafkaServer>(broker.get(), &groups, kafka_options);
     absl::Status s = kafka_server->Start();

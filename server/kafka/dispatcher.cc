@@ -2,10 +2,13 @@
 // checked against the table's row, then its handler; no per-API code here.
 #include "server/kafka/dispatcher.h"
 
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/kafka/protocol.h"
+#include "server/kafka/response_codes.h"
 #include "server/kafka/wire.h"
 #include "server/log.h"
 
@@ -24,7 +27,48 @@ void Dispatcher::BeginShutdown() {
 }
 
 Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
-                          std::function<bool()> peer_gone) {
+                          std::function<bool()> peer_gone, absl::Time received) {
+  if (observer_ == nullptr) return Serve(frame, peer_host, std::move(peer_gone));
+  if (received == absl::InfinitePast()) received = absl::Now();
+  Result result = Serve(frame, peer_host, std::move(peer_gone));
+  Observe(frame, result, received);
+  return result;
+}
+
+void Dispatcher::Observe(std::string_view frame, const Result& result, absl::Time received) const {
+  // The labels stay bounded: an API not served is "Unknown", a version outside the served
+  // range "unsupported", whatever the client sent.
+  Reader r(frame);
+  const int16_t key = r.Int16();
+  const int16_t version = r.Int16();
+  const ApiEntry* api = r.ok() ? FindApi(key) : nullptr;
+  const bool in_range =
+      api != nullptr && version >= api->min_version && version <= api->max_version;
+  std::string code;
+  switch (result.kind) {
+    case Result::Kind::kClose:
+      code = "closed";
+      break;
+    case Result::Kind::kNoReply:
+      code = "none";
+      break;
+    case Result::Kind::kReply:
+      if (!in_range) {
+        code = std::to_string(error::kUnsupportedVersion);
+      } else {
+        const auto found =
+            ResponseErrorCode(key, version, IsFlexibleVersion(key, version), result.frame);
+        code = found.has_value() ? std::to_string(*found) : "unknown";
+      }
+      break;
+  }
+  observer_->OnRequest(api != nullptr ? ApiName(key) : "Unknown",
+                       in_range ? std::to_string(version) : "unsupported", code,
+                       absl::Now() - received);
+}
+
+Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host,
+                         std::function<bool()> peer_gone) {
   std::string_view body;
   auto header = ParseRequestHeader(frame, &body, IsFlexibleVersion);
   if (!header.ok()) return Result::Close(header.status());

@@ -1,7 +1,8 @@
 // Dispatcher: serves one Kafka request frame. Parses the header once, finds the API in the
 // table (Apis()), checks the version against its row, and calls its handler with Ferry's
 // engine (Broker) and consumer groups (ConsumerGroups), which Kafka and gRPC clients share.
-// Thread-safe: each connection calls Handle from its own thread, one request at a time.
+// Every request passes here, so it is also where requests are reported to the KafkaObserver.
+// Thread-safe: Handle runs on any number of threads at once (one request per connection).
 #ifndef FERRY_SERVER_KAFKA_DISPATCHER_H_
 #define FERRY_SERVER_KAFKA_DISPATCHER_H_
 
@@ -10,9 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "absl/time/time.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
 #include "server/kafka/api.h"
+#include "server/kafka/observer.h"
 
 namespace ferry::kafka {
 
@@ -24,6 +27,9 @@ class Dispatcher {
 
   // The address Metadata and FindCoordinator give clients. Set before serving.
   void SetAdvertisedAddress(std::string host, int32_t port);
+  // Where every request handled is reported (api, version, error code, latency); null for
+  // none. Set before serving; must outlive the dispatcher.
+  void SetObserver(KafkaObserver* observer) { observer_ = observer; }
 
   // Handles one request frame (the bytes after the size prefix). Reply: the response frame
   // (size prefix included); NoReply: none is due (Produce with acks=0); Close: the connection
@@ -32,17 +38,22 @@ class Dispatcher {
   // UNSUPPORTED_VERSION. Blocks while a Produce waits for durability or a Fetch long-polls.
   // `peer_host` is the client's address, reported by DescribeGroups.
   // `peer_gone` tells whether the client has closed its connection (a JoinGroup waiting at the
-  // barrier gives up then).
+  // barrier gives up then). `received`: when the frame arrived, the start of the latency
+  // reported (InfinitePast: now).
   Result Handle(std::string_view frame, std::string_view peer_host = "",
-                std::function<bool()> peer_gone = {});
+                std::function<bool()> peer_gone = {}, absl::Time received = absl::InfinitePast());
 
   // Ends long polls and group waits now, and makes later ones return at once (shutdown).
   void BeginShutdown();
 
  private:
+  Result Serve(std::string_view frame, std::string_view peer_host, std::function<bool()> peer_gone);
+  void Observe(std::string_view frame, const Result& result, absl::Time received) const;
+
   broker::Broker* const broker_;
   group::ConsumerGroups* const groups_;
   ServingState serving_;
+  KafkaObserver* observer_ = nullptr;
 };
 
 }  // namespace ferry::kafka

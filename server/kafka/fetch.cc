@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/broker/broker.h"
+#include "server/kafka/observer.h"
 #include "server/kafka/records.h"
 
 namespace ferry::kafka {
@@ -107,9 +108,10 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   for (const auto& topic : r.topics) {
     for (const auto& p : topic.partitions) {
       FetchPartition& part = parts.emplace_back();
-      auto reader = ctx.broker->OpenReader(topic.name, p.index,
-                                           broker::StartPosition::AtOffset(p.fetch_offset),
-                                           broker::OffsetReset::kNone);
+      // Labelled apart from direct gRPC subscribers (observer.h): the group is not known.
+      auto reader = ctx.broker->OpenReader(
+          topic.name, p.index, broker::StartPosition::AtOffset(p.fetch_offset),
+          broker::OffsetReset::kNone, std::string(kKafkaFetchReaderLabel));
       if (reader.ok()) {
         part.reader.emplace(*std::move(reader));
       } else {

@@ -1,23 +1,72 @@
+// The Kafka listener on standalone Asio.
+//
+// Threads. `io_threads` threads run one io_context: accepting, reading, writing and the idle
+// timers of every connection, each connection's work serialised by its own strand. They never
+// run a handler, because handlers block (a Produce waits for durability, a Fetch long-polls
+// up to its max wait, a JoinGroup waits at the barrier for seconds). Handlers run on two
+// worker pools, chosen by API key when the request is taken:
+//   - requests that may wait (Produce, Fetch, JoinGroup, SyncGroup, OffsetCommit, Create/
+//     DeleteTopics) go to an elastic pool: a thread is started when one is queued and none is
+//     free, up to `max_waiting_requests`, and ends after 30 s without work;
+//   - every other request (Metadata, ApiVersions, Heartbeat, FindCoordinator, ...) goes to a
+//     fixed pool of `request_threads`, which nothing waits on, so 500 long-polling Fetches do
+//     not delay another client's Metadata.
+// Why not make the long waits asynchronous instead: the handlers (fetch.cc, groups.cc, the
+// group coordinator's barrier) are written as blocking calls over the engine, and the waits
+// they do are what a thread is cheapest for; an idle connection costs no thread, only a
+// waiting request does, and only while it waits. A wait-free Fetch (TailReader::WaitAsync
+// completing the request) would take the long polls off threads entirely; the pool is the
+// place to swap that in.
+//
+// Per connection: bytes are read when the socket is readable (no buffer is held while a
+// connection is idle, so 10,000 idle connections cost their sockets and little else), cut
+// into frames by their size prefix (a size outside 0..max_request_bytes closes the
+// connection; a frame grows only with the bytes that arrive). Frames queue; one at a time is
+// handed to a pool, as Kafka serves a connection, and its response joins the output queue in
+// request order, so pipelined requests are answered in order. Reading stops while the
+// requests and responses queued for the connection exceed `max_queued_bytes` (or 64
+// requests) and resumes as they drain: a client that sends but never reads costs a bounded
+// amount of memory, and the TCP window holds back the rest.
+//
+// Limits: a connection over `max_connections` or over `max_connections_per_ip` for its
+// address is closed at once and logged; a connection with no request in progress and no
+// traffic for `connections_max_idle` is closed, so abandoned connections free their places.
+//
+// Shutdown: the dispatcher ends long polls and group waits, every connection is closed on its
+// strand, the pools finish the requests they run (short now) and drop queued ones, and the
+// I/O threads end when nothing is left to run.
 #include "server/kafka/server.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
+#include <asio.hpp>  // standalone Asio (ASIO_STANDALONE, set by CMake)
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/kafka/dispatcher.h"
+#include "server/kafka/protocol.h"
 #include "server/log.h"
 
 namespace ferry::kafka {
 namespace {
+
+using asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
 
 // Splits "host:port" (host may be "[v6]"); false when malformed.
 bool SplitHostPort(const std::string& address, std::string* host, int* port) {
@@ -30,88 +79,526 @@ bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
 }
 
-// Reads exactly `n` bytes; false on EOF or error.
-bool ReadFull(int fd, char* buf, size_t n) {
-  while (n > 0) {
-    const ssize_t got = ::recv(fd, buf, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    buf += got;
-    n -= static_cast<size_t>(got);
+// Requests whose handler may wait long (durability, a long poll, a group barrier).
+bool MayWait(std::string_view frame) {
+  if (frame.size() < 2) return false;
+  const int16_t key =
+      static_cast<int16_t>((static_cast<uint16_t>(static_cast<uint8_t>(frame[0])) << 8) |
+                           static_cast<uint8_t>(frame[1]));
+  switch (key) {
+    case kProduce:
+    case kFetch:
+    case kJoinGroup:
+    case kSyncGroup:
+    case kOffsetCommit:
+    case kCreateTopics:
+    case kDeleteTopics:
+      return true;
+    default:
+      return false;
   }
-  return true;
 }
 
-bool WriteFull(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t put = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) return false;
-    off += static_cast<size_t>(put);
-  }
-  return true;
-}
+// Most requests a connection may have read and not yet handled (besides the byte bound).
+constexpr size_t kMaxPendingRequests = 64;
+// Most bytes read from one connection before the I/O thread turns to others.
+constexpr size_t kReadSlice = 1 << 20;
 
-std::string PeerName(const sockaddr_storage& addr) {
-  char host[INET6_ADDRSTRLEN] = {0};
-  int port = 0;
-  if (addr.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    port = ntohs(in6->sin6_port);
+// Threads named `name` (at most 15 characters) that run tasks: `min_threads` always, more up to
+// `max_threads` while tasks wait for one, each extra thread ending after `idle_exit` without work.
+// Submit never blocks. Thread-safe.
+class WorkerPool {
+ public:
+  WorkerPool(std::string name, int min_threads, int max_threads, absl::Duration idle_exit)
+      : name_(std::move(name)),
+        min_threads_(std::max(1, min_threads)),
+        max_threads_(std::max(min_threads_, max_threads)),
+        idle_exit_(idle_exit) {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < min_threads_; ++i) StartThread();
   }
-  return absl::StrCat(host, ":", port);
-}
+  ~WorkerPool() { Shutdown(); }
+
+  void Submit(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<std::thread> finished;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      queue_.push_back(std::move(task));
+      if (idle_ < static_cast<int>(queue_.size()) &&
+          static_cast<int>(threads_.size()) < max_threads_) {
+        StartThread();
+      }
+      finished.swap(finished_);
+    }
+    for (auto& t : finished) t.join();
+  }
+
+  // Drops queued tasks, waits for running ones and joins every thread.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::deque<std::function<void()>> dropped;
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      dropped.swap(queue_);
+      for (auto& [id, t] : threads_) threads.push_back(std::move(t));
+      threads_.clear();
+      for (auto& t : finished_) threads.push_back(std::move(t));
+      finished_.clear();
+    }
+    dropped.clear();  // outside the lock: a task's captures may be the last owners of things
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void StartThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::thread t([this] { Run(); });
+    const std::thread::id id = t.get_id();
+    threads_.emplace(id, std::move(t));
+  }
+
+  void Run() ABSL_LOCKS_EXCLUDED(mu_) {
+    pthread_setname_np(pthread_self(), name_.c_str());
+    absl::MutexLock lock(&mu_);
+    while (true) {
+      ++idle_;
+      const absl::Time idle_since = absl::Now();
+      while (queue_.empty() && !stopping_) {
+        const bool extra = static_cast<int>(threads_.size()) > min_threads_;
+        if (!extra) {
+          mu_.Await(absl::Condition(this, &WorkerPool::HasWorkOrStopping));
+        } else if (mu_.AwaitWithDeadline(absl::Condition(this, &WorkerPool::HasWorkOrStopping),
+                                         idle_since + idle_exit_) == false &&
+                   static_cast<int>(threads_.size()) > min_threads_) {
+          // Idle for long enough: this thread ends; another joins it.
+          --idle_;
+          auto it = threads_.find(std::this_thread::get_id());
+          if (it != threads_.end()) {
+            finished_.push_back(std::move(it->second));
+            threads_.erase(it);
+          }
+          return;
+        }
+      }
+      --idle_;
+      if (stopping_) return;
+      std::function<void()> task = std::move(queue_.front());
+      queue_.pop_front();
+      mu_.Unlock();
+      task();
+      task = nullptr;
+      mu_.Lock();
+    }
+  }
+
+  bool HasWorkOrStopping() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return !queue_.empty() || stopping_;
+  }
+
+  const std::string name_;
+  const int min_threads_;
+  const int max_threads_;
+  const absl::Duration idle_exit_;
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::map<std::thread::id, std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> finished_ ABSL_GUARDED_BY(mu_);
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 }  // namespace
 
-KafkaServer::KafkaServer(broker::Broker* broker, group::ConsumerGroups* groups,
-                         const KafkaServerOptions& options)
-    : options_(options), dispatcher_(broker, groups) {}
+class Connection;
 
-KafkaServer::~KafkaServer() { Stop(); }
+class KafkaServer::Impl {
+ public:
+  Impl(broker::Broker* broker, group::ConsumerGroups* groups, const KafkaServerOptions& options)
+      : options_(options),
+        dispatcher_(broker, groups),
+        acceptor_(io_),
+        accept_retry_(io_),
+        work_(asio::make_work_guard(io_)),
+        fast_pool_("kafka-req", options.request_threads, options.request_threads,
+                   absl::InfiniteDuration()),
+        wait_pool_("kafka-wait", 2, options.max_waiting_requests, absl::Seconds(30)) {
+    dispatcher_.SetObserver(options_.observer);
+  }
+  ~Impl() { Stop(); }
 
-absl::Status KafkaServer::Start() {
+  absl::Status Start();
+  void Stop();
+  int port() const { return port_; }
+
+  const KafkaServerOptions& options() const { return options_; }
+  Dispatcher& dispatcher() { return dispatcher_; }
+  KafkaObserver* observer() const { return options_.observer; }
+  asio::io_context& io() { return io_; }
+  void Submit(bool may_wait, std::function<void()> task) {
+    (may_wait ? wait_pool_ : fast_pool_).Submit(std::move(task));
+  }
+  // A connection closed: it frees its places.
+  void Forget(uint64_t id, const std::string& host) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void Accept();
+  void OnAccept(const asio::error_code& ec, tcp::socket socket);
+
+  const KafkaServerOptions options_;
+  asio::io_context io_;
+  Dispatcher dispatcher_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  WorkerPool fast_pool_;
+  WorkerPool wait_pool_;
+  std::vector<std::thread> io_threads_;
+  int port_ = 0;
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+
+  absl::Mutex mu_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, int> per_host_ ABSL_GUARDED_BY(mu_);
+  int running_io_threads_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// One client connection. Everything but PeerGone runs on its strand.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(KafkaServer::Impl* server, uint64_t id, tcp::socket socket, std::string host,
+             std::string peer)
+      : server_(server),
+        id_(id),
+        socket_(std::move(socket)),
+        strand_(asio::make_strand(server->io())),
+        idle_timer_(server->io()),
+        host_(std::move(host)),
+        peer_(std::move(peer)),
+        fd_(socket_.native_handle()) {}
+
+  void Start() {
+    asio::post(strand_, [self = shared_from_this()] {
+      asio::error_code ec;
+      self->socket_.non_blocking(true, ec);
+      self->socket_.set_option(tcp::no_delay(true), ec);
+      self->last_activity_ = SteadyClock::now();
+      self->ArmIdle(self->server_->options().connections_max_idle);
+      self->WaitRead();
+    });
+  }
+
+  // Closes it from any thread (on its strand).
+  void CloseSoon() {
+    asio::post(strand_, [self = shared_from_this()] { self->Close(); });
+  }
+
+ private:
+  struct Pending {
+    std::string frame;
+    absl::Time received;
+  };
+
+  // True once the client closed its side or the connection is closed; any thread.
+  bool PeerGone() {
+    if (gone_.load()) return true;
+    absl::MutexLock lock(&fd_mu_);
+    if (fd_closed_) return true;
+    pollfd p{fd_, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+
+  bool Paused() const {
+    return pending_bytes_ + out_bytes_ >= server_->options().max_queued_bytes ||
+           pending_.size() >= kMaxPendingRequests;
+  }
+
+  void WaitRead() {
+    if (closed_ || eof_ || stop_reading_ || waiting_read_ || Paused()) return;
+    waiting_read_ = true;
+    socket_.async_wait(
+        tcp::socket::wait_read,
+        asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+          self->waiting_read_ = false;
+          if (self->closed_) return;
+          if (ec) {
+            self->Close();
+            return;
+          }
+          self->OnReadable();
+        }));
+  }
+
+  void OnReadable() {
+    // Straight into inbuf_, sized by what the socket holds: no buffer per connection or per
+    // thread (a large thread_local would sit on every thread's stack, other libraries' too).
+    size_t total = 0;
+    while (!closed_ && !Paused() && total < kReadSlice) {
+      asio::error_code ec;
+      const size_t available = socket_.available(ec);
+      const size_t want = std::clamp<size_t>(ec ? 0 : available, 512, kReadSlice);
+      const size_t at = inbuf_.size();
+      inbuf_.resize(at + want);
+      const size_t n = socket_.read_some(asio::buffer(inbuf_.data() + at, want), ec);
+      inbuf_.resize(at + (ec ? 0 : n));
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec == asio::error::eof) {
+        eof_ = true;
+        gone_.store(true);
+        break;
+      }
+      if (ec) {
+        Close();
+        return;
+      }
+      total += n;
+      if (!CutFrames()) return;
+    }
+    if (total > 0) {
+      last_activity_ = SteadyClock::now();
+      if (server_->observer() != nullptr) {
+        server_->observer()->OnBytesReceived(static_cast<int64_t>(total));
+      }
+    }
+    if (eof_) {
+      if (!inbuf_.empty()) {
+        closed_logged_ = true;
+        log::Event(log::Level::kWarn, "kafka_connection_closed",
+                   {{"peer", peer_}, {"reason", "truncated request"}});
+        Close();
+        return;
+      }
+      close_when_done_ = true;
+    }
+    Dispatch();
+    MaybeFinish();
+    WaitRead();
+  }
+
+  // Moves the complete frames of inbuf_ to pending_; false (closed) on a bad size.
+  bool CutFrames() {
+    size_t off = 0;
+    const absl::Time now = absl::Now();
+    while (inbuf_.size() - off >= 4) {
+      const auto* p = reinterpret_cast<const uint8_t*>(inbuf_.data() + off);
+      const int32_t size = static_cast<int32_t>((static_cast<uint32_t>(p[0]) << 24) |
+                                                (static_cast<uint32_t>(p[1]) << 16) |
+                                                (static_cast<uint32_t>(p[2]) << 8) | p[3]);
+      if (size < 0 || size > server_->options().max_request_bytes) {
+        closed_logged_ = true;
+        log::Event(log::Level::kWarn, "kafka_connection_closed",
+                   {{"peer", peer_},
+                    {"reason", "request size out of range"},
+                    {"size", std::to_string(size)},
+                    {"max_request_bytes", std::to_string(server_->options().max_request_bytes)}});
+        Close();
+        return false;
+      }
+      if (inbuf_.size() - off - 4 < static_cast<size_t>(size)) break;
+      pending_.push_back({inbuf_.substr(off + 4, static_cast<size_t>(size)), now});
+      pending_bytes_ += size;
+      off += 4 + static_cast<size_t>(size);
+    }
+    inbuf_.erase(0, off);
+    // An idle connection holds no buffer.
+    if (inbuf_.empty()) std::string().swap(inbuf_);
+    return true;
+  }
+
+  // Hands the next request to a pool, when none is in progress.
+  void Dispatch() {
+    if (closed_ || busy_ || pending_.empty()) return;
+    // The responses not yet taken by the client bound what is produced next.
+    if (out_bytes_ >= server_->options().max_queued_bytes) return;
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    pending_bytes_ -= static_cast<int64_t>(p.frame.size());
+    busy_ = true;
+    const bool may_wait = MayWait(p.frame);
+    server_->Submit(may_wait, [self = shared_from_this(), p = std::move(p)]() mutable {
+      Result r = self->server_->dispatcher().Handle(
+          p.frame, self->host_, [raw = self.get()] { return raw->PeerGone(); }, p.received);
+      std::string().swap(p.frame);
+      asio::post(self->strand_,
+                 [self, r = std::move(r)]() mutable { self->OnHandled(std::move(r)); });
+    });
+  }
+
+  void OnHandled(Result r) {
+    busy_ = false;
+    last_activity_ = SteadyClock::now();
+    if (closed_) return;
+    switch (r.kind) {
+      case Result::Kind::kReply:
+        out_bytes_ += static_cast<int64_t>(r.frame.size());
+        out_.push_back(std::move(r.frame));
+        StartWrite();
+        break;
+      case Result::Kind::kNoReply:
+        break;
+      case Result::Kind::kClose:
+        closed_logged_ = true;
+        log::Event(log::Level::kWarn, "kafka_connection_closed",
+                   {{"peer", peer_}, {"reason", r.close_reason}});
+        // Responses already due still go out; nothing after this request is served.
+        pending_.clear();
+        pending_bytes_ = 0;
+        stop_reading_ = true;
+        close_when_done_ = true;
+        break;
+    }
+    Dispatch();
+    MaybeFinish();
+    WaitRead();
+  }
+
+  void StartWrite() {
+    if (closed_ || writing_ || out_.empty()) return;
+    writing_ = true;
+    std::vector<asio::const_buffer> buffers;
+    const size_t n = std::min<size_t>(out_.size(), 16);
+    for (size_t i = 0; i < n; ++i) buffers.push_back(asio::buffer(out_[i]));
+    asio::async_write(socket_, buffers,
+                      asio::bind_executor(strand_, [self = shared_from_this(), n](
+                                                       const asio::error_code& ec, size_t bytes) {
+                        self->OnWritten(ec, bytes, n);
+                      }));
+  }
+
+  void OnWritten(const asio::error_code& ec, size_t bytes, size_t n) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) {
+      Close();
+      return;
+    }
+    if (server_->observer() != nullptr) {
+      server_->observer()->OnBytesSent(static_cast<int64_t>(bytes));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      out_bytes_ -= static_cast<int64_t>(out_.front().size());
+      out_.pop_front();
+    }
+    last_activity_ = SteadyClock::now();
+    StartWrite();
+    Dispatch();
+    MaybeFinish();
+    WaitRead();
+  }
+
+  // Closes once a connection that is to close has nothing left to do.
+  void MaybeFinish() {
+    if (close_when_done_ && !busy_ && pending_.empty() && out_.empty() && !writing_) Close();
+  }
+
+  void ArmIdle(absl::Duration after) {
+    idle_timer_.expires_after(absl::ToChronoNanoseconds(std::min(after, absl::Hours(24 * 365))));
+    idle_timer_.async_wait(
+        asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+          if (ec || self->closed_) return;
+          self->OnIdleTimer();
+        }));
+  }
+
+  void OnIdleTimer() {
+    const absl::Duration max_idle = server_->options().connections_max_idle;
+    if (busy_) {  // a request in progress (a long poll, a barrier) is not idleness
+      ArmIdle(max_idle);
+      return;
+    }
+    const absl::Duration idle = absl::FromChrono(SteadyClock::now() - last_activity_);
+    if (idle < max_idle) {
+      ArmIdle(max_idle - idle);
+      return;
+    }
+    closed_logged_ = true;
+    log::Event(log::Level::kInfo, "kafka_connection_closed",
+               {{"peer", peer_},
+                {"reason", "idle"},
+                {"max_idle_ms", std::to_string(absl::ToInt64Milliseconds(max_idle))}});
+    Close();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    gone_.store(true);
+    {
+      absl::MutexLock lock(&fd_mu_);
+      asio::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_both, ec);
+      socket_.close(ec);
+      fd_closed_ = true;
+    }
+    idle_timer_.cancel();
+    pending_.clear();
+    out_.clear();
+    std::string().swap(inbuf_);
+    if (!closed_logged_) log::Event(log::Level::kDebug, "kafka_disconnected", {{"peer", peer_}});
+    server_->Forget(id_, host_);
+  }
+
+  KafkaServer::Impl* const server_;
+  const uint64_t id_;
+  tcp::socket socket_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer idle_timer_;
+  const std::string host_;  // the client's address, without the port
+  const std::string peer_;  // address:port, for logs
+  const int fd_;
+
+  // On the strand.
+  std::string inbuf_;  // bytes read, not yet a whole frame
+  std::deque<Pending> pending_;
+  int64_t pending_bytes_ = 0;
+  std::deque<std::string> out_;  // responses, in request order
+  int64_t out_bytes_ = 0;
+  bool busy_ = false;  // a request is with a pool
+  bool writing_ = false;
+  bool waiting_read_ = false;
+  bool eof_ = false;
+  bool stop_reading_ = false;
+  bool close_when_done_ = false;
+  bool closed_ = false;
+  bool closed_logged_ = false;  // a kafka_connection_closed line said why
+  SteadyClock::time_point last_activity_;
+
+  std::atomic<bool> gone_{false};
+  absl::Mutex fd_mu_;
+  bool fd_closed_ ABSL_GUARDED_BY(fd_mu_) = false;
+};
+
+absl::Status KafkaServer::Impl::Start() {
   std::string host;
   int port = 0;
   if (!SplitHostPort(options_.listen, &host, &port)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--kafka-listen must be host:port, got '", options_.listen, "'"));
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  const int gai =
-      getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
-  if (gai != 0 || found == nullptr) {
+  asio::error_code ec;
+  tcp::resolver resolver(io_);
+  auto endpoints = resolver.resolve(host.empty() ? "0.0.0.0" : host, std::to_string(port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("cannot resolve Kafka listen address '",
-                                                   options_.listen, "': ", gai_strerror(gai)));
+                                                   options_.listen, "': ", ec.message()));
   }
-  int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (fd < 0 || ::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 128) != 0) {
-    const std::string why = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    freeaddrinfo(found);
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(1024, ec);
+  if (ec) {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot listen for Kafka clients on ", options_.listen, ": ", why));
+        absl::StrCat("cannot listen for Kafka clients on ", options_.listen, ": ", ec.message()));
   }
-  freeaddrinfo(found);
-  sockaddr_storage bound{};
-  socklen_t len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  listen_fd_ = fd;
+  port_ = acceptor_.local_endpoint(ec).port();
 
   std::string advertised_host = host;
   int advertised_port = port_;
@@ -128,143 +615,157 @@ absl::Status KafkaServer::Start() {
     advertised_host = "127.0.0.1";
   }
   dispatcher_.SetAdvertisedAddress(advertised_host, advertised_port);
-  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  started_ = true;
+  Accept();
+  {
+    absl::MutexLock lock(&mu_);
+    running_io_threads_ = std::max(1, options_.io_threads);
+  }
+  for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+    io_threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "kafka-io");
+      io_.run();
+      absl::MutexLock lock(&mu_);
+      --running_io_threads_;
+    });
+  }
   log::Event(log::Level::kInfo, "kafka_listening",
              {{"kafka_port", std::to_string(port_)},
-              {"advertised", absl::StrCat(advertised_host, ":", advertised_port)}});
+              {"advertised", absl::StrCat(advertised_host, ":", advertised_port)},
+              {"io_threads", std::to_string(std::max(1, options_.io_threads))}});
   return absl::OkStatus();
 }
 
-void KafkaServer::AcceptLoop() {
-  while (!stopping_.load()) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (stopping_.load()) break;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        // Out of descriptors: wait for connections to end rather than spin.
-        log::Event(log::Level::kWarn, "kafka_accept_failed", {{"error", std::strerror(errno)}});
-        absl::SleepFor(absl::Milliseconds(50));
-        continue;
-      }
-      break;
-    }
-    ReapFinished();
-    const std::string peer = PeerName(addr);
-    absl::MutexLock lock(&mu_);
-    if (stopping_.load() || static_cast<int>(connections_.size()) >= options_.max_connections) {
-      log::Event(log::Level::kWarn, "kafka_connection_refused",
-                 {{"peer", peer},
-                  {"reason", "too many connections"},
-                  {"max_connections", std::to_string(options_.max_connections)}});
-      ::close(fd);
-      continue;
-    }
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    const uint64_t id = next_id_++;
-    Connection& c = connections_[id];
-    c.fd = fd;
-    c.thread = std::thread([this, id, fd, peer] { Serve(id, fd, peer); });
-  }
+void KafkaServer::Impl::Accept() {
+  acceptor_.async_accept(io_, [this](const asio::error_code& ec, tcp::socket socket) {
+    OnAccept(ec, std::move(socket));
+  });
 }
 
-void KafkaServer::Serve(uint64_t id, int fd, std::string peer) {
-  log::Event(log::Level::kDebug, "kafka_connected", {{"peer", peer}});
-  std::string frame;
-  while (!stopping_.load()) {
-    char size_buf[4];
-    if (!ReadFull(fd, size_buf, 4)) break;  // the client closed
-    const int32_t size =
-        static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(size_buf[0])) << 24) |
-                             (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[1])) << 16) |
-                             (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[2])) << 8) |
-                             static_cast<uint32_t>(static_cast<uint8_t>(size_buf[3])));
-    if (size < 0 || size > options_.max_request_bytes) {
-      log::Event(log::Level::kWarn, "kafka_connection_closed",
-                 {{"peer", peer},
-                  {"reason", "request size out of range"},
-                  {"size", std::to_string(size)},
-                  {"max_request_bytes", std::to_string(options_.max_request_bytes)}});
-      break;
+void KafkaServer::Impl::OnAccept(const asio::error_code& ec, tcp::socket socket) {
+  if (stopping_.load() || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    log::Event(log::Level::kWarn, "kafka_accept_failed", {{"error", ec.message()}});
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory) {
+      // Out of descriptors: give connections time to end rather than spin.
+      accept_retry_.expires_after(std::chrono::milliseconds(50));
+      accept_retry_.async_wait([this](const asio::error_code& e) {
+        if (!e && !stopping_.load()) Accept();
+      });
+      return;
     }
-    // Grow with the bytes that actually arrive, so a forged size costs nothing up front.
-    frame.clear();
-    bool complete = true;
-    constexpr size_t kChunk = 1 << 20;
-    while (frame.size() < static_cast<size_t>(size)) {
-      const size_t n = std::min(kChunk, static_cast<size_t>(size) - frame.size());
-      const size_t at = frame.size();
-      frame.resize(at + n);
-      if (!ReadFull(fd, frame.data() + at, n)) {
-        complete = false;
-        break;
-      }
-    }
-    if (!complete) {
-      log::Event(log::Level::kWarn, "kafka_connection_closed",
-                 {{"peer", peer}, {"reason", "truncated request"}});
-      break;
-    }
-    const Result result = dispatcher_.Handle(frame, peer.substr(0, peer.rfind(':')), [fd] {
-      // The client shut its side (or the connection broke); requests it pipelined do not count.
-      pollfd p{fd, POLLRDHUP, 0};
-      return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-    });
-    if (result.kind == Result::Kind::kClose) {
-      log::Event(log::Level::kWarn, "kafka_connection_closed",
-                 {{"peer", peer}, {"reason", result.close_reason}});
-      break;
-    }
-    if (result.kind == Result::Kind::kReply && !WriteFull(fd, result.frame)) break;
-    if (frame.capacity() > 4 * kChunk) std::string().swap(frame);
+    Accept();
+    return;
   }
-  ::shutdown(fd, SHUT_RDWR);
-  absl::MutexLock lock(&mu_);
-  finished_.push_back(id);
-}
-
-void KafkaServer::ReapFinished() {
-  std::vector<std::thread> done;
+  asio::error_code ep_ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ep_ec);
+  const std::string host = ep_ec ? std::string("?") : remote.address().to_string();
+  const std::string peer =
+      ep_ec ? host
+            : (remote.address().is_v6() ? absl::StrCat("[", host, "]:", remote.port())
+                                        : absl::StrCat(host, ":", remote.port()));
+  std::shared_ptr<Connection> conn;
+  const char* refused = nullptr;
+  int limit = 0;
   {
     absl::MutexLock lock(&mu_);
-    for (uint64_t id : finished_) {
-      auto it = connections_.find(id);
-      if (it == connections_.end()) continue;
-      ::close(it->second.fd);
-      done.push_back(std::move(it->second.thread));
-      connections_.erase(it);
+    if (stopping_.load()) {
+      refused = "shutting down";
+    } else if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+      refused = "max_connections";
+      limit = options_.max_connections;
+    } else if (per_host_[host] >= options_.max_connections_per_ip) {
+      refused = "max_connections_per_ip";
+      limit = options_.max_connections_per_ip;
+    } else {
+      const uint64_t id = next_id_++;
+      conn = std::make_shared<Connection>(this, id, std::move(socket), host, peer);
+      connections_.emplace(id, conn);
+      ++per_host_[host];
     }
-    finished_.clear();
+    if (refused != nullptr) {
+      auto it = per_host_.find(host);
+      if (it != per_host_.end() && it->second == 0) per_host_.erase(it);
+    }
   }
-  for (auto& t : done) t.join();
+  if (refused != nullptr) {
+    log::Event(log::Level::kWarn, "kafka_connection_refused",
+               {{"peer", peer}, {"reason", refused}, {"limit", std::to_string(limit)}});
+    if (observer() != nullptr && limit > 0) observer()->OnConnectionRejected(refused);
+    asio::error_code ignored;
+    socket.close(ignored);
+  } else {
+    log::Event(log::Level::kDebug, "kafka_connected", {{"peer", peer}});
+    if (observer() != nullptr) observer()->OnConnectionOpened();
+    conn->Start();
+  }
+  Accept();
 }
 
-void KafkaServer::Stop() {
-  if (stopping_.exchange(true)) return;
+void KafkaServer::Impl::Forget(uint64_t id, const std::string& host) {
+  std::shared_ptr<Connection> last;  // released outside the lock
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    last = std::move(it->second);
+    connections_.erase(it);
+    auto h = per_host_.find(host);
+    if (h != per_host_.end() && --h->second <= 0) per_host_.erase(h);
+  }
+  if (observer() != nullptr) observer()->OnConnectionClosed();
+}
+
+void KafkaServer::Impl::Stop() {
+  if (stopping_.exchange(true) || !started_) return;
   dispatcher_.BeginShutdown();
-  if (listen_fd_ >= 0) {
-    // Wakes the blocked accept (EINVAL) on Linux.
-    ::shutdown(listen_fd_, SHUT_RDWR);
-  }
-  if (accept_thread_.joinable()) accept_thread_.join();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
-  std::vector<std::thread> threads;
+  asio::post(io_, [this] {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_.cancel();
+  });
+  std::vector<std::shared_ptr<Connection>> all;
   {
     absl::MutexLock lock(&mu_);
-    // Wakes connection threads blocked in recv; their fds close once they are joined.
-    for (auto& [id, c] : connections_) ::shutdown(c.fd, SHUT_RDWR);
-    for (auto& [id, c] : connections_) threads.push_back(std::move(c.thread));
+    for (auto& [id, c] : connections_) all.push_back(c);
   }
-  for (auto& t : threads) t.join();
-  absl::MutexLock lock(&mu_);
-  for (auto& [id, c] : connections_) ::close(c.fd);
-  connections_.clear();
-  finished_.clear();
+  for (auto& c : all) c->CloseSoon();
+  all.clear();
+  // Handlers in progress end soon (long polls and group waits were just ended); their
+  // answers go to closed connections.
+  fast_pool_.Shutdown();
+  wait_pool_.Shutdown();
+  work_.reset();
+  {
+    // With every socket closed and timer cancelled the I/O threads run out of work; the
+    // bound only guards against a stuck handler.
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](int* n) { return *n == 0; }, &running_io_threads_),
+                         absl::Seconds(5));
+  }
+  io_.stop();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+  {
+    absl::MutexLock lock(&mu_);
+    connections_.clear();
+    per_host_.clear();
+  }
   log::Event(log::Level::kInfo, "kafka_stopped");
 }
+
+KafkaServer::KafkaServer(broker::Broker* broker, group::ConsumerGroups* groups,
+                         const KafkaServerOptions& options)
+    : impl_(std::make_unique<Impl>(broker, groups, options)) {}
+
+KafkaServer::~KafkaServer() { Stop(); }
+
+absl::Status KafkaServer::Start() { return impl_->Start(); }
+
+int KafkaServer::port() const { return impl_->port(); }
+
+void KafkaServer::Stop() { impl_->Stop(); }
 
 }  // namespace ferry::kafka

@@ -1,23 +1,21 @@
-// KafkaServer: the Kafka wire-protocol listener. Accepts TCP connections and serves each on
-// its own thread, one request at a time and in order (as Kafka does per connection), through
-// the Dispatcher. A malformed, oversized or unknown request closes only its own connection.
+// KafkaServer: the Kafka wire-protocol listener, on standalone Asio. A fixed number of I/O
+// threads run every connection (no thread per connection); requests are handled off the I/O
+// threads by worker pools, one request at a time per connection and answered in order, as
+// Kafka does, while the client may pipeline more. A malformed, oversized or unknown request
+// closes only its own connection. server.cc's opening comment explains the design.
 // Thread-safe: Start and Stop from one thread; port() from any.
 #ifndef FERRY_SERVER_KAFKA_SERVER_H_
 #define FERRY_SERVER_KAFKA_SERVER_H_
 
-#include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
-#include "server/kafka/dispatcher.h"
+#include "server/kafka/observer.h"
 
 namespace ferry::kafka {
 
@@ -26,8 +24,28 @@ struct KafkaServerOptions {
   // host[:port] given to clients in Metadata; empty: the listen address (127.0.0.1 when
   // listening on 0.0.0.0), with the bound port when none is given.
   std::string advertise;
+  // Connections at once; a new one over it is closed at once (idle ones are reaped by
+  // `connections_max_idle`, so this never locks clients out for good).
   int max_connections = 1000;
+  // Connections at once from one client address (Kafka's max.connections.per.ip).
+  int max_connections_per_ip = 1000;
   int64_t max_request_bytes = 100 << 20;
+  // A connection with no request in progress, nothing to send and nothing received for this
+  // long is closed (Kafka's connections.max.idle.ms).
+  absl::Duration connections_max_idle = absl::Milliseconds(600000);
+  // Threads running the sockets (reads, writes, timers): never blocked by a handler.
+  int io_threads = 2;
+  // Threads for requests that answer at once (Metadata, ApiVersions, offsets, heartbeats...).
+  int request_threads = 4;
+  // Most threads for requests that may wait (Fetch long polls, JoinGroup and SyncGroup
+  // barriers, Produce waiting for durability): started when needed, ended when idle. When all
+  // are busy, such requests queue; other requests are never behind them.
+  int max_waiting_requests = 1024;
+  // Bytes a connection may have queued (requests read but not handled, responses not yet
+  // taken by the client) before it stops reading new requests: a slow reader's back-pressure.
+  int64_t max_queued_bytes = 4 << 20;
+  // Where requests and connections are reported; may be null. Must outlive the server.
+  KafkaObserver* observer = nullptr;
 };
 
 class KafkaServer {
@@ -41,32 +59,15 @@ class KafkaServer {
   // Binds and starts accepting. FAILED_PRECONDITION / INVALID_ARGUMENT when it cannot listen.
   absl::Status Start();
   // The bound port (after Start).
-  int port() const { return port_; }
-  // Stops accepting, ends long polls, closes every connection and joins their threads.
-  // Idempotent.
+  int port() const;
+  // Stops accepting, ends long polls, closes every connection and joins the threads, in
+  // bounded time. Idempotent.
   void Stop();
 
+  class Impl;  // server.cc: the sockets, pools and connections
+
  private:
-  void AcceptLoop();
-  void Serve(uint64_t id, int fd, std::string peer);
-  // Joins the threads of connections that ended.
-  void ReapFinished() ABSL_LOCKS_EXCLUDED(mu_);
-
-  const KafkaServerOptions options_;
-  Dispatcher dispatcher_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::thread accept_thread_;
-  std::atomic<bool> stopping_{false};
-
-  absl::Mutex mu_;
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  struct Connection {
-    int fd;
-    std::thread thread;
-  };
-  std::map<uint64_t, Connection> connections_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> finished_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ferry::kafka

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/kafka/observer.h"
+
 namespace ferry::metrics {
 
 void EngineCounters::OnPublished(std::string_view topic, int64_t records, int64_t bytes) {
@@ -14,6 +16,12 @@ void EngineCounters::OnPublished(std::string_view topic, int64_t records, int64_
 
 void EngineCounters::OnDelivered(std::string_view topic, std::string_view group, int64_t records) {
   absl::MutexLock lock(&mu_);
+  if (group == kafka::kKafkaFetchReaderLabel) {
+    auto it = kafka_fetched_.find(topic);
+    if (it == kafka_fetched_.end()) it = kafka_fetched_.emplace(std::string(topic), 0).first;
+    it->second += records;
+    return;
+  }
   delivered_[{std::string(topic), std::string(group)}] += records;
 }
 
@@ -27,6 +35,8 @@ void EngineCounters::OnTopicDeleted(std::string_view topic) {
   auto it = published_.find(topic);
   if (it != published_.end()) published_.erase(it);
   std::erase_if(delivered_, [&](const auto& e) { return e.first.first == topic; });
+  auto k = kafka_fetched_.find(topic);
+  if (k != kafka_fetched_.end()) kafka_fetched_.erase(k);
 }
 
 EngineCounters::Published EngineCounters::PublishedTo(const std::string& topic) const {
@@ -38,6 +48,11 @@ EngineCounters::Published EngineCounters::PublishedTo(const std::string& topic) 
 std::map<std::pair<std::string, std::string>, int64_t> EngineCounters::Delivered() const {
   absl::MutexLock lock(&mu_);
   return delivered_;
+}
+
+std::map<std::string, int64_t> EngineCounters::KafkaFetched() const {
+  absl::MutexLock lock(&mu_);
+  return {kafka_fetched_.begin(), kafka_fetched_.end()};
 }
 
 }  // namespace ferry::metrics

@@ -108,11 +108,19 @@ void BrokerMetrics(const broker::Broker& broker, const EngineCounters& counters,
     }
   }
   auto delivered = Family("ferry_records_delivered_total",
-                          "Records sent to subscribers since the broker started; group is empty "
-                          "for direct subscribers.",
+                          "Records sent to gRPC subscribers since the broker started; group is "
+                          "empty for direct subscribers (Kafka fetches: "
+                          "ferry_kafka_records_fetched_total).",
                           MetricType::Counter);
   for (const auto& [key, n] : counters.Delivered()) {
     Add(&delivered, {L("topic", key.first), L("group", key.second)}, static_cast<double>(n));
+  }
+  auto kafka_fetched = Family("ferry_kafka_records_fetched_total",
+                              "Records Kafka Fetch requests took since the broker started (a "
+                              "Kafka Fetch does not name its group).",
+                              MetricType::Counter);
+  for (const auto& [topic, n] : counters.KafkaFetched()) {
+    Add(&kafka_fetched, {L("topic", topic)}, static_cast<double>(n));
   }
   auto streams =
       Family("ferry_subscribe_streams", "Open Subscribe streams by mode.", MetricType::Gauge);
@@ -143,8 +151,8 @@ void BrokerMetrics(const broker::Broker& broker, const EngineCounters& counters,
                        "Group commits: RocksDB writes that carried one or more appends.",
                        MetricType::Counter);
   Add(&groups, {}, static_cast<double>(st.commit_groups));
-  for (auto* f : {&published, &bytes, &delivered, &streams, &end, &start, &size, &memtable, &cache,
-                  &pending, &syncs, &stalls, &stopped, &groups}) {
+  for (auto* f : {&published, &bytes, &delivered, &kafka_fetched, &streams, &end, &start, &size,
+                  &memtable, &cache, &pending, &syncs, &stalls, &stopped, &groups}) {
     out->push_back(std::move(*f));
   }
 }
