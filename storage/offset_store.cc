@@ -133,6 +133,20 @@ absl::Status OffsetStore::DeleteGroup(std::string_view group) {
   return writer_->WriteSync(std::move(ops));
 }
 
+absl::Status OffsetStore::DeleteOffsets(
+    std::string_view group, const std::vector<std::pair<std::string, int32_t>>& partitions) {
+  std::vector<WriteOp> ops;
+  for (const auto& [topic, partition] : partitions) {
+    WriteOp op;
+    op.kind = WriteOp::Kind::kDelete;
+    op.cf = cf_;
+    op.key = OffsetKey(group, topic, partition);
+    ops.push_back(std::move(op));
+  }
+  if (ops.empty()) return absl::OkStatus();
+  return writer_->WriteSync(std::move(ops));
+}
+
 absl::Status OffsetStore::DeleteTopic(std::string_view topic) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
   std::vector<WriteOp> ops;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -52,6 +53,10 @@ class OffsetStore {
   // Every group with at least one committed offset.
   absl::StatusOr<std::vector<std::string>> ListGroups() const;
   absl::Status DeleteGroup(std::string_view group);
+  // Forgets the group's offsets of these partitions, in one durable write (OK for partitions
+  // it has none of).
+  absl::Status DeleteOffsets(std::string_view group,
+                             const std::vector<std::pair<std::string, int32_t>>& partitions);
   // Forgets every group's offsets for `topic` (the topic was deleted).
   absl::Status DeleteTopic(std::string_view topic);
 

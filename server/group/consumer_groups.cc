@@ -285,6 +285,46 @@ absl::Status ConsumerGroups::Delete(const std::string& group) {
   return broker_->offsets().DeleteGroup(group);
 }
 
+absl::StatusOr<std::vector<absl::Status>> ConsumerGroups::DeleteOffsets(
+    const std::string& group, const std::vector<TopicPartition>& partitions) {
+  absl::Status s = broker::ValidateGroupName(group);
+  if (!s.ok()) return s;
+  auto committed = broker_->offsets().FetchAll(group);
+  if (!committed.ok()) return committed.status();
+  auto info = coordinator_.Describe(group);
+  if (!info.ok() && committed->empty()) {
+    return absl::NotFoundError(absl::StrCat("group '", group, "' does not exist"));
+  }
+  std::set<std::string> subscribed;
+  if (info.ok()) {
+    for (const auto& m : info->members) subscribed.insert(m.topics.begin(), m.topics.end());
+  }
+  std::vector<absl::Status> results(partitions.size());
+  std::vector<TopicPartition> doomed;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const TopicPartition& tp = partitions[i];
+    auto log = broker_->GetPartition(tp.first, tp.second);
+    if (!log.ok()) {
+      results[i] = log.status();
+    } else if (subscribed.contains(tp.first)) {
+      results[i] = absl::FailedPreconditionError(
+          absl::StrCat("a member of group '", group, "' subscribes to topic '", tp.first,
+                       "'; its offsets can be deleted once no member does"));
+    } else {
+      doomed.push_back(tp);
+    }
+  }
+  // A member may join between the check and the write; it then starts by its reset policy,
+  // as if the offsets had been deleted just before it joined.
+  s = broker_->offsets().DeleteOffsets(group, doomed);
+  if (!s.ok()) {
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      if (results[i].ok()) results[i] = s;
+    }
+  }
+  return results;
+}
+
 absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::ResetOffsets(
     const std::string& group, const std::string& topic_name, std::vector<int32_t> partitions,
     const broker::StartPosition& to) {

@@ -57,6 +57,9 @@ class ConsumerGroups {
   // --- membership (see GroupCoordinator for each call's rules) ------------------------------
   // Creates missing topics first when the broker auto-creates topics (else NOT_FOUND).
   absl::StatusOr<JoinResult> Join(const JoinRequest& request);
+  absl::StatusOr<std::string> ReserveMemberId(const std::string& group, absl::Duration timeout) {
+    return coordinator_.ReserveMemberId(group, timeout);
+  }
   absl::StatusOr<MemberView> Heartbeat(const std::string& group, const std::string& member_id,
                                        int64_t generation);
   absl::StatusOr<MemberView> Sync(const std::string& group, const std::string& member_id,
@@ -95,6 +98,12 @@ class ConsumerGroups {
   absl::StatusOr<GroupDescription> Describe(const std::string& group) const;
   // Only an empty group; forgets its committed offsets.
   absl::Status Delete(const std::string& group);
+  // Forgets the group's committed offsets of `partitions`: a status per partition, in request
+  // order: OK (also when nothing was committed), NOT_FOUND for a partition that does not exist,
+  // FAILED_PRECONDITION while a member of the group subscribes to its topic. The request's own
+  // error: INVALID_ARGUMENT (group name), NOT_FOUND (neither members nor committed offsets).
+  absl::StatusOr<std::vector<absl::Status>> DeleteOffsets(
+      const std::string& group, const std::vector<TopicPartition>& partitions);
   // Only while the group is empty. `partitions` empty: every partition of the topic.
   absl::StatusOr<std::vector<storage::CommittedOffset>> ResetOffsets(
       const std::string& group, const std::string& topic, std::vector<int32_t> partitions,

@@ -126,8 +126,15 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindGroup(req.group);
+    // A member id ReserveMemberId gave: the member is new, with that id.
+    bool reserved = false;
+    if (!req.member_id.empty()) {
+      auto r = reserved_.find(req.group);
+      reserved = r != reserved_.end() && r->second.contains(req.member_id) &&
+                 (g == nullptr || !g->members.contains(req.member_id));
+    }
     if (g == nullptr) {
-      if (!req.member_id.empty()) {
+      if (!req.member_id.empty() && !reserved) {
         return Tagged(absl::NotFoundError(absl::StrCat(
                           "unknown member ", Quoted(req.member_id), ": group ", Quoted(req.group),
                           " has no members (the broker may have restarted); join again without a "
@@ -154,7 +161,7 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
     const absl::Time now = clock_->Now();
     Member* m = nullptr;
     bool rebalance = false;
-    if (!req.member_id.empty()) {
+    if (!req.member_id.empty() && !reserved) {
       auto found = FindMember(*g, req.member_id);
       if (!found.ok()) return found.status();
       m = *found;
@@ -176,7 +183,12 @@ absl::StatusOr<JoinResult> GroupCoordinator::Join(const JoinRequest& req) {
                          " members, the limit (--group-max-members)"));
       }
       if (g->members.empty()) g->assignor = assignor;
-      const std::string id = NewMemberId(req.group);
+      const std::string id = reserved ? req.member_id : NewMemberId(req.group);
+      if (reserved) {
+        auto r = reserved_.find(req.group);
+        r->second.erase(id);
+        if (r->second.empty()) reserved_.erase(r);
+      }
       m = &g->members[id];
       m->id = id;
       m->instance_id = req.instance_id;
@@ -316,6 +328,34 @@ absl::StatusOr<JoinResult> GroupCoordinator::AwaitJoin(const JoinRequest& req,
   return result;
 }
 
+absl::StatusOr<std::string> GroupCoordinator::ReserveMemberId(const std::string& group,
+                                                              absl::Duration timeout) {
+  absl::Status valid = broker::ValidateGroupName(group);
+  if (!valid.ok()) return valid;
+  absl::MutexLock lock(&mu_);
+  const Group* g = FindGroup(group);
+  auto r = reserved_.find(group);
+  const size_t members =
+      (g == nullptr ? 0 : g->members.size()) + (r == reserved_.end() ? 0 : r->second.size());
+  if (static_cast<int>(members) >= options_.max_members_per_group) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("group ", Quoted(group), " has ", members,
+                     " members and members joining, the limit (--group-max-members)"));
+  }
+  if (g == nullptr && r == reserved_.end()) {
+    std::set<std::string> names;
+    for (const auto& [name, unused] : groups_) names.insert(name);
+    for (const auto& [name, unused] : reserved_) names.insert(name);
+    if (static_cast<int>(names.size()) >= options_.max_groups) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the broker has ", names.size(), " groups with members, its limit (--max-groups)"));
+    }
+  }
+  const std::string id = NewMemberId(group);
+  reserved_[group][id] = clock_->Now() + timeout;
+  return id;
+}
+
 absl::StatusOr<MemberView> GroupCoordinator::Heartbeat(const std::string& group,
                                                        const std::string& member_id,
                                                        int64_t generation) {
@@ -386,6 +426,7 @@ MemberView GroupCoordinator::View(const Group& g, const Member& m) const {
     if (owner == m.id && !m.owned.contains(tp)) view.pending.push_back(tp);
   }
   view.resync = m.classic && (m.synced_generation != g.generation || m.synced != m.owned);
+  view.assignor = g.assignor;
   return view;
 }
 
@@ -584,6 +625,10 @@ void GroupCoordinator::Tick() {
       if (!expired.empty()) Rebalance(g, "member timed out");
     }
     std::erase_if(groups_, [](const auto& entry) { return entry.second.members.empty(); });
+    for (auto& [name, ids] : reserved_) {
+      std::erase_if(ids, [&](const auto& entry) { return entry.second < now; });
+    }
+    std::erase_if(reserved_, [](const auto& entry) { return entry.second.empty(); });
   }
   Dispatch();
 }
@@ -596,6 +641,9 @@ absl::Time GroupCoordinator::NextDeadline() const {
       if (m.stream == nullptr && m.joining == 0) next = std::min(next, m.deadline);
       next = std::min(next, m.answer_deadline);
     }
+  }
+  for (const auto& [name, ids] : reserved_) {
+    for (const auto& [id, until] : ids) next = std::min(next, until);
   }
   return next;
 }
@@ -655,8 +703,13 @@ void GroupCoordinator::Rebalance(Group& g, std::string_view reason) {
       auto t = target.find(it->first);
       if (t == target.end() || t->second != id) {
         change.revoked.push_back(it->first);
-        // A deleted partition needs no hand-over; a moved one waits for the owner's answer.
-        if (t != target.end()) m.revoking[it->first] = {it->second, g.generation};
+        // A deleted partition needs no hand-over; a moved one waits for the owner's answer,
+        // except from a classic member that never learnt it has it (handed over since its
+        // last SyncGroup): it cannot be processing it, so the partition is free at once.
+        const bool unknown_to_owner = m.classic && !m.synced.contains(it->first);
+        if (t != target.end() && !unknown_to_owner) {
+          m.revoking[it->first] = {it->second, g.generation};
+        }
         it = m.owned.erase(it);
         ++moved;
       } else {

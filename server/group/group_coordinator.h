@@ -133,6 +133,7 @@ struct MemberView {
   std::vector<TopicPartition> pending;
   // Classic members: the generation or the owned set differs from what Sync last returned.
   bool resync = false;
+  AssignorKind assignor = AssignorKind::kSticky;  // the group's
 };
 
 struct JoinResult {
@@ -172,11 +173,18 @@ class GroupCoordinator {
 
   const CoordinatorOptions& options() const { return options_; }
 
-  // New member (empty member_id), static rejoin (known instance_id) or rejoin (member_id).
-  // NOT_FOUND for an unknown member_id: the member must join anew. A classic member's Join
+  // New member (empty member_id, or one ReserveMemberId gave), static rejoin (known
+  // instance_id) or rejoin (member_id). NOT_FOUND for an unknown member_id: the member must
+  // join anew. A classic member's Join
   // blocks at the barrier, then up to max_join_wait for partitions moving to it; CANCELLED
   // when `abandoned` (the member is removed) or CancelWaits was called.
   absl::StatusOr<JoinResult> Join(const JoinRequest& request);
+  // A member id for a new member to join `group` with (Kafka's JoinGroup v4+ answers a join
+  // without one with MEMBER_ID_REQUIRED and this id). The id is not a member: it holds no
+  // barrier and no partitions; Join with it within `timeout` makes it one, after that it is
+  // forgotten. RESOURCE_EXHAUSTED when the group's members and reserved ids reach
+  // max_members_per_group, or there are max_groups groups already.
+  absl::StatusOr<std::string> ReserveMemberId(const std::string& group, absl::Duration timeout);
   // Keeps a member alive. A streaming member's heartbeat at generation G also answers every
   // revoke of generation G or earlier; a classic member's never does (it answers by rejoining).
   absl::StatusOr<MemberView> Heartbeat(const std::string& group, const std::string& member_id,
@@ -323,6 +331,8 @@ class GroupCoordinator {
   uint64_t next_stream_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t member_counter_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  // Group -> member id ReserveMemberId gave -> until when it may join with it.
+  std::map<std::string, std::map<std::string, absl::Time>> reserved_ ABSL_GUARDED_BY(mu_);
   bool waits_cancelled_ ABSL_GUARDED_BY(mu_) = false;
 
   // Held while callbacks run, so they reach streams in the order they were queued.

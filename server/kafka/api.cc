@@ -7,6 +7,7 @@
 
 #include "server/kafka/api_versions.h"
 #include "server/kafka/fetch.h"
+#include "server/kafka/group_admin.h"
 #include "server/kafka/groups.h"
 #include "server/kafka/list_offsets.h"
 #include "server/kafka/metadata.h"
@@ -77,15 +78,15 @@ const std::vector<ApiEntry>& Apis() {
       {kFetch, 0, 4, 12, HandleFetch, FetchErrorResponse},
       {kListOffsets, 0, 2, 6, HandleListOffsets, ListOffsetsErrorResponse},
       {kMetadata, 0, 4, 9, HandleMetadata, MetadataErrorResponse},
-      {kOffsetCommit, 0, 2, 8, HandleOffsetCommit, OffsetCommitErrorResponse},
-      {kOffsetFetch, 0, 2, 6, HandleOffsetFetch, OffsetFetchErrorResponse},
-      {kFindCoordinator, 0, 1, 3, HandleFindCoordinator, FindCoordinatorErrorResponse},
-      {kJoinGroup, 0, 2, 6, HandleJoinGroup, JoinGroupErrorResponse},
-      {kHeartbeat, 0, 1, 4, HandleHeartbeat, HeartbeatErrorResponse},
-      {kLeaveGroup, 0, 1, 4, HandleLeaveGroup, LeaveGroupErrorResponse},
-      {kSyncGroup, 0, 1, 4, HandleSyncGroup, SyncGroupErrorResponse},
-      {kDescribeGroups, 0, 1, 5, HandleDescribeGroups, DescribeGroupsErrorResponse},
-      {kListGroups, 0, 1, 3, HandleListGroups, ListGroupsErrorResponse},
+      {kOffsetCommit, 0, 8, 8, HandleOffsetCommit, OffsetCommitErrorResponse},
+      {kOffsetFetch, 0, 8, 6, HandleOffsetFetch, OffsetFetchErrorResponse},
+      {kFindCoordinator, 0, 4, 3, HandleFindCoordinator, FindCoordinatorErrorResponse},
+      {kJoinGroup, 0, 7, 6, HandleJoinGroup, JoinGroupErrorResponse},
+      {kHeartbeat, 0, 4, 4, HandleHeartbeat, HeartbeatErrorResponse},
+      {kLeaveGroup, 0, 4, 4, HandleLeaveGroup, LeaveGroupErrorResponse},
+      {kSyncGroup, 0, 5, 4, HandleSyncGroup, SyncGroupErrorResponse},
+      {kDescribeGroups, 0, 5, 5, HandleDescribeGroups, DescribeGroupsErrorResponse},
+      {kListGroups, 0, 4, 3, HandleListGroups, ListGroupsErrorResponse},
       // Served only to refuse every mechanism; not advertised, so clients never ask for it
       // unless configured for SASL.
       {kSaslHandshake, 0, 1, kNeverFlexible, HandleSaslHandshake, SaslHandshakeErrorResponse,
@@ -93,6 +94,8 @@ const std::vector<ApiEntry>& Apis() {
       {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
       {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
       {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
+      {kDeleteGroups, 0, 2, 2, HandleDeleteGroups, DeleteGroupsErrorResponse},
+      {kOffsetDelete, 0, 0, kNeverFlexible, HandleOffsetDelete, OffsetDeleteErrorResponse},
   };
   return apis;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/broker/validation.h"
@@ -65,21 +66,25 @@ Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& h, Reader& bo
   const FindCoordinatorRequest r = DecodeFindCoordinatorRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   FindCoordinatorResponse resp;
-  if (r.key_type != 0) {
-    resp.error_code = error::kCoordinatorNotAvailable;
-    resp.error_message = "Ferry does not serve transactions";
-    return Result::Reply(EncodeResponse(h, resp));
+  const ServingState::Address advertised = ctx.serving->advertised();
+  for (const auto& key : r.keys) {
+    FindCoordinatorResponse::Coordinator& c = resp.coordinators.emplace_back();
+    c.key = key;
+    if (r.key_type != 0) {
+      c.error_code = error::kCoordinatorNotAvailable;
+      c.error_message = "Ferry does not serve transactions";
+      continue;
+    }
+    absl::Status valid = broker::ValidateGroupName(key);
+    if (!valid.ok()) {
+      c.error_code = error::kInvalidGroupId;
+      c.error_message = std::string(valid.message());
+      continue;
+    }
+    c.node_id = kNodeId;
+    c.host = advertised.host;
+    c.port = advertised.port;
   }
-  absl::Status valid = broker::ValidateGroupName(r.key);
-  if (!valid.ok()) {
-    resp.error_code = error::kInvalidGroupId;
-    resp.error_message = std::string(valid.message());
-    return Result::Reply(EncodeResponse(h, resp));
-  }
-  ServingState::Address advertised = ctx.serving->advertised();
-  resp.node_id = kNodeId;
-  resp.host = std::move(advertised.host);
-  resp.port = advertised.port;
   return Result::Reply(EncodeResponse(h, resp));
 }
 
@@ -127,12 +132,23 @@ Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     }
   }
   if (!subscription.has_value()) return fail(error::kInconsistentGroupProtocol);
+  const std::string instance_id = r.group_instance_id.value_or("");
+  if (h.api_version >= 4 && r.member_id.empty() && instance_id.empty()) {
+    // As Kafka does from v4: a new member first gets its id, and joins again with it, so a
+    // client that retries a join it lost the answer to does not leave a phantom member behind
+    // to hold up the barrier.
+    auto id = ctx.groups->ReserveMemberId(r.group_id, session);
+    if (!id.ok()) return fail(GroupErrorCode(id.status()));
+    resp.member_id = *std::move(id);
+    return fail(error::kMemberIdRequired);
+  }
 
   group::JoinRequest join;
   join.group = r.group_id;
   join.topics = subscription->topics;
   join.session_timeout = session;
   join.member_id = r.member_id;
+  join.instance_id = instance_id;
   join.assignor = preferred.value_or(group::AssignorKind::kSticky);
   join.classic = true;
   join.cooperative = cooperative;
@@ -158,6 +174,7 @@ Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   resp.generation_id = static_cast<int32_t>(joined->generation);
   resp.member_id = joined->member_id;
   resp.leader = kCoordinatorLeaderId;
+  if (h.api_version >= 7) resp.protocol_type = r.protocol_type;
   // The protocol tells the client how to behave: a cooperative one keeps its partitions
   // across rebalances. Name the group's assignor in the member's terms where it has it.
   resp.protocol_name = chosen != nullptr ? chosen->name : r.protocols.front().name;
@@ -182,6 +199,17 @@ Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     if (resp.error_code == error::kInvalidRequest) resp.error_code = error::kInvalidGroupId;
     return Result::Reply(EncodeResponse(h, resp));
   }
+  // v5: the protocol the member names must be one JoinGroup gives, checked as Kafka checks it
+  // (after the member and its generation). JoinGroup names the group's assignor in each
+  // member's own terms, or the member's choice when it offers none of the group's (the
+  // coordinator assigns for it anyway), so any name of an assignor Ferry has is consistent.
+  if ((r.protocol_type.has_value() && *r.protocol_type != "consumer") ||
+      (r.protocol_name.has_value() && !AssignorFor(*r.protocol_name).has_value())) {
+    resp.error_code = error::kInconsistentGroupProtocol;
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  resp.protocol_type = "consumer";
+  resp.protocol_name = r.protocol_name.value_or(group::AssignorName(view->assignor));
   resp.assignment = EncodeAssignment(view->assignment);
   return Result::Reply(EncodeResponse(h, resp));
 }
@@ -205,22 +233,75 @@ Result HandleHeartbeat(ApiContext& ctx, const RequestHeader& h, Reader& body) {
 Result HandleLeaveGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const LeaveGroupRequest r = DecodeLeaveGroupRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
-  absl::Status s = ctx.groups->Leave(r.group_id, r.member_id);
-  int16_t code = GroupErrorCode(s);
-  if (code == error::kInvalidRequest) code = error::kInvalidGroupId;
-  return Result::Reply(EncodeResponse(h, LeaveGroupResponse{code}));
+  LeaveGroupResponse resp;
+  if (absl::Status valid = broker::ValidateGroupName(r.group_id); !valid.ok()) {
+    resp.error_code = error::kInvalidGroupId;
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  // v3+ may name a static member by its instance id alone (an admin removing it); the
+  // members' instance ids come from the coordinator.
+  std::optional<group::GroupInfo> info;
+  for (const auto& m : r.members) {
+    if (m.group_instance_id.has_value() && !info.has_value()) {
+      auto d = ctx.groups->Describe(r.group_id);
+      info = d.ok() ? d->info : group::GroupInfo{};
+    }
+  }
+  for (const auto& m : r.members) {
+    LeaveGroupResponse::Member& out = resp.members.emplace_back();
+    out.member_id = m.member_id;
+    out.group_instance_id = m.group_instance_id;
+    std::string member_id = m.member_id;
+    if (m.group_instance_id.has_value()) {
+      const group::MemberInfo* found = nullptr;
+      for (const auto& mi : info->members) {
+        if (mi.instance_id == *m.group_instance_id) found = &mi;
+      }
+      if (found == nullptr) {
+        out.error_code = error::kUnknownMemberId;
+        continue;
+      }
+      if (!member_id.empty() && member_id != found->member_id) {
+        out.error_code = error::kFencedInstanceId;
+        continue;
+      }
+      member_id = found->member_id;
+    }
+    out.error_code = GroupErrorCode(ctx.groups->Leave(r.group_id, member_id));
+  }
+  // v0-2 have one member and its error is the response's; v3+ carry each member's.
+  if (h.api_version <= 2 && !resp.members.empty()) resp.error_code = resp.members[0].error_code;
+  return Result::Reply(EncodeResponse(h, resp));
 }
 
+namespace {
+
+// Kafka's name of a group's state.
+std::string KafkaGroupState(const group::GroupInfo& info) {
+  if (info.members.empty()) return "Empty";
+  return info.state == group::GroupState::kStable ? "Stable" : "PreparingRebalance";
+}
+
+}  // namespace
+
 Result HandleListGroups(ApiContext& ctx, const RequestHeader& h, Reader& body) {
-  DecodeListGroupsRequest(h.api_version, body);
+  const ListGroupsRequest r = DecodeListGroupsRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   ListGroupsResponse resp;
   auto groups = ctx.groups->List();
   if (!groups.ok()) {
     resp.error_code = error::kCoordinatorNotAvailable;
-  } else {
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  for (const auto& g : *groups) {
+    std::string state = KafkaGroupState(g);
+    if (!r.states_filter.empty() &&
+        std::none_of(r.states_filter.begin(), r.states_filter.end(),
+                     [&](const std::string& s) { return absl::EqualsIgnoreCase(s, state); })) {
+      continue;
+    }
     // Every Ferry group is a consumer group, whichever front door its members use.
-    for (const auto& g : *groups) resp.groups.emplace_back(g.group, "consumer");
+    resp.groups.push_back({g.group, "consumer", std::move(state)});
   }
   return Result::Reply(EncodeResponse(h, resp));
 }
@@ -233,6 +314,7 @@ Result HandleDescribeGroups(ApiContext& ctx, const RequestHeader& h, Reader& bod
     DescribeGroupsResponse::Group g;
     g.group_id = name;
     g.protocol_type = "consumer";
+    if (r.include_authorized_operations) g.authorized_operations = kGroupAuthorizedOperations;
     auto d = ctx.groups->Describe(name);
     if (absl::IsInvalidArgument(d.status())) {
       g.error_code = error::kInvalidGroupId;
@@ -241,18 +323,13 @@ Result HandleDescribeGroups(ApiContext& ctx, const RequestHeader& h, Reader& bod
       g.protocol_type.clear();
     } else {
       const group::GroupInfo& info = d->info;
-      g.state = info.members.empty()                       ? "Empty"
-                : info.state == group::GroupState::kStable ? "Stable"
-                                                           : "PreparingRebalance";
+      g.state = KafkaGroupState(info);
       if (!info.members.empty()) g.protocol = info.assignor;
       for (const auto& m : info.members) {
-        DescribeGroupsResponse::Member dm;
-        dm.member_id = m.member_id;
-        dm.client_id = m.client_id;
-        dm.client_host = m.client_host;
-        dm.metadata = EncodeSubscription(m.topics);
-        dm.assignment = EncodeAssignment(m.assignment);
-        g.members.push_back(std::move(dm));
+        g.members.push_back(
+            {m.member_id, m.instance_id.empty() ? std::nullopt : std::make_optional(m.instance_id),
+             m.client_id, m.client_host, EncodeSubscription(m.topics),
+             EncodeAssignment(m.assignment)});
       }
     }
     resp.groups.push_back(std::move(g));
@@ -262,7 +339,7 @@ Result HandleDescribeGroups(ApiContext& ctx, const RequestHeader& h, Reader& bod
 
 std::string FindCoordinatorErrorResponse(const RequestHeader& h, int16_t error_code) {
   FindCoordinatorResponse r;
-  r.error_code = error_code;
+  r.coordinators.emplace_back().error_code = error_code;
   return EncodeResponse(h, r);
 }
 
@@ -273,7 +350,9 @@ std::string JoinGroupErrorResponse(const RequestHeader& h, int16_t error_code) {
 }
 
 std::string SyncGroupErrorResponse(const RequestHeader& h, int16_t error_code) {
-  return EncodeResponse(h, SyncGroupResponse{error_code, ""});
+  SyncGroupResponse r;
+  r.error_code = error_code;
+  return EncodeResponse(h, r);
 }
 
 std::string HeartbeatErrorResponse(const RequestHeader& h, int16_t error_code) {
@@ -281,11 +360,15 @@ std::string HeartbeatErrorResponse(const RequestHeader& h, int16_t error_code) {
 }
 
 std::string LeaveGroupErrorResponse(const RequestHeader& h, int16_t error_code) {
-  return EncodeResponse(h, LeaveGroupResponse{error_code});
+  LeaveGroupResponse r;
+  r.error_code = error_code;
+  return EncodeResponse(h, r);
 }
 
 std::string ListGroupsErrorResponse(const RequestHeader& h, int16_t error_code) {
-  return EncodeResponse(h, ListGroupsResponse{error_code, {}});
+  ListGroupsResponse r;
+  r.error_code = error_code;
+  return EncodeResponse(h, r);
 }
 
 std::string DescribeGroupsErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {

@@ -1,5 +1,6 @@
-// The group APIs, FindCoordinator (key 10), JoinGroup (11), Heartbeat (12), LeaveGroup (13),
-// SyncGroup (14), DescribeGroups (15) and ListGroups (16): their requests and responses, their
+// The group APIs, FindCoordinator (key 10, v0-4), JoinGroup (11, v0-7), Heartbeat (12, v0-4),
+// LeaveGroup (13, v0-4), SyncGroup (14, v0-5), DescribeGroups (15, v0-5) and ListGroups (16,
+// v0-4), flexible versions included: their requests and responses, their
 // wire format and the consumer protocol embedded in JoinGroup and SyncGroup (groups_codec.cc,
 // pure), and their handlers (groups.cc), over Ferry's coordinator. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_GROUPS_H_
@@ -27,7 +28,8 @@ inline constexpr char kCoordinatorLeaderId[] = "ferry-coordinator";
 // --- requests ------------------------------------------------------------------------------
 
 struct FindCoordinatorRequest {
-  std::string key;
+  // v0-3: the one key; v4+: the batched coordinator keys.
+  std::vector<std::string> keys;
   int8_t key_type = 0;  // v1+: 0 group, 1 transaction
 };
 
@@ -40,6 +42,7 @@ struct JoinGroupRequest {
   int32_t session_timeout_ms = 0;
   int32_t rebalance_timeout_ms = -1;  // v1+
   std::string member_id;
+  std::optional<std::string> group_instance_id;  // v5+: static membership
   std::string protocol_type;
   std::vector<Protocol> protocols;
 };
@@ -48,6 +51,9 @@ struct SyncGroupRequest {
   std::string group_id;
   int32_t generation_id = -1;
   std::string member_id;
+  std::optional<std::string> group_instance_id;                  // v3+
+  std::optional<std::string> protocol_type;                      // v5+
+  std::optional<std::string> protocol_name;                      // v5+
   std::vector<std::pair<std::string, std::string>> assignments;  // member id, assignment
 };
 
@@ -55,17 +61,26 @@ struct HeartbeatRequest {
   std::string group_id;
   int32_t generation_id = -1;
   std::string member_id;
+  std::optional<std::string> group_instance_id;  // v3+
 };
 
 struct LeaveGroupRequest {
+  struct Member {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;  // v3+
+  };
   std::string group_id;
-  std::string member_id;
+  // v0-2: the one member of the request's member id; v3+: the batch.
+  std::vector<Member> members;
 };
 
-struct ListGroupsRequest {};
+struct ListGroupsRequest {
+  std::vector<std::string> states_filter;  // v4+: empty lists every group
+};
 
 struct DescribeGroupsRequest {
   std::vector<std::string> groups;
+  bool include_authorized_operations = false;  // v3+
 };
 
 // Each reads a request body in the format of `version` from `body`; a malformed body fails
@@ -81,24 +96,37 @@ DescribeGroupsRequest DecodeDescribeGroupsRequest(int16_t version, Reader& body)
 // --- responses -----------------------------------------------------------------------------
 
 struct FindCoordinatorResponse {
-  int16_t error_code = 0;
-  std::optional<std::string> error_message;
-  int32_t node_id = -1;
-  std::string host;
-  int32_t port = -1;
+  struct Coordinator {
+    std::string key;  // v4+
+    int32_t node_id = -1;
+    std::string host;
+    int32_t port = -1;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message;  // v1+
+  };
+  // v0-3 write the first (an empty one when there is none) as the response's own fields.
+  std::vector<Coordinator> coordinators;
 };
 
 struct JoinGroupResponse {
+  struct Member {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;  // v5+
+    std::string metadata;
+  };
   int16_t error_code = 0;
   int32_t generation_id = -1;
-  std::string protocol_name;
+  std::optional<std::string> protocol_type;  // v7+
+  std::optional<std::string> protocol_name;  // null from v7 (else empty) when unset
   std::string leader;
   std::string member_id;
-  std::vector<std::pair<std::string, std::string>> members;  // member id, metadata
+  std::vector<Member> members;
 };
 
 struct SyncGroupResponse {
   int16_t error_code = 0;
+  std::optional<std::string> protocol_type;  // v5+
+  std::optional<std::string> protocol_name;  // v5+
   std::string assignment;
 };
 
@@ -107,17 +135,35 @@ struct HeartbeatResponse {
 };
 
 struct LeaveGroupResponse {
+  struct Member {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+    int16_t error_code = 0;
+  };
   int16_t error_code = 0;
+  std::vector<Member> members;  // v3+
 };
 
 struct ListGroupsResponse {
+  struct Group {
+    std::string group_id;
+    std::string protocol_type;
+    std::string state;  // v4+
+  };
   int16_t error_code = 0;
-  std::vector<std::pair<std::string, std::string>> groups;  // group id, protocol type
+  std::vector<Group> groups;
 };
+
+// The authorized operations DescribeGroups reports when asked (Ferry authorizes everything):
+// the bits of READ (3), DELETE (6) and DESCRIBE (8), Kafka's operations on a group.
+inline constexpr int32_t kGroupAuthorizedOperations = (1 << 3) | (1 << 6) | (1 << 8);
+// ... and when not asked.
+inline constexpr int32_t kAuthorizedOperationsOmitted = INT32_MIN;
 
 struct DescribeGroupsResponse {
   struct Member {
     std::string member_id;
+    std::optional<std::string> group_instance_id;  // v4+
     std::string client_id;
     std::string client_host;
     std::string metadata;    // ConsumerProtocolSubscription
@@ -130,6 +176,7 @@ struct DescribeGroupsResponse {
     std::string protocol_type;
     std::string protocol;
     std::vector<Member> members;
+    int32_t authorized_operations = kAuthorizedOperationsOmitted;  // v3+
   };
   std::vector<Group> groups;
 };
@@ -160,8 +207,10 @@ std::string EncodeAssignment(const std::vector<std::pair<std::string, int32_t>>&
 
 // --- the handlers (groups.cc) --------------------------------------------------------------
 
-// Each serves its API over ConsumerGroups; JoinGroup blocks while the partitions moving to the
-// member arrive (at most the rebalance timeout, or 5 s).
+// Each serves its API over ConsumerGroups; JoinGroup blocks at the group's join barrier, then
+// while the partitions moving to the member arrive (at most the rebalance timeout, or 5 s).
+// JoinGroup v4+ answers a new member without an instance id with MEMBER_ID_REQUIRED and the id
+// to join with, as Kafka does.
 Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& header, Reader& body);
 Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& header, Reader& body);
 Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& header, Reader& body);

@@ -67,40 +67,43 @@ Result HandleOffsetCommit(ApiContext& ctx, const RequestHeader& h, Reader& body)
   return Result::Reply(EncodeResponse(h, resp));
 }
 
-Result HandleOffsetFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
-  const OffsetFetchRequest r = DecodeOffsetFetchRequest(h.api_version, body);
-  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
-  OffsetFetchResponse resp;
+namespace {
+
+int16_t FetchErrorCode(const absl::Status& s) {
+  if (s.ok()) return error::kNone;
+  return absl::IsInvalidArgument(s) ? error::kInvalidGroupId : error::kUnknownServerError;
+}
+
+// One group's part of an OffsetFetch answer.
+OffsetFetchResponse::Group FetchGroupOffsets(ApiContext& ctx, const OffsetFetchRequest::Group& r) {
+  OffsetFetchResponse::Group resp;
+  resp.group_id = r.group_id;
+  if (r.all_topics) {
+    // Null topics: every partition the group has committed.
+    auto fetched = ctx.groups->FetchOffsets(r.group_id, {});
+    resp.error_code = FetchErrorCode(fetched.status());
+    if (fetched.ok()) {
+      for (const auto& c : *fetched) {
+        if (resp.topics.empty() || resp.topics.back().name != c.topic) {
+          resp.topics.push_back({c.topic, {}});
+        }
+        resp.topics.back().partitions.push_back({c.partition, c.offset, -1, c.metadata, 0});
+      }
+    }
+    return resp;
+  }
   std::vector<group::TopicPartition> tps;
   for (const auto& t : r.topics) {
     for (int32_t p : t.partitions) tps.emplace_back(t.name, p);
   }
   std::vector<storage::CommittedOffset> committed;
   int16_t code = error::kNone;
-  if (r.all_topics) {
-    // v2 with null topics: every partition the group has committed.
-    auto fetched = ctx.groups->FetchOffsets(r.group_id, {});
-    resp.error_code = !fetched.ok()
-                          ? (absl::IsInvalidArgument(fetched.status()) ? error::kInvalidGroupId
-                                                                       : error::kUnknownServerError)
-                          : error::kNone;
-    if (fetched.ok()) {
-      for (const auto& c : *fetched) {
-        if (resp.topics.empty() || resp.topics.back().name != c.topic) {
-          resp.topics.push_back({c.topic, {}});
-        }
-        resp.topics.back().partitions.push_back({c.partition, c.offset, c.metadata, 0});
-      }
-    }
-    return Result::Reply(EncodeResponse(h, resp));
-  }
   if (!tps.empty()) {
     auto fetched = ctx.groups->FetchOffsets(r.group_id, tps);
     if (fetched.ok()) {
       committed = *std::move(fetched);
     } else {
-      code = absl::IsInvalidArgument(fetched.status()) ? error::kInvalidGroupId
-                                                       : error::kUnknownServerError;
+      code = FetchErrorCode(fetched.status());
     }
   }
   size_t i = 0;
@@ -120,7 +123,19 @@ Result HandleOffsetFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) 
     }
     resp.topics.push_back(std::move(ot));
   }
-  if (code != error::kNone) resp.error_code = code;
+  resp.error_code = code;
+  return resp;
+}
+
+}  // namespace
+
+Result HandleOffsetFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
+  const OffsetFetchRequest r = DecodeOffsetFetchRequest(h.api_version, body);
+  if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  // require_stable (v7+) asks to hold back offsets a transaction has yet to commit; Ferry
+  // has no transactions, so every committed offset is stable.
+  OffsetFetchResponse resp;
+  for (const auto& g : r.groups) resp.groups.push_back(FetchGroupOffsets(ctx, g));
   return Result::Reply(EncodeResponse(h, resp));
 }
 
@@ -129,7 +144,7 @@ std::string OffsetCommitErrorResponse(const RequestHeader& h, int16_t /*error_co
 }
 
 std::string OffsetFetchErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
-  return EncodeResponse(h, OffsetFetchResponse{});  // no topics; the v2 error stays 0
+  return EncodeResponse(h, OffsetFetchResponse{});  // no topics or groups; the v2 error stays 0
 }
 
 }  // namespace ferry::kafka

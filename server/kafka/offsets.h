@@ -1,4 +1,5 @@
-// The committed-offset APIs, OffsetCommit (key 8) and OffsetFetch (key 9): their requests and
+// The committed-offset APIs, OffsetCommit (key 8, v0-8) and OffsetFetch (key 9, v0-8), flexible
+// versions included: their requests and
 // responses, their wire format (offsets_codec.cc, pure) and their handlers (offsets.cc), over
 // the consumer groups' offsets. Thread-safe.
 #ifndef FERRY_SERVER_KAFKA_OFFSETS_H_
@@ -19,7 +20,8 @@ struct OffsetCommitRequest {
   struct Partition {
     int32_t index = 0;
     int64_t offset = 0;
-    int64_t timestamp = -1;  // v1
+    int32_t leader_epoch = -1;  // v6+
+    int64_t timestamp = -1;     // v1
     std::optional<std::string> metadata;
   };
   struct Topic {
@@ -27,9 +29,10 @@ struct OffsetCommitRequest {
     std::vector<Partition> partitions;
   };
   std::string group_id;
-  int32_t generation_id = -1;      // v1+
-  std::string member_id;           // v1+
-  int64_t retention_time_ms = -1;  // v2+
+  int32_t generation_id = -1;                    // v1+
+  std::string member_id;                         // v1+
+  std::optional<std::string> group_instance_id;  // v7+
+  int64_t retention_time_ms = -1;                // v2-4
   std::vector<Topic> topics;
 };
 
@@ -38,9 +41,14 @@ struct OffsetFetchRequest {
     std::string name;
     std::vector<int32_t> partitions;
   };
-  std::string group_id;
-  std::vector<Topic> topics;
-  bool all_topics = false;  // v2+: topics null, every partition the group committed
+  struct Group {
+    std::string group_id;
+    std::vector<Topic> topics;
+    bool all_topics = false;  // topics null (v2+): every partition the group committed
+  };
+  // v0-7: the request's one group; v8+: the batch.
+  std::vector<Group> groups;
+  bool require_stable = false;  // v7+
 };
 
 struct OffsetCommitResponse {
@@ -59,6 +67,7 @@ struct OffsetFetchResponse {
   struct Partition {
     int32_t index = 0;
     int64_t offset = -1;
+    int32_t leader_epoch = -1;  // v5+
     std::string metadata;
     int16_t error_code = 0;
   };
@@ -66,8 +75,13 @@ struct OffsetFetchResponse {
     std::string name;
     std::vector<Partition> partitions;
   };
-  std::vector<Topic> topics;
-  int16_t error_code = 0;  // v2+
+  struct Group {
+    std::string group_id;  // v8+
+    std::vector<Topic> topics;
+    int16_t error_code = 0;  // v2+
+  };
+  // v0-7 write the first (an empty one when there is none) as the response's own fields.
+  std::vector<Group> groups;
 };
 
 // Each Decode*Request reads a request body in the format of `version` from `body`; a

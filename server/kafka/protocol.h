@@ -36,6 +36,8 @@ enum ApiKey : int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kDeleteGroups = 42,
+  kOffsetDelete = 47,
 };
 
 // The versions of one API Ferry serves, as ApiVersions lists them.
@@ -76,7 +78,12 @@ constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kUnsupportedForMessageFormat = 43;
 constexpr int16_t kKafkaStorageError = 56;
+constexpr int16_t kNonEmptyGroup = 68;
+constexpr int16_t kGroupIdNotFound = 69;
+constexpr int16_t kMemberIdRequired = 79;
 constexpr int16_t kGroupMaxSizeReached = 81;
+constexpr int16_t kFencedInstanceId = 82;
+constexpr int16_t kGroupSubscribedToTopic = 86;
 constexpr int16_t kUnsupportedCompressionType = 76;
 }  // namespace error
 

@@ -181,11 +181,10 @@ std::optional<int16_t> OffsetCommit(Reader& r, int16_t v) {
   return first.code;
 }
 
-std::optional<int16_t> OffsetFetch(Reader& r, int16_t v) {
-  if (v > 7) return std::nullopt;  // v8 answers per group
+// OffsetFetch's topics: the first non-zero partition code.
+int16_t OffsetFetchTopics(Reader& r, int16_t v) {
   FirstCode partitions;
-  if (v >= 3) r.Int32();
-  const int32_t topics = r.ArrayCount(kMinString + 4);
+  const int32_t topics = r.ArrayCount(r.flexible() ? 3 : kMinString + 4);
   for (int32_t i = 0; i < topics && r.ok(); ++i) {
     r.String();
     const int32_t parts = r.ArrayCount(16);
@@ -199,9 +198,97 @@ std::optional<int16_t> OffsetFetch(Reader& r, int16_t v) {
     }
     r.TaggedFields();
   }
+  return partitions.code;
+}
+
+std::optional<int16_t> OffsetFetch(Reader& r, int16_t v) {
+  if (v > 8) return std::nullopt;
+  if (v >= 3) r.Int32();
   FirstCode first;
-  if (v >= 2) first.See(r.Int16());  // the top-level code first, then the partitions'
-  first.See(partitions.code);
+  if (v <= 7) {
+    const int16_t partitions = OffsetFetchTopics(r, v);
+    if (v >= 2) first.See(r.Int16());  // the top-level code first, then the partitions'
+    first.See(partitions);
+  } else {
+    // v8: per group, its code first, then its partitions'.
+    const int32_t groups = r.ArrayCount(3);
+    for (int32_t i = 0; i < groups && r.ok(); ++i) {
+      r.String();
+      const int16_t partitions = OffsetFetchTopics(r, v);
+      first.See(r.Int16());
+      first.See(partitions);
+      r.TaggedFields();
+    }
+  }
+  if (!r.ok()) return std::nullopt;
+  return first.code;
+}
+
+std::optional<int16_t> FindCoordinator(Reader& r, int16_t v) {
+  if (v > 4) return std::nullopt;
+  if (v <= 3) return ThrottleThenCode(r, v >= 1);
+  FirstCode first;
+  r.Int32();
+  const int32_t coordinators = r.ArrayCount(3);
+  for (int32_t i = 0; i < coordinators && r.ok(); ++i) {
+    r.String();
+    r.Int32();
+    r.String();
+    r.Int32();
+    first.See(r.Int16());
+    r.NullableString();
+    r.TaggedFields();
+  }
+  if (!r.ok()) return std::nullopt;
+  return first.code;
+}
+
+// v3+: the top-level code, then each member's.
+std::optional<int16_t> LeaveGroup(Reader& r, int16_t v) {
+  if (v > 5) return std::nullopt;
+  if (v <= 2) return ThrottleThenCode(r, v >= 1);
+  FirstCode first;
+  r.Int32();
+  first.See(r.Int16());
+  const int32_t members = r.ArrayCount(3);
+  for (int32_t i = 0; i < members && r.ok(); ++i) {
+    r.String();
+    r.NullableString();
+    first.See(r.Int16());
+    r.TaggedFields();
+  }
+  if (!r.ok()) return std::nullopt;
+  return first.code;
+}
+
+std::optional<int16_t> DeleteGroups(Reader& r, int16_t v) {
+  if (v > 2) return std::nullopt;
+  FirstCode first;
+  r.Int32();
+  const int32_t groups = r.ArrayCount(3);
+  for (int32_t i = 0; i < groups && r.ok(); ++i) {
+    r.String();
+    first.See(r.Int16());
+    r.TaggedFields();
+  }
+  if (!r.ok()) return std::nullopt;
+  return first.code;
+}
+
+std::optional<int16_t> OffsetDelete(Reader& r, int16_t v) {
+  if (v > 0) return std::nullopt;
+  FirstCode first;
+  first.See(r.Int16());
+  r.Int32();
+  const int32_t topics = r.ArrayCount(kMinString + 4);
+  for (int32_t i = 0; i < topics && r.ok(); ++i) {
+    r.String();
+    const int32_t parts = r.ArrayCount(6);
+    for (int32_t j = 0; j < parts && r.ok(); ++j) {
+      r.Int32();
+      first.See(r.Int16());
+    }
+  }
   if (!r.ok()) return std::nullopt;
   return first.code;
 }
@@ -304,12 +391,12 @@ std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexib
     case kOffsetFetch:
       return OffsetFetch(r, v);
     case kFindCoordinator:
-      if (v > 3) return std::nullopt;  // v4 answers per coordinator key
-      return ThrottleThenCode(r, v >= 1);
+      return FindCoordinator(r, v);
     case kJoinGroup:
       return ThrottleThenCode(r, v >= 2);
-    case kHeartbeat:
     case kLeaveGroup:
+      return LeaveGroup(r, v);
+    case kHeartbeat:
     case kSyncGroup:
     case kListGroups:
       return ThrottleThenCode(r, v >= 1);
@@ -322,6 +409,10 @@ std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexib
       return CreateTopics(r, v);
     case kDeleteTopics:
       return DeleteTopics(r, v);
+    case kDeleteGroups:
+      return DeleteGroups(r, v);
+    case kOffsetDelete:
+      return OffsetDelete(r, v);
     default:
       return std::nullopt;
   }

@@ -5,7 +5,10 @@
 #include "gtest/gtest.h"
 #include "server/kafka/api.h"
 #include "server/kafka/fetch.h"
+#include "server/kafka/group_admin.h"
+#include "server/kafka/groups.h"
 #include "server/kafka/metadata.h"
+#include "server/kafka/offsets.h"
 #include "server/kafka/produce.h"
 #include "server/kafka/protocol.h"
 
@@ -66,6 +69,43 @@ TEST(ResponseErrorCodeTest, FirstNonZeroPartitionCode) {
   metadata.topics.resize(1);
   const RequestHeader h = Header(kMetadata, 4);
   EXPECT_EQ(ResponseErrorCode(kMetadata, 4, false, EncodeResponse(h, metadata)), 0);
+}
+
+TEST(ResponseErrorCodeTest, GroupAndMemberCodes) {
+  LeaveGroupResponse leave;
+  leave.members.push_back({"a", std::nullopt, 0});
+  leave.members.push_back({"b", "static-b", error::kUnknownMemberId});
+  for (int16_t v = 3; v <= 4; ++v) {
+    const RequestHeader h = Header(kLeaveGroup, v);
+    EXPECT_EQ(ResponseErrorCode(kLeaveGroup, v, h.flexible, EncodeResponse(h, leave)),
+              error::kUnknownMemberId)
+        << "LeaveGroup v" << v;
+  }
+  OffsetFetchResponse fetch;
+  fetch.groups.push_back({"g1", {{"t", {{0, 5, -1, "", 0}}}}, 0});
+  fetch.groups.push_back({"g2", {}, error::kInvalidGroupId});
+  const RequestHeader fh = Header(kOffsetFetch, 8);
+  EXPECT_EQ(ResponseErrorCode(kOffsetFetch, 8, fh.flexible, EncodeResponse(fh, fetch)),
+            error::kInvalidGroupId);
+  FindCoordinatorResponse find;
+  find.coordinators.push_back({"g", 0, "h", 9092, 0, std::nullopt});
+  find.coordinators.push_back({"", -1, "", -1, error::kInvalidGroupId, "empty"});
+  const RequestHeader ch = Header(kFindCoordinator, 4);
+  EXPECT_EQ(ResponseErrorCode(kFindCoordinator, 4, ch.flexible, EncodeResponse(ch, find)),
+            error::kInvalidGroupId);
+  DeleteGroupsResponse del;
+  del.results = {{"a", 0}, {"b", error::kNonEmptyGroup}};
+  for (int16_t v = 0; v <= 2; ++v) {
+    const RequestHeader h = Header(kDeleteGroups, v);
+    EXPECT_EQ(ResponseErrorCode(kDeleteGroups, v, h.flexible, EncodeResponse(h, del)),
+              error::kNonEmptyGroup)
+        << "DeleteGroups v" << v;
+  }
+  OffsetDeleteResponse od;
+  od.topics.push_back({"t", {{0, 0}, {1, error::kGroupSubscribedToTopic}}});
+  const RequestHeader oh = Header(kOffsetDelete, 0);
+  EXPECT_EQ(ResponseErrorCode(kOffsetDelete, 0, false, EncodeResponse(oh, od)),
+            error::kGroupSubscribedToTopic);
 }
 
 TEST(ResponseErrorCodeTest, UnknownLayoutsAndTruncatedFrames) {

@@ -1433,5 +1433,75 @@ TEST_F(GroupCoordinatorTest, StandaloneCommitsOnlyWhileTheGroupHasNoMembers) {
   EXPECT_EQ(GroupErrorOf(absl::OkStatus()), GroupError::kNone);
 }
 
+TEST_F(GroupCoordinatorTest, ReservedMemberIdJoinsAsANewMemberAndExpires) {
+  // Kafka's MEMBER_ID_REQUIRED round: the id is no member until it joins with it.
+  absl::StatusOr<std::string> id = coord_->ReserveMemberId("g", absl::Seconds(10));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_FALSE(coord_->HasMembers("g"));
+  EXPECT_EQ(coord_->NextDeadline(), clock_.Now() + absl::Seconds(10));
+  JoinResult a = Join(Classic("g", absl::Seconds(10), *id));
+  EXPECT_EQ(a.member_id, *id);
+  EXPECT_EQ(a.generation, 1);
+  EXPECT_EQ(Owned("g", *id), TpSetOf("orders", 6));
+  // Used once: a second join with it is the member's rejoin, not a new member.
+  Join(Classic("g", absl::Seconds(10), *id));
+  EXPECT_THAT(Describe("g").members, SizeIs(1));
+
+  // An id nobody joins with is forgotten after its timeout.
+  absl::StatusOr<std::string> late = coord_->ReserveMemberId("g", absl::Seconds(10));
+  ASSERT_TRUE(late.ok());
+  clock_.Advance(absl::Seconds(11));
+  coord_->Heartbeat("g", *id, 1).IgnoreError();
+  coord_->Tick();
+  absl::StatusOr<JoinResult> refused = coord_->Join(Classic("g", absl::Seconds(10), *late));
+  EXPECT_EQ(GroupErrorOf(refused.status()), GroupError::kUnknownMember);
+  ExpectConsistent("g");
+}
+
+TEST_F(GroupCoordinatorTest, ReservedMemberIdsCountTowardsTheGroupLimit) {
+  CoordinatorOptions options;
+  options.max_members_per_group = 2;
+  options.max_groups = 1;
+  Restart(options);
+  ASSERT_TRUE(coord_->ReserveMemberId("g", absl::Seconds(10)).ok());
+  ASSERT_TRUE(coord_->ReserveMemberId("g", absl::Seconds(10)).ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(coord_->ReserveMemberId("g", absl::Seconds(10)).status()));
+  EXPECT_TRUE(absl::IsResourceExhausted(coord_->ReserveMemberId("h", absl::Seconds(10)).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(coord_->ReserveMemberId("", absl::Seconds(10)).status()));
+}
+
+TEST_F(GroupCoordinatorTest, ClassicMemberGivesUpAtOnceWhatItNeverSynced) {
+  // A partition handed to a classic member after its SyncGroup is one it does not know it
+  // has; when a rebalance moves it on, nothing waits for the member's answer (it would never
+  // give one: its next SyncGroup never listed the partition).
+  Restart(NoJoinWait());
+  Member s = JoinStreaming(Request("g"));
+  JoinRequest classic = Classic("g", absl::Seconds(30));
+  classic.cooperative = true;
+  JoinResult k = Join(classic);
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, k.generation).ok());
+  EXPECT_THAT(Owned("g", k.member_id), IsEmpty());  // its share still waits for S
+  ASSERT_TRUE(coord_->Heartbeat("g", s.id, Generation("g")).ok());
+  const TpSet handed = Owned("g", k.member_id);
+  ASSERT_EQ(handed.size(), 3u);  // arrived after its Sync
+  Member s2 = JoinStreaming(Request("g"));
+  const TpSet kept = Owned("g", k.member_id);
+  EXPECT_EQ(kept.size(), 2u);
+  EXPECT_THAT(Revoking("g", k.member_id), IsEmpty());
+  for (const auto& tp : handed) {
+    if (!kept.contains(tp)) {
+      EXPECT_TRUE(Owned("g", s2.id).contains(tp)) << tp.second;
+    }
+  }
+  ExpectConsistent("g");
+  // What its SyncGroup did list waits for its rejoin, as before.
+  ASSERT_TRUE(coord_->Sync("g", k.member_id, Generation("g")).ok());
+  coord_->Leave("g", s.id).IgnoreError();
+  coord_->Leave("g", s2.id).IgnoreError();
+  Member s3 = JoinStreaming(Request("g"));
+  EXPECT_FALSE(Revoking("g", k.member_id).empty());
+  ExpectConsistent("g");
+}
+
 }  // namespace
 }  // namespace ferry::group

@@ -13,6 +13,7 @@
 
 #include "server/kafka/api_versions.h"
 #include "server/kafka/fetch.h"
+#include "server/kafka/group_admin.h"
 #include "server/kafka/groups.h"
 #include "server/kafka/list_offsets.h"
 #include "server/kafka/metadata.h"
@@ -211,6 +212,12 @@ void DecodeFrame(std::string_view input) {
       break;
     case k::kDeleteTopics:
       DecodeBody(k::DecodeDeleteTopicsRequest, h, body);
+      break;
+    case k::kDeleteGroups:
+      DecodeBody(k::DecodeDeleteGroupsRequest, h, body);
+      break;
+    case k::kOffsetDelete:
+      DecodeBody(k::DecodeOffsetDeleteRequest, h, body);
       break;
     default:
       break;  // not served: the dispatcher closes the connection without decoding
