@@ -168,6 +168,21 @@ absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Grow(std::string_view name
   return std::shared_ptr<const Topic>(topic);
 }
 
+absl::StatusOr<std::shared_ptr<const Topic>> Catalog::SetSettings(std::string_view name,
+                                                                  const TopicMeta& settings) {
+  std::shared_ptr<const Topic> old = Find(name);
+  if (old == nullptr)
+    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
+  auto topic = std::make_shared<Topic>(*old);
+  topic->meta.retention_ms = settings.retention_ms;
+  topic->meta.retention_bytes = settings.retention_bytes;
+  topic->meta.max_record_bytes = settings.max_record_bytes;
+  absl::Status s = PutTopicMeta(topic->meta);
+  if (!s.ok()) return s;
+  Publish(topic);
+  return std::shared_ptr<const Topic>(topic);
+}
+
 absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Remove(std::string_view name) {
   absl::MutexLock lock(&mu_);
   auto it = topics_.find(name);

@@ -2,8 +2,8 @@
 // partition's stats, the next topic id) and served from memory as immutable snapshots, each
 // with its partitions' logs.
 //
-// Thread-safe. Find and List never wait for I/O. Create, Grow, Remove and Drop do I/O and must
-// be serialized by the caller (the store's admin lock).
+// Thread-safe. Find and List never wait for I/O. Create, Grow, SetSettings, Remove and Drop do
+// I/O and must be serialized by the caller (the store's admin lock).
 #ifndef FERRY_STORAGE_CATALOG_H_
 #define FERRY_STORAGE_CATALOG_H_
 
@@ -79,6 +79,10 @@ class Catalog {
   absl::StatusOr<std::shared_ptr<const Topic>> Create(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
   absl::StatusOr<std::shared_ptr<const Topic>> Grow(std::string_view name, int32_t total);
+  // Replaces a topic's settings (retention, record limit; its name, id and partitions stay) with
+  // those of `settings`, synced, and serves the new snapshot. NOT_FOUND when there is none.
+  absl::StatusOr<std::shared_ptr<const Topic>> SetSettings(std::string_view name,
+                                                           const TopicMeta& settings);
   // Stops serving the topic (NOT_FOUND when there is none); its metadata and column families
   // stay until Drop.
   absl::StatusOr<std::shared_ptr<const Topic>> Remove(std::string_view name);

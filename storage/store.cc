@@ -73,6 +73,13 @@ absl::StatusOr<std::shared_ptr<const Topic>> Store::AddPartitions(std::string_vi
   return catalog_->Grow(name, total);
 }
 
+absl::StatusOr<std::shared_ptr<const Topic>> Store::SetTopicSettings(std::string_view name,
+                                                                     const TopicMeta& settings) {
+  absl::MutexLock admin(&admin_mu_);
+  if (closed_) return absl::UnavailableError("the broker is shutting down");
+  return catalog_->SetSettings(name, settings);
+}
+
 absl::Status Store::DeleteTopic(std::string_view name) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
@@ -163,6 +170,10 @@ absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
 
 absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
   return retention_->Enforce(now_ms);
+}
+
+absl::StatusOr<int64_t> Store::DeleteRecordsBefore(PartitionLog& log, int64_t offset) {
+  return retention_->DeleteBefore(log, offset);
 }
 
 StoreStats Store::Stats() const {

@@ -82,6 +82,10 @@ class Store {
   absl::StatusOr<std::shared_ptr<const Topic>> CreateTopic(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
   absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(std::string_view name, int32_t total);
+  // Replaces the topic's retention and record limit with those of `settings` (persisted,
+  // synced) and returns the new snapshot; NOT_FOUND when there is no such topic.
+  absl::StatusOr<std::shared_ptr<const Topic>> SetTopicSettings(std::string_view name,
+                                                                const TopicMeta& settings);
   // Drops the topic's column families, metadata and committed offsets. Appends already
   // acknowledged are written first; later ones fail with NOT_FOUND.
   absl::Status DeleteTopic(std::string_view name);
@@ -106,6 +110,10 @@ class Store {
   // Removes whole batches older than each topic's retention.ms (by their max timestamp) or
   // beyond its retention.bytes, moving log start offsets forward. Returns batches removed.
   absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms);
+
+  // Moves `log`'s start forward to `offset` (Kafka's DeleteRecords): see Retention::DeleteBefore.
+  // Returns the log start once durable.
+  absl::StatusOr<int64_t> DeleteRecordsBefore(PartitionLog& log, int64_t offset);
 
   OffsetStore& offsets() { return *offsets_; }
   StoreStats Stats() const;

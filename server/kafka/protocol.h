@@ -36,6 +36,12 @@ enum ApiKey : int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kDeleteRecords = 21,
+  kDescribeConfigs = 32,
+  kAlterConfigs = 33,
+  kCreatePartitions = 37,
+  kIncrementalAlterConfigs = 44,
+  kDescribeCluster = 60,
 };
 
 // The versions of one API Ferry serves, as ApiVersions lists them.
@@ -72,12 +78,14 @@ constexpr int16_t kUnsupportedVersion = 35;
 constexpr int16_t kTopicAlreadyExists = 36;
 constexpr int16_t kInvalidPartitions = 37;
 constexpr int16_t kInvalidReplicationFactor = 38;
+constexpr int16_t kInvalidReplicaAssignment = 39;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kUnsupportedForMessageFormat = 43;
 constexpr int16_t kKafkaStorageError = 56;
 constexpr int16_t kGroupMaxSizeReached = 81;
 constexpr int16_t kUnsupportedCompressionType = 76;
+constexpr int16_t kUnsupportedEndpointType = 119;
 }  // namespace error
 
 struct RequestHeader {
