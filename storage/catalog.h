@@ -96,8 +96,9 @@ class Catalog {
   absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> CreatePartitionLogs(uint64_t topic_id,
                                                                                  int32_t from,
                                                                                  int32_t to);
-  // Writes the topic's settings and the next topic id, synced.
-  absl::Status PutTopicMeta(const TopicMeta& meta);
+  // Writes the topic's settings, synced, and for a `created` topic the next topic id (only
+  // then: rewriting an older topic must not move the next id back onto a newer topic's).
+  absl::Status PutTopicMeta(const TopicMeta& meta, bool created);
   void Publish(std::shared_ptr<const Topic> topic);
 
   Database* const db_;
