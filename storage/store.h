@@ -82,10 +82,15 @@ class Store {
   absl::StatusOr<std::shared_ptr<const Topic>> CreateTopic(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
   absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(std::string_view name, int32_t total);
-  // Replaces the topic's retention and record limit with those of `settings` (persisted,
-  // synced) and returns the new snapshot; NOT_FOUND when there is no such topic.
-  absl::StatusOr<std::shared_ptr<const Topic>> SetTopicSettings(std::string_view name,
-                                                                const TopicMeta& settings);
+  // Changes a topic's retention and record limit: `edit` gets the current settings and
+  // changes them, or returns an error to change nothing; it runs under the admin lock, so
+  // concurrent changes do not lose each other's, and must not block. The result is persisted
+  // (synced) and served, and the new snapshot returned; with `dry_run`, nothing is written
+  // and the snapshot returned is what it would be. NOT_FOUND when there is no such topic.
+  using TopicSettingsEdit = std::function<absl::Status(TopicMeta* settings)>;
+  absl::StatusOr<std::shared_ptr<const Topic>> UpdateTopicSettings(std::string_view name,
+                                                                   const TopicSettingsEdit& edit,
+                                                                   bool dry_run = false);
   // Drops the topic's column families, metadata and committed offsets. Appends already
   // acknowledged are written first; later ones fail with NOT_FOUND.
   absl::Status DeleteTopic(std::string_view name);

@@ -126,22 +126,25 @@ absl::Status Broker::ValidateTopicConfig(const TopicConfig& config) const {
 absl::StatusOr<TopicInfo> Broker::AlterTopicConfig(std::string_view name,
                                                    const TopicConfigChange& change,
                                                    bool validate_only) {
-  auto topic = GetTopic(name);
-  if (!topic.ok()) return topic.status();
-  storage::TopicMeta settings = (*topic)->meta;
-  if (change.retention_ms) settings.retention_ms = *change.retention_ms;
-  if (change.retention_bytes) settings.retention_bytes = *change.retention_bytes;
-  if (change.max_record_bytes) settings.max_record_bytes = *change.max_record_bytes;
-  absl::Status s = ValidateTopicConfig(
-      {settings.retention_ms, settings.retention_bytes, settings.max_record_bytes});
+  absl::Status s = ValidateTopicName(name);
   if (!s.ok()) return s;
-  if (validate_only) {
-    storage::Topic preview = **topic;
-    preview.meta = settings;
-    return Describe(preview);
+  auto updated = store_->UpdateTopicSettings(
+      name,
+      [&](storage::TopicMeta* settings) {
+        if (change.retention_ms) settings->retention_ms = *change.retention_ms;
+        if (change.retention_bytes) settings->retention_bytes = *change.retention_bytes;
+        if (change.max_record_bytes) settings->max_record_bytes = *change.max_record_bytes;
+        return ValidateTopicConfig(
+            {settings->retention_ms, settings->retention_bytes, settings->max_record_bytes});
+      },
+      validate_only);
+  if (!updated.ok()) {
+    if (absl::IsNotFound(updated.status())) {
+      return absl::NotFoundError(absl::StrCat("topic ", Quoted(name), " does not exist"));
+    }
+    return updated.status();
   }
-  auto updated = store_->SetTopicSettings(name, settings);
-  if (!updated.ok()) return updated.status();
+  if (validate_only) return Describe(**updated);
   log::Event(log::Level::kInfo, "topic_config_changed",
              {{"topic", (*updated)->meta.name},
               {"retention_ms", std::to_string((*updated)->meta.retention_ms)},

@@ -1,4 +1,4 @@
-// Store::DeleteRecordsBefore (Kafka's DeleteRecords) and Store::SetTopicSettings: the log start
+// Store::DeleteRecordsBefore (Kafka's DeleteRecords) and Store::UpdateTopicSettings: the log start
 // moves inside or across batches, stored bytes are released exactly once (also when retention
 // later removes a batch the cut went into), and both survive a reopen.
 #include <memory>
@@ -90,9 +90,19 @@ TEST_F(DeleteRecordsTest, CutsInsideAndAcrossBatchesAndSurvivesReopen) {
   EXPECT_TRUE(absl::IsOutOfRange(store_->DeleteRecordsBefore(*log, 10).status()));
 
   // Settings change and persist.
-  meta.retention_ms = 60000;
-  ASSERT_TRUE(store_->SetTopicSettings("t", meta).ok());
-  EXPECT_TRUE(absl::IsNotFound(store_->SetTopicSettings("nope", meta).status()));
+  const auto set_retention = [](TopicMeta* m) {
+    m->retention_ms = 60000;
+    return absl::OkStatus();
+  };
+  auto preview = store_->UpdateTopicSettings("t", set_retention, /*dry_run=*/true);
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  EXPECT_EQ((*preview)->meta.retention_ms, 60000);
+  EXPECT_EQ(store_->FindTopic("t")->meta.retention_ms, 0);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      store_->UpdateTopicSettings("t", [](TopicMeta*) { return absl::InvalidArgumentError("no"); })
+          .status()));
+  ASSERT_TRUE(store_->UpdateTopicSettings("t", set_retention).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->UpdateTopicSettings("nope", set_retention).status()));
 
   store_.reset();
   Open();
