@@ -755,5 +755,24 @@ TEST_F(KafkaAdminTest, ConfigChangesAndDeletedRecordsSurviveARestart) {
   EXPECT_EQ(DescribeTopic("durable").partitions(0).end_offset(), 7);
 }
 
+TEST_F(KafkaAdminTest, VersionsPastTheRangeAnswerInTheHighestServedFormat) {
+  // DescribeConfigs v5 (past 4): the v4 layout, no results; the connection stays.
+  auto body = conn_->Call(kDescribeConfigs, 5, DescribeConfigsBody(4, {}));
+  ASSERT_TRUE(body.has_value());
+  EXPECT_TRUE(ParseDescribeConfigs(4, *body).empty());
+  // DescribeCluster v2 (past 1): the v1 layout with UNSUPPORTED_VERSION.
+  std::string req;
+  Writer w(&req, true);
+  w.Bool(false);
+  w.Int8(1);
+  w.TaggedFields();
+  body = conn_->Call(kDescribeCluster, 2, req);
+  ASSERT_TRUE(body.has_value());
+  Reader r(*body, true);
+  r.Int32();
+  EXPECT_EQ(r.Int16(), error::kUnsupportedVersion);
+  EXPECT_EQ(DescribeConfigs(0, {{kBroker, "0", std::nullopt}}).size(), 1u);
+}
+
 }  // namespace
 }  // namespace ferry::kafka
