@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -20,10 +21,16 @@ namespace ferry::storage {
 Retention::Retention(rocksdb::DB* db, const Catalog* catalog, CommitQueue* queue)
     : db_(db), catalog_(catalog), queue_(queue) {}
 
-absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms) {
+absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms, std::string_view only) {
   absl::MutexLock pass(&mu_);
   int64_t removed_total = 0;
-  for (const auto& topic : catalog_->List()) {
+  std::vector<std::shared_ptr<const Topic>> topics;
+  if (only.empty()) {
+    topics = catalog_->List();
+  } else if (auto topic = catalog_->Find(only)) {
+    topics.push_back(std::move(topic));
+  }
+  for (const auto& topic : topics) {
     const TopicMeta& meta = topic->meta;
     if (meta.retention_ms <= 0 && meta.retention_bytes <= 0) continue;
     for (const auto& log : topic->partitions) {

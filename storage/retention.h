@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -32,8 +33,10 @@ class Retention {
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
 
-  // One pass at `now_ms` over every topic with a limit. Returns batches removed.
-  absl::StatusOr<int64_t> Enforce(int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  // One pass at `now_ms` over every topic with a limit, or only topic `only` when it is not
+  // empty. Returns batches removed.
+  absl::StatusOr<int64_t> Enforce(int64_t now_ms, std::string_view only = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Moves `log`'s start to `offset` (which may fall inside a stored batch: the batch stays,
   // readers skip the records below the start), deletes the batches wholly below it, and

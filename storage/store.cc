@@ -182,8 +182,8 @@ absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
   return queue_->WriteSync(std::move(ops));
 }
 
-absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
-  return retention_->Enforce(now_ms);
+absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms, std::string_view only) {
+  return retention_->Enforce(now_ms, only);
 }
 
 absl::StatusOr<int64_t> Store::DeleteRecordsBefore(PartitionLog& log, int64_t offset) {

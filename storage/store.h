@@ -114,7 +114,8 @@ class Store {
 
   // Removes whole batches older than each topic's retention.ms (by their max timestamp) or
   // beyond its retention.bytes, moving log start offsets forward. Returns batches removed.
-  absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms);
+  // `only` (when not empty): that topic alone.
+  absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms, std::string_view only = {});
 
   // Moves `log`'s start forward to `offset` (Kafka's DeleteRecords): see Retention::DeleteBefore.
   // Returns the log start once durable.

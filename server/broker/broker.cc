@@ -151,7 +151,7 @@ absl::StatusOr<TopicInfo> Broker::AlterTopicConfig(std::string_view name,
               {"retention_bytes", std::to_string((*updated)->meta.retention_bytes)},
               {"max_record_bytes", std::to_string((*updated)->meta.max_record_bytes)}});
   if (change.retention_ms || change.retention_bytes) {
-    auto removed = EnforceRetention();
+    auto removed = store_->EnforceRetention(clock_->NowMs(), (*updated)->meta.name);
     if (!removed.ok()) {
       // The setting is stored; the periodic pass retries.
       log::Event(log::Level::kError, "retention_failed",
