@@ -118,12 +118,14 @@ absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Catalog::CreatePartit
   return logs;
 }
 
-absl::Status Catalog::PutTopicMeta(const TopicMeta& meta) {
+absl::Status Catalog::PutTopicMeta(const TopicMeta& meta, bool created) {
   rocksdb::WriteBatch wb;
   wb.Put(meta_cf_, TopicKey(meta.name), EncodeTopicMeta(meta));
-  std::string next;
-  PutFixed64(&next, meta.id + 1);
-  wb.Put(meta_cf_, kNextTopicIdKey, next);
+  if (created) {
+    std::string next;
+    PutFixed64(&next, meta.id + 1);
+    wb.Put(meta_cf_, kNextTopicIdKey, next);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;  // metadata is always synced, whatever the policy for records
   return FromRocks(db_->db()->Write(wo, &wb), "write topic metadata");
@@ -139,7 +141,7 @@ absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Create(TopicMeta meta) {
   meta.id = next.size() == 8 ? GetFixed64(next.data()) : 1;
   auto logs = CreatePartitionLogs(meta.id, 0, meta.partitions);
   if (!logs.ok()) return logs.status();
-  absl::Status s = PutTopicMeta(meta);
+  absl::Status s = PutTopicMeta(meta, /*created=*/true);
   if (!s.ok()) return s;
   auto topic = std::make_shared<Topic>();
   topic->meta = std::move(meta);
@@ -162,7 +164,22 @@ absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Grow(std::string_view name
   auto topic = std::make_shared<Topic>(*old);
   topic->meta.partitions = total;
   for (auto& l : *logs) topic->partitions.push_back(std::move(l));
-  absl::Status s = PutTopicMeta(topic->meta);
+  absl::Status s = PutTopicMeta(topic->meta, /*created=*/false);
+  if (!s.ok()) return s;
+  Publish(topic);
+  return std::shared_ptr<const Topic>(topic);
+}
+
+absl::StatusOr<std::shared_ptr<const Topic>> Catalog::SetSettings(std::string_view name,
+                                                                  const TopicMeta& settings) {
+  std::shared_ptr<const Topic> old = Find(name);
+  if (old == nullptr)
+    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
+  auto topic = std::make_shared<Topic>(*old);
+  topic->meta.retention_ms = settings.retention_ms;
+  topic->meta.retention_bytes = settings.retention_bytes;
+  topic->meta.max_record_bytes = settings.max_record_bytes;
+  absl::Status s = PutTopicMeta(topic->meta, /*created=*/false);
   if (!s.ok()) return s;
   Publish(topic);
   return std::shared_ptr<const Topic>(topic);

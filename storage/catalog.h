@@ -2,8 +2,8 @@
 // partition's stats, the next topic id) and served from memory as immutable snapshots, each
 // with its partitions' logs.
 //
-// Thread-safe. Find and List never wait for I/O. Create, Grow, Remove and Drop do I/O and must
-// be serialized by the caller (the store's admin lock).
+// Thread-safe. Find and List never wait for I/O. Create, Grow, SetSettings, Remove and Drop do
+// I/O and must be serialized by the caller (the store's admin lock).
 #ifndef FERRY_STORAGE_CATALOG_H_
 #define FERRY_STORAGE_CATALOG_H_
 
@@ -79,6 +79,10 @@ class Catalog {
   absl::StatusOr<std::shared_ptr<const Topic>> Create(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
   absl::StatusOr<std::shared_ptr<const Topic>> Grow(std::string_view name, int32_t total);
+  // Replaces a topic's settings (retention, record limit; its name, id and partitions stay) with
+  // those of `settings`, synced, and serves the new snapshot. NOT_FOUND when there is none.
+  absl::StatusOr<std::shared_ptr<const Topic>> SetSettings(std::string_view name,
+                                                           const TopicMeta& settings);
   // Stops serving the topic (NOT_FOUND when there is none); its metadata and column families
   // stay until Drop.
   absl::StatusOr<std::shared_ptr<const Topic>> Remove(std::string_view name);
@@ -92,8 +96,9 @@ class Catalog {
   absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> CreatePartitionLogs(uint64_t topic_id,
                                                                                  int32_t from,
                                                                                  int32_t to);
-  // Writes the topic's settings and the next topic id, synced.
-  absl::Status PutTopicMeta(const TopicMeta& meta);
+  // Writes the topic's settings, synced, and for a `created` topic the next topic id (only
+  // then: rewriting an older topic must not move the next id back onto a newer topic's).
+  absl::Status PutTopicMeta(const TopicMeta& meta, bool created);
   void Publish(std::shared_ptr<const Topic> topic);
 
   Database* const db_;

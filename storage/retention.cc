@@ -4,8 +4,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "storage/catalog.h"
@@ -18,9 +21,16 @@ namespace ferry::storage {
 Retention::Retention(rocksdb::DB* db, const Catalog* catalog, CommitQueue* queue)
     : db_(db), catalog_(catalog), queue_(queue) {}
 
-absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms) {
+absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms, std::string_view only) {
+  absl::MutexLock pass(&mu_);
   int64_t removed_total = 0;
-  for (const auto& topic : catalog_->List()) {
+  std::vector<std::shared_ptr<const Topic>> topics;
+  if (only.empty()) {
+    topics = catalog_->List();
+  } else if (auto topic = catalog_->Find(only)) {
+    topics.push_back(std::move(topic));
+  }
+  for (const auto& topic : topics) {
     const TopicMeta& meta = topic->meta;
     if (meta.retention_ms <= 0 && meta.retention_bytes <= 0) continue;
     for (const auto& log : topic->partitions) {
@@ -28,7 +38,7 @@ absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms) {
       absl::StatusOr<Cut> cut = Plan(meta, *log, now_ms);
       if (!cut.ok()) return cut.status();
       if (cut->batches == 0) continue;
-      if (Apply(*log, *cut)) removed_total += cut->batches;
+      if (Apply(*log, *cut, nullptr)) removed_total += cut->batches;
     }
   }
   return removed_total;
@@ -42,20 +52,27 @@ absl::StatusOr<Retention::Cut> Retention::Plan(const TopicMeta& meta, const Part
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log.cf()));
   const int64_t bytes = log.size_bytes();
+  const int64_t log_start = log.log_start_offset();
   Cut cut;
-  cut.start = log.log_start_offset();
-  for (it->Seek(OffsetKey(cut.start)); it->Valid(); it->Next()) {
+  cut.start = log_start;
+  // From the batch holding the log start, which begins before it after a DeleteBefore.
+  const std::string start_key = OffsetKey(log_start);
+  it->SeekForPrev(start_key);
+  if (!it->Valid()) it->Seek(start_key);
+  for (; it->Valid(); it->Next()) {
     const std::string_view value(it->value().data(), it->value().size());
     BatchHeader header;
     absl::Status s = DecodeBatchHeader(value, &header);
     if (!s.ok()) return s;
+    int64_t base;
+    ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
+    if (base + header.count <= log_start) continue;
     const bool too_old =
         meta.retention_ms > 0 && header.max_timestamp_ms < now_ms - meta.retention_ms;
     const bool too_big = meta.retention_bytes > 0 && bytes - cut.bytes > meta.retention_bytes;
     if (!too_old && !too_big) break;
-    int64_t base;
-    ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
-    cut.start = base + header.count;
+    if (cut.batches == 0) cut.from = base;
+    cut.to = cut.start = base + header.count;
     cut.bytes += static_cast<int64_t>(value.size());
     ++cut.batches;
   }
@@ -63,19 +80,72 @@ absl::StatusOr<Retention::Cut> Retention::Plan(const TopicMeta& meta, const Part
   return cut;
 }
 
-bool Retention::Apply(PartitionLog& log, const Cut& cut) {
+absl::StatusOr<int64_t> Retention::DeleteBefore(PartitionLog& log, int64_t offset) {
+  absl::MutexLock pass(&mu_);
+  if (log.deleted()) return log.GoneError();
+  const int64_t log_start = log.log_start_offset();
+  const int64_t end = log.end_offset();
+  if (offset > end) {
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is beyond the partition's end offset ", end));
+  }
+  if (offset <= log_start) return log_start;
+
+  // The batches wholly below `offset`; one that straddles it stays.
+  const std::string upper = OffsetKey(offset);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log.cf()));
+  Cut cut;
+  cut.start = offset;
+  const std::string start_key = OffsetKey(log_start);
+  it->SeekForPrev(start_key);
+  if (!it->Valid()) it->Seek(start_key);
+  for (; it->Valid(); it->Next()) {
+    const std::string_view value(it->value().data(), it->value().size());
+    BatchHeader header;
+    absl::Status s = DecodeBatchHeader(value, &header);
+    if (!s.ok()) return s;
+    int64_t base;
+    ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
+    if (base + header.count <= log_start) continue;
+    if (base + header.count > offset) break;
+    if (cut.batches == 0) cut.from = base;
+    cut.to = base + header.count;
+    cut.bytes += static_cast<int64_t>(value.size());
+    ++cut.batches;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "delete records scan");
+
+  absl::Notification written;
+  absl::Status status;
+  if (!Apply(log, cut, [&](absl::Status s) {
+        status = std::move(s);
+        written.Notify();
+      })) {
+    return log.deleted() ? log.GoneError() : absl::UnavailableError("the broker is shutting down");
+  }
+  written.WaitForNotification();
+  if (!status.ok()) return status;
+  return offset;
+}
+
+bool Retention::Apply(PartitionLog& log, const Cut& cut, std::function<void(absl::Status)> done) {
   absl::MutexLock lock(queue_->mu());
   if (queue_->closing() || log.deleted()) return false;
   auto unit = std::make_unique<CommitUnit>();
-  const int64_t old_start = log.log_start_offset();
   const int64_t size = log.MoveLogStart(cut.start, cut.bytes);
-  WriteOp del;
-  del.kind = WriteOp::Kind::kDeleteRange;
-  del.cf = log.cf();
-  del.key = OffsetKey(old_start);
-  del.value = OffsetKey(cut.start);
-  unit->ops.push_back(std::move(del));
+  if (cut.batches > 0) {
+    WriteOp del;
+    del.kind = WriteOp::Kind::kDeleteRange;
+    del.cf = log.cf();
+    del.key = OffsetKey(cut.from);
+    del.value = OffsetKey(cut.to);
+    unit->ops.push_back(std::move(del));
+  }
   unit->ops.push_back(catalog_->StatsWrite(log, {log.next_offset(), cut.start, size}));
+  unit->done = std::move(done);
   queue_->Enqueue(std::move(unit));
   return true;
 }

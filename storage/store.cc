@@ -73,6 +73,27 @@ absl::StatusOr<std::shared_ptr<const Topic>> Store::AddPartitions(std::string_vi
   return catalog_->Grow(name, total);
 }
 
+absl::StatusOr<std::shared_ptr<const Topic>> Store::UpdateTopicSettings(
+    std::string_view name, const TopicSettingsEdit& edit, bool dry_run) {
+  absl::MutexLock admin(&admin_mu_);
+  if (closed_) return absl::UnavailableError("the broker is shutting down");
+  std::shared_ptr<const Topic> topic = catalog_->Find(name);
+  if (topic == nullptr) {
+    return absl::NotFoundError(absl::StrCat("topic '", std::string(name), "' does not exist"));
+  }
+  TopicMeta settings = topic->meta;
+  absl::Status s = edit(&settings);
+  if (!s.ok()) return s;
+  if (dry_run) {
+    auto preview = std::make_shared<Topic>(*topic);
+    preview->meta.retention_ms = settings.retention_ms;
+    preview->meta.retention_bytes = settings.retention_bytes;
+    preview->meta.max_record_bytes = settings.max_record_bytes;
+    return std::shared_ptr<const Topic>(preview);
+  }
+  return catalog_->SetSettings(name, settings);
+}
+
 absl::Status Store::DeleteTopic(std::string_view name) {
   absl::MutexLock admin(&admin_mu_);
   if (closed_) return absl::UnavailableError("the broker is shutting down");
@@ -161,8 +182,12 @@ absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
   return queue_->WriteSync(std::move(ops));
 }
 
-absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms) {
-  return retention_->Enforce(now_ms);
+absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms, std::string_view only) {
+  return retention_->Enforce(now_ms, only);
+}
+
+absl::StatusOr<int64_t> Store::DeleteRecordsBefore(PartitionLog& log, int64_t offset) {
+  return retention_->DeleteBefore(log, offset);
 }
 
 StoreStats Store::Stats() const {

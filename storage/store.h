@@ -82,6 +82,15 @@ class Store {
   absl::StatusOr<std::shared_ptr<const Topic>> CreateTopic(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
   absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(std::string_view name, int32_t total);
+  // Changes a topic's retention and record limit: `edit` gets the current settings and
+  // changes them, or returns an error to change nothing; it runs under the admin lock, so
+  // concurrent changes do not lose each other's, and must not block. The result is persisted
+  // (synced) and served, and the new snapshot returned; with `dry_run`, nothing is written
+  // and the snapshot returned is what it would be. NOT_FOUND when there is no such topic.
+  using TopicSettingsEdit = std::function<absl::Status(TopicMeta* settings)>;
+  absl::StatusOr<std::shared_ptr<const Topic>> UpdateTopicSettings(std::string_view name,
+                                                                   const TopicSettingsEdit& edit,
+                                                                   bool dry_run = false);
   // Drops the topic's column families, metadata and committed offsets. Appends already
   // acknowledged are written first; later ones fail with NOT_FOUND.
   absl::Status DeleteTopic(std::string_view name);
@@ -105,7 +114,12 @@ class Store {
 
   // Removes whole batches older than each topic's retention.ms (by their max timestamp) or
   // beyond its retention.bytes, moving log start offsets forward. Returns batches removed.
-  absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms);
+  // `only` (when not empty): that topic alone.
+  absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms, std::string_view only = {});
+
+  // Moves `log`'s start forward to `offset` (Kafka's DeleteRecords): see Retention::DeleteBefore.
+  // Returns the log start once durable.
+  absl::StatusOr<int64_t> DeleteRecordsBefore(PartitionLog& log, int64_t offset);
 
   OffsetStore& offsets() { return *offsets_; }
   StoreStats Stats() const;

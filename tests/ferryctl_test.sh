@@ -67,7 +67,7 @@ step "help on every command and subcommand"
 ctl --help | grep -q '^Usage: ferryctl'
 ctl --help | grep -q '3  the broker could not be reached'
 for cmd in "topic create" "topic list" "topic describe" "topic delete" "topic add-partitions" \
-  produce consume "group list" "group describe" "group reset-offsets" "group delete"; do
+  "topic alter" "topic delete-records" produce consume "group list" "group describe" "group reset-offsets" "group delete"; do
   # shellcheck disable=SC2086
   ctl $cmd --help | grep -q "^Usage: ferryctl $cmd " || fail "no usage for '$cmd --help'"
 done
@@ -226,6 +226,26 @@ FERRY_BROKER=127.0.0.1:1 expect_fail 3 "127.0.0.1:1" group list
 expect_fail 3 "127.0.0.1:1" -b 127.0.0.1:1 produce orders --file "$work/one.txt"
 expect_fail 3 "127.0.0.1:1" -b 127.0.0.1:1 consume orders -e
 expect_fail 3 "127.0.0.1:1" -b 127.0.0.1:1 consume orders -g g3 -e
+
+step "topic alter / delete-records"
+ctl topic create trim -p 1 >/dev/null
+ctl topic alter trim --retention-ms 86400000 --max-record-bytes 2048 |
+  grep -q "Topic 'trim' now has retention_ms 86400000, retention_bytes none, max_record_bytes 2048"
+ctl topic describe trim | grep -q "retention_ms 86400000, retention_bytes none, max_record_bytes 2048"
+ctl topic alter trim --retention-ms 5 --validate-only | grep -q "Valid: topic 'trim' would have retention_ms 5,"
+ctl topic describe trim | grep -q "retention_ms 86400000,"
+ctl topic alter trim --max-record-bytes 0 | grep -q "retention_ms 86400000, retention_bytes none, max_record_bytes 1048576"
+expect_usage topic alter trim
+expect_usage topic alter trim --retention-ms -5
+expect_fail 4 "nope" topic alter nope --retention-ms 5
+expect_fail 1 "max_record_bytes" topic alter trim --max-record-bytes 99999999
+seq 1 10 | ctl produce trim -p 0 >/dev/null
+ctl topic delete-records trim -p 0 --before 4 | grep -q "partition 0 now starts at offset 4"
+expect_eq "trim log start" "$(ctl topic describe trim | awk 'NR > 2 && $1 == 0 {print $2}')" 4
+expect_eq "first record after delete-records" "$(ctl consume trim -p 0 -c 1 -f '%o')" 4
+expect_fail 1 "beyond" topic delete-records trim -p 0 --before 99
+expect_usage topic delete-records trim -p 0
+ctl topic delete-records trim -p 0 --before -1 | grep -q "now starts at offset 10"
 
 step "topic delete"
 ctl topic delete orders | grep -q "Deleted topic 'orders'"

@@ -137,6 +137,67 @@ absl::Status TopicAddPartitions(Context& ctx, const Args& args) {
   return absl::OkStatus();
 }
 
+absl::Status TopicAlter(Context& ctx, const Args& args) {
+  const std::string topic = args.positional()[0];
+  v1::AlterTopicConfigRequest request;
+  request.set_topic(topic);
+  if (args.Has("retention-ms")) {
+    absl::StatusOr<int64_t> v = args.GetInt("retention-ms", 0, 0, INT64_MAX);
+    if (!v.ok()) return v.status();
+    request.set_retention_ms(*v);
+  }
+  if (args.Has("retention-bytes")) {
+    absl::StatusOr<int64_t> v = args.GetInt("retention-bytes", 0, 0, INT64_MAX);
+    if (!v.ok()) return v.status();
+    request.set_retention_bytes(*v);
+  }
+  if (args.Has("max-record-bytes")) {
+    absl::StatusOr<int64_t> v = args.GetInt("max-record-bytes", 0, 0, INT32_MAX);
+    if (!v.ok()) return v.status();
+    request.set_max_record_bytes(static_cast<int32_t>(*v));
+  }
+  if (!request.has_retention_ms() && !request.has_retention_bytes() &&
+      !request.has_max_record_bytes()) {
+    return UsageError("give at least one of --retention-ms, --retention-bytes, --max-record-bytes");
+  }
+  request.set_validate_only(args.Has("validate-only"));
+  v1::AlterTopicConfigResponse response;
+  auto call = ctx.CallContext();
+  absl::Status s = FromGrpc(ctx.admin->AlterTopicConfig(call.get(), request, &response),
+                            absl::StrCat("alter topic ", Quoted(topic)));
+  if (!s.ok()) return s;
+  const v1::TopicConfig& c = response.topic().config();
+  PrintOut(absl::StrCat(request.validate_only() ? "Valid: topic " : "Topic ", Quoted(topic),
+                        request.validate_only() ? " would have" : " now has", " retention_ms ",
+                        OrNone(c.retention_ms(), "none"), ", retention_bytes ",
+                        OrNone(c.retention_bytes(), "none"), ", max_record_bytes ",
+                        c.max_record_bytes(), ".\n"));
+  return absl::OkStatus();
+}
+
+absl::Status TopicDeleteRecords(Context& ctx, const Args& args) {
+  const std::string topic = args.positional()[0];
+  if (!args.Has("partition") || !args.Has("before")) {
+    return UsageError("--partition and --before are required");
+  }
+  absl::StatusOr<int64_t> partition = args.GetInt("partition", 0, 0, INT32_MAX);
+  if (!partition.ok()) return partition.status();
+  absl::StatusOr<int64_t> before = args.GetInt("before", 0, -1, INT64_MAX);
+  if (!before.ok()) return before.status();
+  v1::DeleteRecordsRequest request;
+  request.set_topic(topic);
+  request.set_partition(static_cast<int32_t>(*partition));
+  request.set_before_offset(*before);
+  v1::DeleteRecordsResponse response;
+  auto call = ctx.CallContext();
+  absl::Status s = FromGrpc(ctx.admin->DeleteRecords(call.get(), request, &response),
+                            absl::StrCat("delete records of topic ", Quoted(topic)));
+  if (!s.ok()) return s;
+  PrintOut(absl::StrCat("Topic ", Quoted(topic), " partition ", *partition,
+                        " now starts at offset ", response.log_start_offset(), ".\n"));
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------------------------
 // group
 
@@ -309,6 +370,33 @@ std::vector<Command> TopicCommands() {
                 .max_args = 1,
                 .details = "Example:\n  ferryctl topic add-partitions orders --add 2\n"},
        .run = TopicAddPartitions},
+      {.spec = {.path = "topic alter",
+                .synopsis = "<topic> [--retention-ms MS] [--retention-bytes BYTES] "
+                            "[--max-record-bytes BYTES] [options]",
+                .summary = "Changes a topic's retention or record limit. Only the settings given "
+                           "change; 0 sets one back to its default. The change is stored and in "
+                           "force at once (a retention pass runs when retention changed).",
+                .options = {{"retention-ms", 0, "MS", "delete records older than this (0: keep)"},
+                            {"retention-bytes", 0, "BYTES",
+                             "keep at most this many bytes per partition (0: no limit)"},
+                            {"max-record-bytes", 0, "BYTES",
+                             "largest record accepted (0: the broker's --max-record-bytes)"},
+                            {"validate-only", 0, "", "check the change, apply nothing"}},
+                .min_args = 1,
+                .max_args = 1,
+                .details = "Example:\n  ferryctl topic alter orders --retention-ms 86400000\n"},
+       .run = TopicAlter},
+      {.spec = {.path = "topic delete-records",
+                .synopsis = "<topic> --partition N --before OFFSET [options]",
+                .summary = "Deletes a partition's records below an offset, moving its log start "
+                           "offset there (-1: every record).",
+                .options = {{"partition", 'p', "N", "the partition (required)"},
+                            {"before", 0, "OFFSET",
+                             "the new log start offset; -1: the end offset (required)"}},
+                .min_args = 1,
+                .max_args = 1,
+                .details = "Example:\n  ferryctl topic delete-records orders -p 0 --before 100\n"},
+       .run = TopicDeleteRecords},
   };
 }
 

@@ -36,7 +36,8 @@ struct Command {
   CommandFn run;
 };
 
-std::vector<Command> TopicCommands();  // topic create|list|describe|delete|add-partitions
+std::vector<Command>
+TopicCommands();  // topic create|list|describe|delete|add-partitions|alter|delete-records
 std::vector<Command> GroupCommands();  // group list|describe|reset-offsets|delete
 Command ProduceCommand();
 Command ConsumeCommand();

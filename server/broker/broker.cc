@@ -56,6 +56,25 @@ void Broker::RetentionLoop() {
   }
 }
 
+absl::StatusOr<int64_t> Broker::DeleteRecords(std::string_view topic, int32_t partition,
+                                              int64_t offset) {
+  auto log = GetPartition(topic, partition);
+  if (!log.ok()) return log.status();
+  if (offset < -1) {
+    return absl::OutOfRangeError(
+        absl::StrCat("offset must be >= 0, or -1 for the end offset; got ", offset));
+  }
+  if (offset == -1) offset = (*log)->end_offset();
+  auto start = store_->DeleteRecordsBefore(**log, offset);
+  if (start.ok()) {
+    log::Event(log::Level::kInfo, "records_deleted",
+               {{"topic", std::string(topic)},
+                {"partition", std::to_string(partition)},
+                {"log_start_offset", std::to_string(*start)}});
+  }
+  return start;
+}
+
 absl::StatusOr<int64_t> Broker::EnforceRetention() {
   return store_->EnforceRetention(clock_->NowMs());
 }
@@ -71,15 +90,8 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
     return absl::InvalidArgumentError(absl::StrCat("partitions must be between 1 and ",
                                                    options_.max_partitions, ", got ", partitions));
   }
-  if (config.retention_ms < 0 || config.retention_bytes < 0 || config.max_record_bytes < 0) {
-    return absl::InvalidArgumentError(
-        "retention_ms, retention_bytes and max_record_bytes must be >= 0 (0: default)");
-  }
-  if (config.max_record_bytes > options_.max_record_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_record_bytes ", config.max_record_bytes, " is above the broker's limit of ",
-        options_.max_record_bytes, " (--max-record-bytes)"));
-  }
+  s = ValidateTopicConfig(config);
+  if (!s.ok()) return s;
   storage::TopicMeta meta;
   meta.name = std::string(name);
   meta.partitions = partitions;
@@ -96,6 +108,57 @@ absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
     if (topics_changed_) topics_changed_();
   }
   return topic;
+}
+
+absl::Status Broker::ValidateTopicConfig(const TopicConfig& config) const {
+  if (config.retention_ms < 0 || config.retention_bytes < 0 || config.max_record_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "retention_ms, retention_bytes and max_record_bytes must be >= 0 (0: default)");
+  }
+  if (config.max_record_bytes > options_.max_record_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_record_bytes ", config.max_record_bytes, " is above the broker's limit of ",
+        options_.max_record_bytes, " (--max-record-bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TopicInfo> Broker::AlterTopicConfig(std::string_view name,
+                                                   const TopicConfigChange& change,
+                                                   bool validate_only) {
+  absl::Status s = ValidateTopicName(name);
+  if (!s.ok()) return s;
+  auto updated = store_->UpdateTopicSettings(
+      name,
+      [&](storage::TopicMeta* settings) {
+        if (change.retention_ms) settings->retention_ms = *change.retention_ms;
+        if (change.retention_bytes) settings->retention_bytes = *change.retention_bytes;
+        if (change.max_record_bytes) settings->max_record_bytes = *change.max_record_bytes;
+        return ValidateTopicConfig(
+            {settings->retention_ms, settings->retention_bytes, settings->max_record_bytes});
+      },
+      validate_only);
+  if (!updated.ok()) {
+    if (absl::IsNotFound(updated.status())) {
+      return absl::NotFoundError(absl::StrCat("topic ", Quoted(name), " does not exist"));
+    }
+    return updated.status();
+  }
+  if (validate_only) return Describe(**updated);
+  log::Event(log::Level::kInfo, "topic_config_changed",
+             {{"topic", (*updated)->meta.name},
+              {"retention_ms", std::to_string((*updated)->meta.retention_ms)},
+              {"retention_bytes", std::to_string((*updated)->meta.retention_bytes)},
+              {"max_record_bytes", std::to_string((*updated)->meta.max_record_bytes)}});
+  if (change.retention_ms || change.retention_bytes) {
+    auto removed = store_->EnforceRetention(clock_->NowMs(), (*updated)->meta.name);
+    if (!removed.ok()) {
+      // The setting is stored; the periodic pass retries.
+      log::Event(log::Level::kError, "retention_failed",
+                 {{"error", std::string(removed.status().message())}});
+    }
+  }
+  return Describe(**updated);
 }
 
 absl::Status Broker::DeleteTopic(std::string_view name) {

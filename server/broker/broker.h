@@ -69,6 +69,15 @@ class Broker {
   absl::Status DeleteTopic(std::string_view name);
   absl::StatusOr<std::shared_ptr<const storage::Topic>> CreatePartitions(std::string_view name,
                                                                          int32_t total);
+  // Changes the settings `change` gives, the others kept; the one path for both doors. The
+  // change is persisted (synced) before this returns and in force at once: publishes check the
+  // new record limit, and a retention pass runs now when a retention setting is given.
+  // `validate_only`: checks, changes nothing. INVALID_ARGUMENT for a bad value, NOT_FOUND
+  // when the topic is absent. Returns the topic as described with the change.
+  absl::StatusOr<TopicInfo> AlterTopicConfig(std::string_view name, const TopicConfigChange& change,
+                                             bool validate_only = false);
+  // Checks a topic's settings against the broker's limits (INVALID_ARGUMENT with the reason).
+  absl::Status ValidateTopicConfig(const TopicConfig& config) const;
   // NOT_FOUND (or INVALID_ARGUMENT for a bad name) when absent.
   absl::StatusOr<std::shared_ptr<const storage::Topic>> GetTopic(std::string_view name) const;
   // nullptr when absent (no name check).
@@ -108,6 +117,11 @@ class Broker {
                                                         int64_t timestamp_ms) const;
 
   // --- retention ------------------------------------------------------------------------
+  // Moves the partition's log start forward to `offset` (-1: its end offset), deleting the
+  // records below it, durably; readers below it then behave as after retention. Returns the
+  // new log start (the old one when `offset` is at or below it). OUT_OF_RANGE past the end
+  // offset or for an offset below -1; NOT_FOUND for an absent topic or partition.
+  absl::StatusOr<int64_t> DeleteRecords(std::string_view topic, int32_t partition, int64_t offset);
   // One retention pass at the clock's current time; returns batches removed.
   absl::StatusOr<int64_t> EnforceRetention();
 

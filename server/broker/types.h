@@ -19,6 +19,14 @@ struct TopicConfig {
   int32_t max_record_bytes = 0;
 };
 
+// A change to a topic's settings: each field given is set (0: back to the broker's default),
+// the others stay as they are.
+struct TopicConfigChange {
+  std::optional<int64_t> retention_ms;
+  std::optional<int64_t> retention_bytes;
+  std::optional<int32_t> max_record_bytes;
+};
+
 // A topic as the doors describe it: its settings with defaults filled in.
 struct TopicInfo {
   std::string name;

@@ -77,6 +77,31 @@ grpc::ServerUnaryReactor* AdminService::CreatePartitions(grpc::CallbackServerCon
   });
 }
 
+grpc::ServerUnaryReactor* AdminService::AlterTopicConfig(grpc::CallbackServerContext* context,
+                                                         const v1::AlterTopicConfigRequest* request,
+                                                         v1::AlterTopicConfigResponse* response) {
+  return ServeUnary(engine_, context, [&](const Ready& e) {
+    broker::TopicConfigChange change;
+    if (request->has_retention_ms()) change.retention_ms = request->retention_ms();
+    if (request->has_retention_bytes()) change.retention_bytes = request->retention_bytes();
+    if (request->has_max_record_bytes()) change.max_record_bytes = request->max_record_bytes();
+    auto info = e.broker->AlterTopicConfig(request->topic(), change, request->validate_only());
+    if (info.ok()) ToProto(*info, response->mutable_topic());
+    return info.status();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::DeleteRecords(grpc::CallbackServerContext* context,
+                                                      const v1::DeleteRecordsRequest* request,
+                                                      v1::DeleteRecordsResponse* response) {
+  return ServeUnary(engine_, context, [&](const Ready& e) {
+    auto start =
+        e.broker->DeleteRecords(request->topic(), request->partition(), request->before_offset());
+    if (start.ok()) response->set_log_start_offset(*start);
+    return start.status();
+  });
+}
+
 grpc::ServerUnaryReactor* AdminService::ListGroups(grpc::CallbackServerContext* context,
                                                    const v1::ListGroupsRequest* /*request*/,
                                                    v1::ListGroupsResponse* response) {

@@ -28,6 +28,12 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* CreatePartitions(grpc::CallbackServerContext* context,
                                              const v1::CreatePartitionsRequest* request,
                                              v1::CreatePartitionsResponse* response) override;
+  grpc::ServerUnaryReactor* AlterTopicConfig(grpc::CallbackServerContext* context,
+                                             const v1::AlterTopicConfigRequest* request,
+                                             v1::AlterTopicConfigResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteRecords(grpc::CallbackServerContext* context,
+                                          const v1::DeleteRecordsRequest* request,
+                                          v1::DeleteRecordsResponse* response) override;
 
   grpc::ServerUnaryReactor* ListGroups(grpc::CallbackServerContext* context,
                                        const v1::ListGroupsRequest* request,

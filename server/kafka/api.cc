@@ -5,7 +5,9 @@
 
 #include <utility>
 
+#include "server/kafka/admin.h"
 #include "server/kafka/api_versions.h"
+#include "server/kafka/configs.h"
 #include "server/kafka/fetch.h"
 #include "server/kafka/group_admin.h"
 #include "server/kafka/groups.h"
@@ -94,8 +96,14 @@ const std::vector<ApiEntry>& Apis() {
       {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
       {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
       {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
+      {kDeleteRecords, 0, 2, 2, HandleDeleteRecords, DeleteRecordsErrorResponse},
+      {kDescribeConfigs, 0, 4, 4, HandleDescribeConfigs, DescribeConfigsErrorResponse},
+      {kAlterConfigs, 0, 2, 2, HandleAlterConfigs, AlterConfigsErrorResponse},
+      {kCreatePartitions, 0, 3, 2, HandleCreatePartitions, CreatePartitionsErrorResponse},
       {kDeleteGroups, 0, 2, 2, HandleDeleteGroups, DeleteGroupsErrorResponse},
+      {kIncrementalAlterConfigs, 0, 1, 1, HandleIncrementalAlterConfigs, AlterConfigsErrorResponse},
       {kOffsetDelete, 0, 0, kNeverFlexible, HandleOffsetDelete, OffsetDeleteErrorResponse},
+      {kDescribeCluster, 0, 1, 0, HandleDescribeCluster, DescribeClusterErrorResponse},
   };
   return apis;
 }

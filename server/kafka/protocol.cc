@@ -43,7 +43,9 @@ const char* ApiName(int16_t api_key) {
       {36, "SaslAuthenticate"},
       {37, "CreatePartitions"},
       {42, "DeleteGroups"},
+      {44, "IncrementalAlterConfigs"},
       {47, "OffsetDelete"},
+      {60, "DescribeCluster"},
   };
   auto it = names.find(api_key);
   return it == names.end() ? "Unknown" : it->second;

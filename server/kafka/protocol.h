@@ -36,8 +36,14 @@ enum ApiKey : int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kDeleteRecords = 21,
+  kDescribeConfigs = 32,
+  kAlterConfigs = 33,
+  kCreatePartitions = 37,
   kDeleteGroups = 42,
+  kIncrementalAlterConfigs = 44,
   kOffsetDelete = 47,
+  kDescribeCluster = 60,
 };
 
 // The versions of one API Ferry serves, as ApiVersions lists them.
@@ -74,6 +80,7 @@ constexpr int16_t kUnsupportedVersion = 35;
 constexpr int16_t kTopicAlreadyExists = 36;
 constexpr int16_t kInvalidPartitions = 37;
 constexpr int16_t kInvalidReplicationFactor = 38;
+constexpr int16_t kInvalidReplicaAssignment = 39;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kUnsupportedForMessageFormat = 43;
@@ -85,6 +92,7 @@ constexpr int16_t kGroupMaxSizeReached = 81;
 constexpr int16_t kFencedInstanceId = 82;
 constexpr int16_t kGroupSubscribedToTopic = 86;
 constexpr int16_t kUnsupportedCompressionType = 76;
+constexpr int16_t kUnsupportedEndpointType = 119;
 }  // namespace error
 
 struct RequestHeader {

@@ -363,6 +363,40 @@ std::optional<int16_t> DeleteTopics(Reader& r, int16_t v) {
   return first.code;
 }
 
+// DeleteRecords: per partition (index, low watermark, error).
+std::optional<int16_t> DeleteRecords(Reader& r, int16_t v) {
+  if (v > 2) return std::nullopt;
+  FirstCode first;
+  r.Int32();
+  const int32_t topics = r.ArrayCount(kMinString + 4);
+  for (int32_t i = 0; i < topics && r.ok(); ++i) {
+    r.String();
+    const int32_t parts = r.ArrayCount(14);
+    for (int32_t j = 0; j < parts && r.ok(); ++j) {
+      r.Int32();
+      r.Int64();
+      first.See(r.Int16());
+      r.TaggedFields();
+    }
+    r.TaggedFields();
+  }
+  if (!r.ok()) return std::nullopt;
+  return first.code;
+}
+
+// The config APIs and CreatePartitions: throttle time, then results that start with an error
+// code (CreatePartitions: after the topic name). The first result's code stands for the
+// response: walking every result's configs is not worth a metric label.
+std::optional<int16_t> FirstResultCode(Reader& r, bool name_first) {
+  r.Int32();
+  const int32_t n = r.ArrayCount(2);
+  if (n == 0) return r.ok() ? std::optional<int16_t>(0) : std::nullopt;
+  if (name_first) r.String();
+  const int16_t code = r.Int16();
+  if (!r.ok()) return std::nullopt;
+  return code;
+}
+
 }  // namespace
 
 std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexible,
@@ -413,6 +447,16 @@ std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexib
       return DeleteGroups(r, v);
     case kOffsetDelete:
       return OffsetDelete(r, v);
+    case kDeleteRecords:
+      return DeleteRecords(r, v);
+    case kDescribeConfigs:
+    case kAlterConfigs:
+    case kIncrementalAlterConfigs:
+      return v <= 4 ? FirstResultCode(r, false) : std::nullopt;
+    case kCreatePartitions:
+      return v <= 3 ? FirstResultCode(r, true) : std::nullopt;
+    case kDescribeCluster:
+      return ThrottleThenCode(r, true);
     default:
       return std::nullopt;
   }

@@ -11,7 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "server/kafka/admin.h"
 #include "server/kafka/api_versions.h"
+#include "server/kafka/configs.h"
 #include "server/kafka/fetch.h"
 #include "server/kafka/group_admin.h"
 #include "server/kafka/groups.h"
@@ -212,6 +214,24 @@ void DecodeFrame(std::string_view input) {
       break;
     case k::kDeleteTopics:
       DecodeBody(k::DecodeDeleteTopicsRequest, h, body);
+      break;
+    case k::kDeleteRecords:
+      DecodeBody(k::DecodeDeleteRecordsRequest, h, body);
+      break;
+    case k::kDescribeConfigs:
+      DecodeBody(k::DecodeDescribeConfigsRequest, h, body);
+      break;
+    case k::kAlterConfigs:
+      DecodeBody(k::DecodeAlterConfigsRequest, h, body);
+      break;
+    case k::kCreatePartitions:
+      DecodeBody(k::DecodeCreatePartitionsRequest, h, body);
+      break;
+    case k::kIncrementalAlterConfigs:
+      DecodeBody(k::DecodeIncrementalAlterConfigsRequest, h, body);
+      break;
+    case k::kDescribeCluster:
+      DecodeBody(k::DecodeDescribeClusterRequest, h, body);
       break;
     case k::kDeleteGroups:
       DecodeBody(k::DecodeDeleteGroupsRequest, h, body);
