@@ -12,8 +12,10 @@
 #include "server/kafka/metadata.h"
 #include "server/kafka/offsets.h"
 #include "server/kafka/produce.h"
+#include "server/kafka/producer_id.h"
 #include "server/kafka/sasl.h"
 #include "server/kafka/topics.h"
+#include "server/kafka/transactions.h"
 
 namespace ferry::kafka {
 
@@ -93,6 +95,21 @@ const std::vector<ApiEntry>& Apis() {
       {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
       {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
       {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
+      // Idempotent producers (librdkafka, Java 3.0+ and franz-go enable them by default).
+      {kInitProducerId, 0, 4, 2, HandleInitProducerId, InitProducerIdErrorResponse},
+      // Transactions are not supported: served so a client that sends them gets an error code
+      // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), not advertised so none is led to try them.
+      {kAddPartitionsToTxn, 0, 3, 3, HandleAddPartitionsToTxn, AddPartitionsToTxnErrorResponse,
+       /*advertised=*/false},
+      {kAddOffsetsToTxn, 0, 3, 3, HandleAddOffsetsToTxn, TxnErrorResponse, /*advertised=*/false},
+      {kEndTxn, 0, 3, 3, HandleEndTxn, TxnErrorResponse, /*advertised=*/false},
+      {kTxnOffsetCommit, 0, 3, 3, HandleTxnOffsetCommit, TxnOffsetCommitErrorResponse,
+       /*advertised=*/false},
+      {kDescribeProducers, 0, 0, 0, HandleDescribeProducers, DescribeProducersErrorResponse},
+      {kDescribeTransactions, 0, 0, 0, HandleDescribeTransactions,
+       DescribeTransactionsErrorResponse, /*advertised=*/false},
+      {kListTransactions, 0, 1, 0, HandleListTransactions, ListTransactionsErrorResponse,
+       /*advertised=*/false},
   };
   return apis;
 }

@@ -66,8 +66,11 @@ Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& h, Reader& bo
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   FindCoordinatorResponse resp;
   if (r.key_type != 0) {
-    resp.error_code = error::kCoordinatorNotAvailable;
-    resp.error_message = "Ferry does not serve transactions";
+    // As InitProducerId answers a transactional id: librdkafka and the Java client take this
+    // code as fatal and report it, where COORDINATOR_NOT_AVAILABLE has them retry until their
+    // timeout.
+    resp.error_code = error::kTransactionalIdAuthorizationFailed;
+    resp.error_message = "Ferry does not support transactions; unset transactional.id";
     return Result::Reply(EncodeResponse(h, resp));
   }
   absl::Status valid = broker::ValidateGroupName(r.key);

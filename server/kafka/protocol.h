@@ -36,6 +36,14 @@ enum ApiKey : int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kInitProducerId = 22,
+  kAddPartitionsToTxn = 24,
+  kAddOffsetsToTxn = 25,
+  kEndTxn = 26,
+  kTxnOffsetCommit = 28,
+  kDescribeProducers = 61,
+  kDescribeTransactions = 65,
+  kListTransactions = 66,
 };
 
 // The versions of one API Ferry serves, as ApiVersions lists them.
@@ -75,9 +83,16 @@ constexpr int16_t kInvalidReplicationFactor = 38;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kUnsupportedForMessageFormat = 43;
+constexpr int16_t kOutOfOrderSequenceNumber = 45;
+constexpr int16_t kInvalidProducerEpoch = 47;
+constexpr int16_t kTransactionalIdAuthorizationFailed = 53;
 constexpr int16_t kKafkaStorageError = 56;
+constexpr int16_t kUnknownProducerId = 59;
 constexpr int16_t kGroupMaxSizeReached = 81;
 constexpr int16_t kUnsupportedCompressionType = 76;
+constexpr int16_t kInvalidRecord = 87;
+constexpr int16_t kProducerFenced = 90;
+constexpr int16_t kTransactionalIdNotFound = 105;
 }  // namespace error
 
 struct RequestHeader {
