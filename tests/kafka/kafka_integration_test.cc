@@ -212,7 +212,7 @@ TEST_F(KafkaIntegrationTest, ApiVersionsListsExactlyTheAdvertisedRanges) {
   const std::vector<std::tuple<int16_t, int16_t, int16_t>> expected = {
       {0, 0, 3},  {1, 0, 4},  {2, 0, 2},  {3, 0, 4},  {8, 0, 2},  {9, 0, 2},
       {10, 0, 1}, {11, 0, 2}, {12, 0, 1}, {13, 0, 1}, {14, 0, 1}, {15, 0, 1},
-      {16, 0, 1}, {18, 0, 3}, {19, 0, 1}, {20, 0, 1}};
+      {16, 0, 1}, {18, 0, 3}, {19, 0, 1}, {20, 0, 1}, {22, 0, 4}, {61, 0, 0}};
   for (int16_t version : {0, 1, 2, 3}) {
     // v3 is flexible: the client names itself in compact strings.
     std::string request;
