@@ -229,7 +229,8 @@ void Store::ExpireProducers(int64_t now_ms) {
     for (const auto& log : topic->partitions) {
       if (log->producers().size() == 0) continue;
       absl::MutexLock lock(queue_->mu());
-      if (queue_->closing() || !queue_->failed().ok() || log->deleted()) return;
+      if (queue_->closing() || !queue_->failed().ok()) return;
+      if (log->deleted()) break;  // the whole topic: its state goes with its metadata
       const std::vector<int64_t> expired =
           log->mutable_producers().Expire(now_ms, producer_limits_);
       if (expired.empty()) continue;

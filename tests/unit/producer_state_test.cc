@@ -188,5 +188,26 @@ TEST_F(ProducerStoreTest, DuplicatesAreDetectedAfterReopenAndIdsNeverRepeat) {
   EXPECT_EQ(*Append(From(*id, 0, 3), 2), 6);  // no state: taken as a first append
 }
 
+TEST_F(ProducerStoreTest, RetentionKeepsALiveProducersState) {
+  Open();
+  TopicMeta meta;
+  meta.name = "t";
+  meta.partitions = 1;
+  meta.retention_bytes = 1;  // keeps no batch
+  ASSERT_TRUE(store_->CreateTopic(meta).ok());
+  auto id = store_->AllocateProducerId();
+  ASSERT_TRUE(id.ok());
+  for (int b = 0; b < 4; ++b) ASSERT_EQ(*Append(From(*id, 0, b * 2), 2), b * 2);
+  auto removed = store_->EnforceRetention(clock_.NowMs());
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 4);
+  EXPECT_EQ(Log()->log_start_offset(), 8);
+  // The batches are gone, the producer's sequence is not: a retry is still a duplicate, a gap
+  // is still refused, and the next batch follows on.
+  EXPECT_EQ(*Append(From(*id, 0, 2), 2), 2);
+  EXPECT_EQ(Append(From(*id, 0, 12), 1).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(*Append(From(*id, 0, 8), 1), 8);
+}
+
 }  // namespace
 }  // namespace ferry::storage
