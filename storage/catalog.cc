@@ -9,6 +9,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/database.h"
 #include "storage/encoding.h"
+#include "storage/producer_state.h"
 #include "storage/rocks_status.h"
 
 namespace ferry::storage {
@@ -201,6 +202,9 @@ absl::Status Catalog::Drop(const Topic& topic) {
   wb.Delete(meta_cf_, TopicKey(topic.meta.name));
   for (auto& log : topic.partitions)
     wb.Delete(meta_cf_, StatsKey(log->topic_id(), log->partition()));
+  // Its idempotent producers' state, in the same write.
+  wb.DeleteRange(meta_cf_, ProducerStateTopicStart(topic.meta.id),
+                 ProducerStateTopicStart(topic.meta.id + 1));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   absl::Status s = FromRocks(db_->db()->Write(wo, &wb), "delete topic metadata");

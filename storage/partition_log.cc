@@ -55,7 +55,8 @@ absl::Status DecodeBatchValue(std::string_view value, StoredBatch* out) {
 
 PartitionLog::PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t topic_id,
                            int32_t partition, int64_t next_offset, int64_t log_start_offset,
-                           int64_t size_bytes)
+                           int64_t size_bytes,
+                           std::vector<std::pair<int64_t, ProducerEntry>> producers)
     : db_(db),
       cf_(cf),
       topic_id_(topic_id),
@@ -63,7 +64,9 @@ PartitionLog::PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uin
       next_offset_(next_offset),
       end_offset_(next_offset),
       log_start_(log_start_offset),
-      size_bytes_(size_bytes) {}
+      size_bytes_(size_bytes) {
+  for (auto& [id, entry] : producers) producers_.Restore(id, std::move(entry));
+}
 
 absl::Status PartitionLog::Read(int64_t from, size_t max_records, size_t max_bytes,
                                 std::vector<StoredBatch>* out) const {

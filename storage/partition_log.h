@@ -12,11 +12,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "storage/producer_state.h"
 
 namespace rocksdb {
 class DB;
@@ -52,9 +54,10 @@ absl::Status DecodeBatchHeader(std::string_view value, BatchHeader* out);
 
 class PartitionLog {
  public:
+  // `producers`: the idempotent producers' persisted state (at recovery).
   PartitionLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t topic_id,
-               int32_t partition, int64_t next_offset, int64_t log_start_offset,
-               int64_t size_bytes);
+               int32_t partition, int64_t next_offset, int64_t log_start_offset, int64_t size_bytes,
+               std::vector<std::pair<int64_t, ProducerEntry>> producers = {});
   PartitionLog(const PartitionLog&) = delete;
   PartitionLog& operator=(const PartitionLog&) = delete;
 
@@ -68,6 +71,9 @@ class PartitionLog {
   int64_t size_bytes() const { return size_bytes_.load(std::memory_order_acquire); }
   // True once the topic is deleted or the store is closing; reads and appends then fail.
   bool deleted() const { return state_.load(std::memory_order_acquire) != kOpen; }
+
+  // The idempotent producers that appended here (read-only outside storage).
+  const ProducerStateTable& producers() const { return producers_; }
 
   // Reads whole batches that hold records from `from` on, until at least `max_records` records
   // or `max_bytes` payload bytes are gathered (always at least one batch when any exists).
@@ -102,6 +108,8 @@ class PartitionLog {
   };
 
   rocksdb::ColumnFamilyHandle* cf() const { return cf_; }
+  // Changed by the store under the commit queue's mutex, with the appends it describes.
+  ProducerStateTable& mutable_producers() { return producers_; }
 
   // The next three are called under the commit queue's mutex only.
   // The offset the next append gets: ahead of end_offset() while appends are in the queue.
@@ -132,6 +140,7 @@ class PartitionLog {
   std::atomic<int64_t> log_start_;
   std::atomic<int64_t> size_bytes_;
   std::atomic<int> state_{kOpen};
+  ProducerStateTable producers_;
 
   mutable absl::Mutex waiters_mu_;
   uint64_t next_waiter_id_ ABSL_GUARDED_BY(waiters_mu_) = 1;

@@ -8,9 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "storage/catalog.h"
 #include "storage/database.h"
 #include "storage/partition_log.h"
+#include "storage/producer_state.h"
 #include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
 #include "storage/topic.h"
@@ -59,6 +61,29 @@ absl::StatusOr<RecoverySummary> Recover(const std::string& dir, const RocksOptio
   auto catalog = std::make_unique<Catalog>(db.get());
   RecoverySummary summary;
 
+  // Idempotent producers' state, by partition; written with the batches it describes, so it
+  // matches the records exactly after any crash.
+  std::map<std::pair<uint64_t, int32_t>, std::vector<std::pair<int64_t, ProducerEntry>>> producers;
+  {
+    std::unique_ptr<rocksdb::Iterator> pit(
+        db->db()->NewIterator(rocksdb::ReadOptions(), db->meta_cf()));
+    for (pit->Seek(kProducerStatePrefix);
+         pit->Valid() && pit->key().starts_with(kProducerStatePrefix); pit->Next()) {
+      const std::string_view key(pit->key().data(), pit->key().size());
+      uint64_t topic_id;
+      int32_t partition;
+      int64_t producer_id;
+      ProducerEntry entry;
+      if (!ParseProducerStateKey(key, &topic_id, &partition, &producer_id) ||
+          !DecodeProducerEntry(std::string_view(pit->value().data(), pit->value().size()),
+                               &entry)) {
+        return absl::DataLossError("storage: malformed idempotent producer state");
+      }
+      producers[{topic_id, partition}].emplace_back(producer_id, std::move(entry));
+    }
+    if (!pit->status().ok()) return FromRocks(pit->status(), "read producer state");
+  }
+
   // Topics, with their partitions' offsets and sizes.
   std::set<std::string> used_cfs;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -96,9 +121,15 @@ absl::StatusOr<RecoverySummary> Recover(const std::string& dir, const RocksOptio
       }
       // The stats are written in the same atomic write batch as the records they count, so
       // they are exact after any crash; no data is scanned at start-up.
-      topic->partitions.push_back(
-          std::make_shared<PartitionLog>(db->db(), cf, topic->meta.id, p, stats.next_offset,
-                                         stats.log_start_offset, stats.size_bytes));
+      std::vector<std::pair<int64_t, ProducerEntry>> partition_producers;
+      if (auto found_producers = producers.find({topic->meta.id, p});
+          found_producers != producers.end()) {
+        partition_producers = std::move(found_producers->second);
+        producers.erase(found_producers);
+      }
+      topic->partitions.push_back(std::make_shared<PartitionLog>(
+          db->db(), cf, topic->meta.id, p, stats.next_offset, stats.log_start_offset,
+          stats.size_bytes, std::move(partition_producers)));
       summary.records += stats.next_offset - stats.log_start_offset;
       ++summary.partitions;
     }
@@ -107,6 +138,19 @@ absl::StatusOr<RecoverySummary> Recover(const std::string& dir, const RocksOptio
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read topics");
   it.reset();
+
+  // State of producers on partitions that no longer exist (none is expected: a topic's state
+  // is deleted with its metadata).
+  if (!producers.empty()) {
+    rocksdb::WriteBatch wb;
+    for (const auto& [where, entries] : producers) {
+      for (const auto& [id, entry] : entries) {
+        wb.Delete(db->meta_cf(), ProducerStateKey(where.first, where.second, id));
+      }
+    }
+    rocksdb::Status ws = db->db()->Write(rocksdb::WriteOptions(), &wb);
+    if (!ws.ok()) return FromRocks(ws, "delete orphan producer state");
+  }
 
   // Partitions of topics whose deletion was interrupted, or whose creation never finished.
   for (auto& [name, cf] : by_name) {

@@ -13,6 +13,7 @@
 #include "storage/database.h"
 #include "storage/encoding.h"
 #include "storage/offset_store.h"
+#include "storage/producer_ids.h"
 #include "storage/retention.h"
 #include "storage/rocks_options.h"
 
@@ -45,18 +46,25 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       options.data_dir, MakeRocksOptions(options.block_cache_bytes, options.write_buffer_bytes),
       &db, &catalog);
   if (!recovery.ok()) return recovery.status();
+  auto producer_ids = ProducerIdAllocator::Open(db->db(), db->meta_cf());
+  if (!producer_ids.ok()) return producer_ids.status();
   recovery->duration = absl::Now() - started;
-  return std::unique_ptr<Store>(new Store(options, std::move(db), std::move(catalog), *recovery));
+  return std::unique_ptr<Store>(
+      new Store(options, std::move(db), std::move(catalog), *std::move(producer_ids), *recovery));
 }
 
 Store::Store(const StoreOptions& options, std::unique_ptr<Database> db,
-             std::unique_ptr<Catalog> catalog, const RecoverySummary& recovery)
+             std::unique_ptr<Catalog> catalog, std::unique_ptr<ProducerIdAllocator> producer_ids,
+             const RecoverySummary& recovery)
     : db_(std::move(db)),
       catalog_(std::move(catalog)),
       queue_(std::make_unique<CommitQueue>(db_->db(), QueueOptions(options))),
       offsets_(std::make_unique<OffsetStore>(db_->db(), db_->offsets_cf(), queue_.get())),
       retention_(std::make_unique<Retention>(db_->db(), catalog_.get(), queue_.get())),
-      recovery_(recovery) {}
+      producer_ids_(std::move(producer_ids)),
+      recovery_(recovery),
+      clock_(options.clock),
+      producer_limits_(options.producer_limits) {}
 
 Store::~Store() { Close(); }
 
@@ -143,10 +151,33 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         }
       }
     }
+    // Idempotent parts are checked first, so a refused one leaves no offsets assigned.
+    std::vector<ProducerStateTable::Check> checks(parts.size());
+    for (size_t i = 0; i < parts.size() && rejected.ok(); ++i) {
+      const AppendPart& part = parts[i];
+      if (part.producer.producer_id < 0) continue;
+      if (!producer_ids_->MayHaveAllocated(part.producer.producer_id)) {
+        rejected = absl::FailedPreconditionError(
+            absl::StrCat("producer id ", part.producer.producer_id,
+                         " was never allocated by this broker; ask for one (InitProducerId)"));
+        break;
+      }
+      checks[i] = part.log->producers().Evaluate(part.producer, part.count);
+      if (checks[i].kind == ProducerStateTable::Check::Kind::kRefused) rejected = checks[i].error;
+    }
     if (rejected.ok()) {
       auto unit = std::make_unique<CommitUnit>();
-      unit->ops.reserve(parts.size() * 2);
-      for (auto& part : parts) {
+      unit->ops.reserve(parts.size() * 3);
+      bool duplicate = false;
+      const int64_t now_ms = clock_->NowMs();
+      for (size_t i = 0; i < parts.size(); ++i) {
+        AppendPart& part = parts[i];
+        if (checks[i].kind == ProducerStateTable::Check::Kind::kDuplicate) {
+          // Stored already; its unit is ahead in the queue, so this one's `done` follows it.
+          bases.push_back(checks[i].duplicate_base_offset);
+          duplicate = true;
+          continue;
+        }
         PartitionLog& log = *part.log;
         const int64_t stored = static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
         int64_t size;
@@ -162,9 +193,35 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         unit->ops.push_back(std::move(data));
         unit->ops.push_back(
             catalog_->StatsWrite(log, {log.next_offset(), log.log_start_offset(), size}));
+        if (part.producer.producer_id >= 0) {
+          std::vector<int64_t> evicted;
+          const ProducerEntry entry = log.mutable_producers().Record(
+              part.producer, part.count, base, now_ms, producer_limits_, &evicted);
+          WriteOp state;
+          state.cf = db_->meta_cf();
+          state.key = ProducerStateKey(log.topic_id(), log.partition(), part.producer.producer_id);
+          state.value = EncodeProducerEntry(entry);
+          unit->ops.push_back(std::move(state));
+          for (int64_t id : evicted) {
+            WriteOp del;
+            del.kind = WriteOp::Kind::kDelete;
+            del.cf = db_->meta_cf();
+            del.key = ProducerStateKey(log.topic_id(), log.partition(), id);
+            unit->ops.push_back(std::move(del));
+          }
+        }
         unit->advances.emplace_back(part.log, log.next_offset());
       }
-      unit->done = [done = std::move(done), bases = std::move(bases)](absl::Status s) {
+      unit->done = [this, duplicate, done = std::move(done),
+                    bases = std::move(bases)](absl::Status s) {
+        if (s.ok() && duplicate) {
+          // The original may have been in an earlier group whose write failed.
+          absl::MutexLock lock(queue_->mu());
+          if (!queue_->failed().ok()) {
+            s = absl::UnavailableError(
+                absl::StrCat("storage failed: ", queue_->failed().message()));
+          }
+        }
         done(s, bases);
       };
       queue_->Enqueue(std::move(unit));
@@ -183,11 +240,42 @@ absl::Status Store::WriteSync(std::vector<WriteOp> ops) {
 }
 
 absl::StatusOr<int64_t> Store::EnforceRetention(int64_t now_ms, std::string_view only) {
-  return retention_->Enforce(now_ms, only);
+  absl::StatusOr<int64_t> removed = retention_->Enforce(now_ms, only);
+  ExpireProducers(now_ms);
+  return removed;
 }
 
 absl::StatusOr<int64_t> Store::DeleteRecordsBefore(PartitionLog& log, int64_t offset) {
   return retention_->DeleteBefore(log, offset);
+}
+
+void Store::ExpireProducers(int64_t now_ms) {
+  for (const auto& topic : ListTopics()) {
+    for (const auto& log : topic->partitions) {
+      if (log->producers().size() == 0) continue;
+      absl::MutexLock lock(queue_->mu());
+      if (queue_->closing() || !queue_->failed().ok()) return;
+      if (log->deleted()) break;  // the whole topic: its state goes with its metadata
+      const std::vector<int64_t> expired =
+          log->mutable_producers().Expire(now_ms, producer_limits_);
+      if (expired.empty()) continue;
+      auto unit = std::make_unique<CommitUnit>();
+      for (int64_t id : expired) {
+        WriteOp del;
+        del.kind = WriteOp::Kind::kDelete;
+        del.cf = db_->meta_cf();
+        del.key = ProducerStateKey(log->topic_id(), log->partition(), id);
+        unit->ops.push_back(std::move(del));
+      }
+      queue_->Enqueue(std::move(unit));
+    }
+  }
+}
+
+absl::StatusOr<int64_t> Store::AllocateProducerId() { return producer_ids_->Allocate(); }
+
+bool Store::ProducerIdMayExist(int64_t producer_id) const {
+  return producer_ids_->MayHaveAllocated(producer_id);
 }
 
 StoreStats Store::Stats() const {

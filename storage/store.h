@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "storage/clock.h"
 #include "storage/partition_log.h"
+#include "storage/producer_state.h"
 #include "storage/recovery.h"
 #include "storage/topic.h"
 #include "storage/writer.h"
@@ -39,6 +40,7 @@ class Catalog;
 class CommitQueue;
 class Database;
 class OffsetStore;
+class ProducerIdAllocator;
 class Retention;
 
 enum class FsyncPolicy {
@@ -56,6 +58,8 @@ struct StoreOptions {
   // Shared by every column family, so memory stays bounded however many partitions exist.
   size_t block_cache_bytes = 64 << 20;
   size_t write_buffer_bytes = 128 << 20;
+  // How long idempotent producers' state is kept per partition, and how many producers.
+  ProducerStateLimits producer_limits;
 };
 
 // RocksDB's health, for metrics.
@@ -104,8 +108,16 @@ class Store {
     uint32_t count = 0;
     int64_t max_timestamp_ms = 0;
     std::string payload;
+    // An idempotent producer's batch (producer_id >= 0): checked against, and recorded in, the
+    // partition's producer state in the same atomic write as the records.
+    ProducerAppend producer;
   };
-  // `base_offsets[i]` is the offset of the first record of `parts[i]`.
+  // `base_offsets[i]` is the offset of the first record of `parts[i]`. An idempotent part that
+  // repeats one of the producer's last kMaxCachedBatches batches is not stored again: its base
+  // offset is the original's, and `done` runs once the original is durable. A refused
+  // idempotent part refuses the whole append: OUT_OF_RANGE for a sequence gap, ABORTED for a
+  // stale epoch (see ProducerStateTable::Evaluate), FAILED_PRECONDITION for a producer id this
+  // store never allocated.
   using AppendDone = std::function<void(absl::Status, const std::vector<int64_t>& base_offsets)>;
   // Appends every part atomically (one RocksDB write) and calls `done` once the write meets the
   // fsync policy and the records are visible to readers. `done` runs on the commit thread and
@@ -113,13 +125,19 @@ class Store {
   void Append(std::vector<AppendPart> parts, AppendDone done);
 
   // Removes whole batches older than each topic's retention.ms (by their max timestamp) or
-  // beyond its retention.bytes, moving log start offsets forward. Returns batches removed.
-  // `only` (when not empty): that topic alone.
+  // beyond its retention.bytes, moving log start offsets forward, and forgets idempotent
+  // producers idle past the expiry (state only: their batches follow retention). Returns
+  // batches removed. `only` (when not empty): that topic alone (producer expiry covers all).
   absl::StatusOr<int64_t> EnforceRetention(int64_t now_ms, std::string_view only = {});
 
   // Moves `log`'s start forward to `offset` (Kafka's DeleteRecords): see Retention::DeleteBefore.
   // Returns the log start once durable.
   absl::StatusOr<int64_t> DeleteRecordsBefore(PartitionLog& log, int64_t offset);
+
+  // A new idempotent producer id, never given before in this data directory.
+  absl::StatusOr<int64_t> AllocateProducerId();
+  // False for an id this data directory never handed out.
+  bool ProducerIdMayExist(int64_t producer_id) const;
 
   OffsetStore& offsets() { return *offsets_; }
   StoreStats Stats() const;
@@ -144,7 +162,9 @@ class Store {
 
  private:
   Store(const StoreOptions& options, std::unique_ptr<Database> db, std::unique_ptr<Catalog> catalog,
-        const RecoverySummary& recovery);
+        std::unique_ptr<ProducerIdAllocator> producer_ids, const RecoverySummary& recovery);
+  // Forgets producers idle past the expiry, deleting their persisted state.
+  void ExpireProducers(int64_t now_ms);
 
   // Declared in the order they are built; destroyed in reverse, the database last.
   const std::unique_ptr<Database> db_;
@@ -152,7 +172,10 @@ class Store {
   const std::unique_ptr<CommitQueue> queue_;
   const std::unique_ptr<OffsetStore> offsets_;
   const std::unique_ptr<Retention> retention_;
+  const std::unique_ptr<ProducerIdAllocator> producer_ids_;
   const RecoverySummary recovery_;
+  const Clock* const clock_;
+  const ProducerStateLimits producer_limits_;
 
   // Serializes topic creation, growth and deletion (which do I/O) with each other and Close.
   absl::Mutex admin_mu_;

@@ -264,6 +264,10 @@ void Broker::Publish(const PublishBatch& request, PublishDone done) {
     return reject(absl::InvalidArgumentError(
         absl::StrCat("publish to topic ", Quoted(request.topic), " has no records")));
   }
+  if (request.sequence.has_value() && !request.partition.has_value()) {
+    return reject(absl::InvalidArgumentError(
+        "an idempotent publish must name its partition: sequence numbers are per partition"));
+  }
   if (request.partition.has_value() && *request.partition < 0) {
     return reject(absl::InvalidArgumentError(
         absl::StrCat("partition must be >= 0, got ", *request.partition)));
@@ -360,6 +364,12 @@ void Broker::Publish(const PublishBatch& request, PublishDone done) {
     AppendRecordView(r, now_ms, &part.payload);
     acks->record_part[i] = pi;
     acks->record_index[i] = part.count++;
+  }
+  if (request.sequence.has_value()) {
+    storage::ProducerAppend& producer = parts.front().producer;  // the one partition
+    producer.producer_id = request.sequence->producer.id;
+    producer.epoch = request.sequence->producer.epoch;
+    producer.base_sequence = request.sequence->base_sequence;
   }
 
   store_->Append(std::move(parts),

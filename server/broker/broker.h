@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "server/broker/clock.h"
 #include "server/broker/observer.h"
+#include "server/broker/producer_ids.h"
 #include "server/broker/record_codec.h"
 #include "server/broker/tail_reader.h"
 #include "server/broker/types.h"
@@ -94,8 +95,18 @@ class Broker {
   // durable per the fsync policy (on the commit thread), or at once on rejection (on this
   // thread). Records are stored as the bytes they came in; the views need to live only until
   // this call returns. `done` gets where each record went.
+  // An idempotent publish (`batch.sequence` set) may also fail with OUT_OF_RANGE (a sequence
+  // gap: Kafka OUT_OF_ORDER_SEQUENCE_NUMBER), ABORTED (an epoch older than the producer's
+  // latest: INVALID_PRODUCER_EPOCH) or FAILED_PRECONDITION (an id never allocated:
+  // UNKNOWN_PRODUCER_ID); a duplicate is acknowledged with the original offsets.
   using PublishDone = std::function<void(absl::Status, const PublishAcks*)>;
   void Publish(const PublishBatch& batch, PublishDone done);
+
+  // --- idempotent producers -------------------------------------------------------------
+  // A new producer identity, or the next epoch of `current` (see ProducerIds::Init).
+  absl::StatusOr<ProducerIdentity> InitProducer(std::optional<ProducerIdentity> current) {
+    return producer_ids_.Init(current);
+  }
 
   // --- read -----------------------------------------------------------------------------
   // Where `start` is in `log`. An offset outside the log is resolved by `reset` (kNone:
@@ -157,6 +168,7 @@ class Broker {
   const Clock* const clock_;
   EngineObserver* const observer_;
   std::unique_ptr<storage::Store> store_;
+  ProducerIds producer_ids_{store_.get()};
 
   // Spreads keyless records: each topic's next partition in turn.
   mutable absl::Mutex spread_mu_;

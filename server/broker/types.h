@@ -74,11 +74,28 @@ struct RecordView {
   size_t user_bytes = 0;     // key + value + header keys and values
 };
 
+// An idempotent producer's identity: an id unique in the data directory and the epoch of the
+// producer's current session with it.
+struct ProducerIdentity {
+  int64_t id = -1;
+  int16_t epoch = -1;
+};
+
+// Who sent a publish and where its first record is in that producer's sequence on the
+// partition (Kafka's idempotent record batches). A retry of one of the producer's last 5
+// publishes to the partition is acknowledged with the original offsets and stored once.
+struct ProducerSequence {
+  ProducerIdentity producer;
+  int32_t base_sequence = 0;
+};
+
 // One publish: records for one topic, on one partition or placed by the partitioner.
 struct PublishBatch {
   std::string_view topic;
   std::optional<int32_t> partition;
   std::vector<RecordView> records;
+  // Set: an idempotent publish; `partition` must be set too (sequences are per partition).
+  std::optional<ProducerSequence> sequence;
 };
 
 // Where the records of one publish went: record i is at offset

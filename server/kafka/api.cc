@@ -15,8 +15,10 @@
 #include "server/kafka/metadata.h"
 #include "server/kafka/offsets.h"
 #include "server/kafka/produce.h"
+#include "server/kafka/producer_id.h"
 #include "server/kafka/sasl.h"
 #include "server/kafka/topics.h"
+#include "server/kafka/transactions.h"
 
 namespace ferry::kafka {
 
@@ -97,6 +99,16 @@ const std::vector<ApiEntry>& Apis() {
       {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
       {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
       {kDeleteRecords, 0, 2, 2, HandleDeleteRecords, DeleteRecordsErrorResponse},
+      // Idempotent producers (librdkafka, Java 3.0+ and franz-go enable them by default).
+      {kInitProducerId, 0, 4, 2, HandleInitProducerId, InitProducerIdErrorResponse},
+      // Transactions are not supported: served so a client that sends them gets an error code
+      // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), not advertised so none is led to try them.
+      {kAddPartitionsToTxn, 0, 3, 3, HandleAddPartitionsToTxn, AddPartitionsToTxnErrorResponse,
+       /*advertised=*/false},
+      {kAddOffsetsToTxn, 0, 3, 3, HandleAddOffsetsToTxn, TxnErrorResponse, /*advertised=*/false},
+      {kEndTxn, 0, 3, 3, HandleEndTxn, TxnErrorResponse, /*advertised=*/false},
+      {kTxnOffsetCommit, 0, 3, 3, HandleTxnOffsetCommit, TxnOffsetCommitErrorResponse,
+       /*advertised=*/false},
       {kDescribeConfigs, 0, 4, 4, HandleDescribeConfigs, DescribeConfigsErrorResponse},
       {kAlterConfigs, 0, 2, 2, HandleAlterConfigs, AlterConfigsErrorResponse},
       {kCreatePartitions, 0, 3, 2, HandleCreatePartitions, CreatePartitionsErrorResponse},
@@ -104,6 +116,11 @@ const std::vector<ApiEntry>& Apis() {
       {kIncrementalAlterConfigs, 0, 1, 1, HandleIncrementalAlterConfigs, AlterConfigsErrorResponse},
       {kOffsetDelete, 0, 0, kNeverFlexible, HandleOffsetDelete, OffsetDeleteErrorResponse},
       {kDescribeCluster, 0, 1, 0, HandleDescribeCluster, DescribeClusterErrorResponse},
+      {kDescribeProducers, 0, 0, 0, HandleDescribeProducers, DescribeProducersErrorResponse},
+      {kDescribeTransactions, 0, 0, 0, HandleDescribeTransactions,
+       DescribeTransactionsErrorResponse, /*advertised=*/false},
+      {kListTransactions, 0, 1, 0, HandleListTransactions, ListTransactionsErrorResponse,
+       /*advertised=*/false},
   };
   return apis;
 }

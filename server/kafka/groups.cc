@@ -71,8 +71,11 @@ Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& h, Reader& bo
     FindCoordinatorResponse::Coordinator& c = resp.coordinators.emplace_back();
     c.key = key;
     if (r.key_type != 0) {
-      c.error_code = error::kCoordinatorNotAvailable;
-      c.error_message = "Ferry does not serve transactions";
+      // As InitProducerId answers a transactional id: librdkafka and the Java client take
+      // this code as fatal and report it, where COORDINATOR_NOT_AVAILABLE has them retry
+      // until their timeout.
+      c.error_code = error::kTransactionalIdAuthorizationFailed;
+      c.error_message = "Ferry does not support transactions; unset transactional.id";
       continue;
     }
     absl::Status valid = broker::ValidateGroupName(key);

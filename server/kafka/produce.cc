@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/broker/broker.h"
+#include "server/kafka/producer_id.h"
 #include "server/kafka/records.h"
 #include "server/log.h"
 
@@ -44,6 +45,13 @@ int16_t ProduceError(const absl::Status& s) {
       return error::kUnsupportedForMessageFormat;
     case absl::StatusCode::kUnavailable:
       return error::kKafkaStorageError;
+    // Only idempotent publishes fail with these (Broker::Publish).
+    case absl::StatusCode::kOutOfRange:
+      return error::kOutOfOrderSequenceNumber;
+    case absl::StatusCode::kAborted:
+      return error::kInvalidProducerEpoch;
+    case absl::StatusCode::kFailedPrecondition:
+      return error::kUnknownProducerId;
     default:
       return error::kUnknownServerError;
   }
@@ -78,6 +86,11 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         code = error::kInvalidRequiredAcks;
         continue;
       }
+      if (r.transactional_id.has_value()) {
+        // No transactions: the error InitProducerId gives a transactional id.
+        code = error::kTransactionalIdAuthorizationFailed;
+        continue;
+      }
       if (!t.ok()) {
         code = absl::IsInvalidArgument(t.status()) ? error::kInvalidTopic
                                                    : error::kUnknownTopicOrPartition;
@@ -91,6 +104,16 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         code = error::kCorruptMessage;
         continue;
       }
+      const BatchProducer producer = PeekBatchProducer(*p.records);
+      if (producer.v2 && producer.transactional()) {
+        code = error::kTransactionalIdAuthorizationFailed;
+        continue;
+      }
+      if (producer.idempotent() && producer.batches != 1) {
+        // Kafka's rule: an idempotent batch's sequence range must be the whole request's.
+        code = error::kInvalidRecord;
+        continue;
+      }
       if (PeekCompression(*p.records) != 0) {
         code = error::kUnsupportedCompressionType;
         continue;
@@ -101,6 +124,10 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       broker::PublishBatch batch;
       batch.topic = topic.name;
       batch.partition = p.index;
+      if (producer.idempotent()) {
+        batch.sequence = broker::ProducerSequence{{producer.producer_id, producer.producer_epoch},
+                                                  producer.base_sequence};
+      }
       if (decoded.ok()) decoded = broker::EncodeBatch(records, &encoded, &batch);
       if (!decoded.ok()) {
         code = ProduceError(decoded);

@@ -38,6 +38,7 @@ const char* ApiName(int16_t api_key) {
       {24, "AddPartitionsToTxn"},
       {25, "AddOffsetsToTxn"},
       {26, "EndTxn"},
+      {28, "TxnOffsetCommit"},
       {32, "DescribeConfigs"},
       {33, "AlterConfigs"},
       {36, "SaslAuthenticate"},
@@ -46,6 +47,9 @@ const char* ApiName(int16_t api_key) {
       {44, "IncrementalAlterConfigs"},
       {47, "OffsetDelete"},
       {60, "DescribeCluster"},
+      {61, "DescribeProducers"},
+      {65, "DescribeTransactions"},
+      {66, "ListTransactions"},
   };
   auto it = names.find(api_key);
   return it == names.end() ? "Unknown" : it->second;

@@ -37,6 +37,11 @@ enum ApiKey : int16_t {
   kCreateTopics = 19,
   kDeleteTopics = 20,
   kDeleteRecords = 21,
+  kInitProducerId = 22,
+  kAddPartitionsToTxn = 24,
+  kAddOffsetsToTxn = 25,
+  kEndTxn = 26,
+  kTxnOffsetCommit = 28,
   kDescribeConfigs = 32,
   kAlterConfigs = 33,
   kCreatePartitions = 37,
@@ -44,6 +49,9 @@ enum ApiKey : int16_t {
   kIncrementalAlterConfigs = 44,
   kOffsetDelete = 47,
   kDescribeCluster = 60,
+  kDescribeProducers = 61,
+  kDescribeTransactions = 65,
+  kListTransactions = 66,
 };
 
 // The versions of one API Ferry serves, as ApiVersions lists them.
@@ -84,7 +92,11 @@ constexpr int16_t kInvalidReplicaAssignment = 39;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kUnsupportedForMessageFormat = 43;
+constexpr int16_t kOutOfOrderSequenceNumber = 45;
+constexpr int16_t kInvalidProducerEpoch = 47;
+constexpr int16_t kTransactionalIdAuthorizationFailed = 53;
 constexpr int16_t kKafkaStorageError = 56;
+constexpr int16_t kUnknownProducerId = 59;
 constexpr int16_t kNonEmptyGroup = 68;
 constexpr int16_t kGroupIdNotFound = 69;
 constexpr int16_t kMemberIdRequired = 79;
@@ -92,6 +104,9 @@ constexpr int16_t kGroupMaxSizeReached = 81;
 constexpr int16_t kFencedInstanceId = 82;
 constexpr int16_t kGroupSubscribedToTopic = 86;
 constexpr int16_t kUnsupportedCompressionType = 76;
+constexpr int16_t kInvalidRecord = 87;
+constexpr int16_t kProducerFenced = 90;
+constexpr int16_t kTransactionalIdNotFound = 105;
 constexpr int16_t kUnsupportedEndpointType = 119;
 }  // namespace error
 

@@ -159,9 +159,9 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at,
   r.Int32();  // lastOffsetDelta
   const int64_t base_timestamp = r.Int64();
   r.Int64();  // maxTimestamp
-  const int64_t producer_id = r.Int64();
-  r.Int16();  // producerEpoch
-  r.Int32();  // baseSequence
+  r.Int64();  // producerId, producerEpoch, baseSequence: the Produce handler checks them
+  r.Int16();
+  r.Int32();
   const int32_t count = r.Int32();
   if (!r.ok()) return Corrupt(absl::StrCat("malformed record batch header: ", r.error()), at);
 
@@ -175,10 +175,6 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at,
   if (attributes & kControlBit) {
     return absl::UnimplementedError(
         "control batches (transaction markers) are not supported by this broker");
-  }
-  if (producer_id != -1) {
-    return absl::UnimplementedError(
-        "idempotent produce is not supported; set enable.idempotence=false in the producer");
   }
   if (count < 0 || static_cast<size_t>(count) > r.remaining() / kMinRecordBytes) {
     return Corrupt(absl::StrCat("record batch claims ", count, " records but holds only ",

@@ -19,7 +19,7 @@ namespace ferry::kafka {
 // message set (magic 0/1). Appends one record per record (key, value, headers, timestamp, as
 // views into `data`; a null key or value becomes empty). Errors:
 //   DATA_LOSS       malformed or truncated data, or a CRC mismatch (Kafka CORRUPT_MESSAGE)
-//   UNIMPLEMENTED   compression, transactional or idempotent batches (Kafka
+//   UNIMPLEMENTED   compression or transactional batches (Kafka
 //                   UNSUPPORTED_COMPRESSION_TYPE / UNSUPPORTED_FOR_MESSAGE_FORMAT)
 absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::RecordFields>* out);
 

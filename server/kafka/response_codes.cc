@@ -397,6 +397,19 @@ std::optional<int16_t> FirstResultCode(Reader& r, bool name_first) {
   return code;
 }
 
+// Transaction APIs and DescribeProducers: throttle time, topics, partitions (index, code);
+// the first partition's code stands for the response.
+std::optional<int16_t> FirstPartitionCode(Reader& r) {
+  r.Int32();
+  if (r.ArrayCount(kMinString + 4) == 0) return r.ok() ? std::optional<int16_t>(0) : std::nullopt;
+  r.String();
+  if (r.ArrayCount(6) == 0) return r.ok() ? std::optional<int16_t>(0) : std::nullopt;
+  r.Int32();
+  const int16_t code = r.Int16();
+  if (!r.ok()) return std::nullopt;
+  return code;
+}
+
 }  // namespace
 
 std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexible,
@@ -456,7 +469,18 @@ std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexib
     case kCreatePartitions:
       return v <= 3 ? FirstResultCode(r, true) : std::nullopt;
     case kDescribeCluster:
+    case kInitProducerId:
+    case kAddOffsetsToTxn:
+    case kEndTxn:
+    case kListTransactions:
       return ThrottleThenCode(r, true);
+    case kAddPartitionsToTxn:
+      return v <= 3 ? FirstPartitionCode(r) : std::nullopt;
+    case kTxnOffsetCommit:
+    case kDescribeProducers:
+      return FirstPartitionCode(r);
+    case kDescribeTransactions:
+      return FirstResultCode(r, false);
     default:
       return std::nullopt;
   }

@@ -598,7 +598,7 @@ TEST_F(KafkaGroupVersionsTest, FindCoordinatorEveryVersion) {
     r.TaggedFields();
     ExpectConsumed(r, "FindCoordinator");
   }
-  // A transaction coordinator: Ferry has none.
+  // A transaction coordinator: Ferry has none, and says so in a code clients take as fatal.
   Body b(kFindCoordinator, 4);
   b.w.Int8(1);
   b.w.ArrayCount(1);
@@ -612,7 +612,7 @@ TEST_F(KafkaGroupVersionsTest, FindCoordinatorEveryVersion) {
   r.Int32();
   r.String();
   r.Int32();
-  EXPECT_EQ(r.Int16(), error::kCoordinatorNotAvailable);
+  EXPECT_EQ(r.Int16(), error::kTransactionalIdAuthorizationFailed);
 }
 
 TEST_F(KafkaGroupVersionsTest, JoinGroupEveryVersion) {

@@ -476,16 +476,12 @@ TEST(RecordBatchTest, CompressionIsRefusedNamingTheCodec) {
   }
 }
 
-TEST(RecordBatchTest, TransactionalIdempotentAndControlBatchesAreRefused) {
+TEST(RecordBatchTest, TransactionalAndControlBatchesAreRefused) {
   const struct {
     int16_t attributes;
     int64_t producer_id;
     const char* says;
-  } kCases[] = {{0x10, -1, "transactional"},
-                {0x10, 42, "transactional"},
-                {0x20, -1, "control"},
-                {0x00, 42, "idempotent"},
-                {0x00, 0, "enable.idempotence=false"}};
+  } kCases[] = {{0x10, -1, "transactional"}, {0x10, 42, "transactional"}, {0x20, -1, "control"}};
   for (const auto& c : kCases) {
     std::string data = Bytes(kPythonBatch);
     SetInt16(&data, kAttributesAt, c.attributes);
@@ -495,6 +491,15 @@ TEST(RecordBatchTest, TransactionalIdempotentAndControlBatchesAreRefused) {
     const absl::Status s = DecodeProduceRecords(data, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << c.says;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.says));
+  }
+  // Idempotent batches decode: the Produce handler checks their sequences.
+  for (int64_t producer_id : {0, 42}) {
+    std::string data = Bytes(kPythonBatch);
+    SetInt64(&data, kProducerIdAt, producer_id);
+    FixBatchCrc(&data);
+    std::vector<broker::RecordFields> out;
+    EXPECT_TRUE(DecodeProduceRecords(data, &out).ok()) << producer_id;
+    EXPECT_FALSE(out.empty());
   }
   // The timestamp-type bit (LogAppendTime) alone is harmless.
   std::string data = Bytes(kPythonBatch);

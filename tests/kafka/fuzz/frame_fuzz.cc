@@ -21,10 +21,12 @@
 #include "server/kafka/metadata.h"
 #include "server/kafka/offsets.h"
 #include "server/kafka/produce.h"
+#include "server/kafka/producer_id.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/records.h"
 #include "server/kafka/sasl.h"
 #include "server/kafka/topics.h"
+#include "server/kafka/transactions.h"
 #include "server/kafka/wire.h"
 
 namespace {
@@ -163,6 +165,7 @@ void DecodeFrame(std::string_view input) {
                     input.data() + input.size());
           std::vector<ferry::broker::RecordFields> records;
           (void)k::DecodeProduceRecords(*partition.records, &records);
+          (void)k::PeekBatchProducer(*partition.records);
         }
       }
       break;
@@ -238,6 +241,45 @@ void DecodeFrame(std::string_view input) {
       break;
     case k::kOffsetDelete:
       DecodeBody(k::DecodeOffsetDeleteRequest, h, body);
+      break;
+    case k::kInitProducerId:
+      DecodeBody(k::DecodeInitProducerIdRequest, h, body);
+      break;
+    case k::kAddPartitionsToTxn:
+      DecodeBody(k::DecodeAddPartitionsToTxnRequest, h, body);
+      break;
+    case k::kAddOffsetsToTxn:
+      DecodeBody(
+          [](int16_t v, Reader& r) {
+            k::DecodeAddOffsetsToTxnRequest(v, r);
+            return 0;
+          },
+          h, body);
+      break;
+    case k::kEndTxn:
+      DecodeBody(
+          [](int16_t v, Reader& r) {
+            k::DecodeEndTxnRequest(v, r);
+            return 0;
+          },
+          h, body);
+      break;
+    case k::kTxnOffsetCommit:
+      DecodeBody(k::DecodeTxnOffsetCommitRequest, h, body);
+      break;
+    case k::kDescribeProducers:
+      DecodeBody(k::DecodeDescribeProducersRequest, h, body);
+      break;
+    case k::kDescribeTransactions:
+      DecodeBody(k::DecodeDescribeTransactionsRequest, h, body);
+      break;
+    case k::kListTransactions:
+      DecodeBody(
+          [](int16_t v, Reader& r) {
+            k::DecodeListTransactionsRequest(v, r);
+            return 0;
+          },
+          h, body);
       break;
     default:
       break;  // not served: the dispatcher closes the connection without decoding
