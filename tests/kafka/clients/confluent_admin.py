@@ -450,8 +450,9 @@ def configs_step(admin, topic):
 
     unknown = ConfigResource(ConfigResource.Type.TOPIC, topic + "-unknown")
     name = error_name(admin.describe_configs([unknown])[unknown])
-    expect(name == "UNKNOWN_TOPIC_OR_PARTITION",
-           f"describe_configs of an unknown topic: {name}; want UNKNOWN_TOPIC_OR_PARTITION")
+    expect(name == "UNKNOWN_TOPIC_OR_PART",
+           f"describe_configs of an unknown topic: {name}; want UNKNOWN_TOPIC_OR_PART "
+           "(librdkafka's name of UNKNOWN_TOPIC_OR_PARTITION)")
 
     md = admin.list_topics(timeout=TIMEOUT_S)
     broker_id = str(next(iter(md.brokers)))

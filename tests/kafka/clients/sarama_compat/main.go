@@ -67,23 +67,21 @@ const partitions = 3
 // ---- failure reporting and step deadlines ---------------------------------------------------
 
 var (
-	stepMu      sync.Mutex
-	curVersion  string
-	curStep     string
-	stepTimer   *time.Timer
-	runStart    = time.Now()
-	stepStarted time.Time
+	stepMu     sync.Mutex
+	curVersion string
+	curStep    string
+	stepTimer  *time.Timer
+	runStart   = time.Now()
 )
 
 // step names what runs now (for failure messages) and restarts the step's deadline.
 func step(name string) {
 	stepMu.Lock()
 	defer stepMu.Unlock()
-	if curStep != "" {
-		logf("  %-40s %5.2f s", curStep, time.Since(stepStarted).Seconds())
-	}
 	curStep = name
-	stepStarted = time.Now()
+	if name != "" {
+		logf("  %s", name)
+	}
 	if stepTimer != nil {
 		stepTimer.Stop()
 	}
