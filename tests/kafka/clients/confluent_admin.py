@@ -358,6 +358,19 @@ def describe_error(e):
     return f"{type(e).__name__}: {e}"
 
 
+def settle(condition, timeout=TIMEOUT_S):
+    """Polls condition() (None when it holds, else why not) until it holds; fails the step with
+    its last answer after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        why = condition()
+        if why is None:
+            return
+        if time.monotonic() > deadline:
+            fail(f"after {timeout:.0f} s: {why}")
+        time.sleep(0.05)
+
+
 def topic_partitions(admin, topic):
     """The topic's partition count in Metadata, None when Metadata says it does not exist.
     Asks for all topics: a Metadata request naming a topic may create it (auto-creation)."""
@@ -588,15 +601,21 @@ def groups_step(admin, rd, topic):
             member.poll(0.2)
 
         step("groups: list_groups")
-        listed = {g.id: g for g in admin.list_groups(timeout=TIMEOUT_S)}
-        expect(idle in listed and live in listed, f"list_groups: {sorted(listed)}; want {idle} "
-               f"and {live}")
-        expect(listed[idle].state == "Empty" and not listed[idle].members,
-               f"list_groups: {idle} is {listed[idle].state} with {len(listed[idle].members)} "
-               "members; want Empty, none")
-        expect(listed[live].state == "Stable" and len(listed[live].members) == 1,
-               f"list_groups: {live} is {listed[live].state} with "
-               f"{len(listed[live].members)} members; want Stable, 1")
+
+        def groups_listed():
+            listed = {g.id: g for g in admin.list_groups(timeout=TIMEOUT_S)}
+            if idle not in listed or live not in listed:
+                return f"list_groups: {sorted(listed)}; want {idle} and {live}"
+            if listed[idle].state != "Empty" or listed[idle].members:
+                return (f"list_groups: {idle} is {listed[idle].state} with "
+                        f"{len(listed[idle].members)} members; want Empty, none")
+            if listed[live].state != "Stable" or len(listed[live].members) != 1:
+                return (f"list_groups: {live} is {listed[live].state} with "
+                        f"{len(listed[live].members)} members; want Stable, 1")
+            return None
+
+        # The idle group's member left as it closed: bounded wait for the group to say so.
+        settle(groups_listed)
 
         step("groups: ListConsumerGroups, DescribeConsumerGroups")
         top, states, errors = rd.list_consumer_groups()
