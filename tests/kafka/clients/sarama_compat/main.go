@@ -8,7 +8,7 @@
 //
 //  1. admin: NewClusterAdmin; CreateTopic (3 partitions) and the same name again
 //     (TOPIC_ALREADY_EXISTS); DescribeTopics and ListTopics show it; DescribeConfig has
-//     retention.ms; AlterConfig retention.ms (validate-only first: nothing changes) and read it
+//     retention.ms, and the broker's (DescribeCluster's broker) has entries; AlterConfig retention.ms (validate-only first: nothing changes) and read it
 //     back, in DescribeConfig and in ListTopics' non-default entries; CreatePartitions 3 -> 5
 //     (validate-only first; shrinking is INVALID_PARTITIONS), from V1_0_0_0 on (Kafka 1.0 added
 //     the API; Sarama refuses it below); DeleteTopic, then the topic is gone.
@@ -27,7 +27,8 @@
 //     dense, each record byte-identical (key, value, header, timestamp) to the one
 //     acknowledged at that offset, and each producer's records in the order it sent them.
 //  5. consumer group: one member (OffsetOldest) reads the topic: every record exactly once,
-//     identical; after Close the group's committed offsets are the log ends.
+//     identical; after Close, ListConsumerGroups lists it (protocol type consumer),
+//     DescribeConsumerGroups says Empty, and its committed offsets are the log ends.
 //  6. DeleteTopic of the data topic.
 //
 // The first failed check prints "FAIL: Sarama Config.Version V..., step S: what" and exits 1.
@@ -336,6 +337,20 @@ func (r *versionRun) adminSteps() {
 	ret, ok := cfg["retention.ms"]
 	check(ok, "DescribeConfig %s has no retention.ms (entries: %v)", topic, names(cfg))
 	check(ret.Value != "3600000", "retention.ms is already 3600000 before AlterConfig")
+
+	step("admin: DescribeConfig broker")
+	// Sarama 1.22's DescribeCluster sends Metadata v0 (no controller id in it): brokers only.
+	brokers, _, err := admin.DescribeCluster()
+	must(err, "DescribeCluster")
+	check(len(brokers) == 1, "DescribeCluster: %d brokers; want 1", len(brokers))
+	brokerID := brokers[0].ID()
+	// Kafka's broker config resource is type 4; Sarama 1.22's BrokerResource constant is 5 (its
+	// list follows the ACL resource types), which Kafka does not know either.
+	const kafkaBrokerResource = sarama.ConfigResourceType(4)
+	brokerCfg, err := admin.DescribeConfig(sarama.ConfigResource{Type: kafkaBrokerResource,
+		Name: fmt.Sprint(brokerID)})
+	must(err, "DescribeConfig broker")
+	check(len(brokerCfg) > 0, "DescribeConfig of broker %d: no entries", brokerID)
 
 	step("admin: AlterConfig validate-only")
 	oneHour, twoHours := "3600000", "7200000"
@@ -747,6 +762,30 @@ func (r *versionRun) consumerGroup(topic string) {
 		}
 	}
 	must(cg.Close(), "ConsumerGroup.Close")
+
+	step("consumer group: ListConsumerGroups, DescribeConsumerGroups")
+	groups, err := r.admin.ListConsumerGroups()
+	must(err, "ListConsumerGroups")
+	check(groups[group] == "consumer", "ListConsumerGroups: %s has protocol type %q (groups %v); "+
+		"want \"consumer\"", group, groups[group], groups)
+	// Close sent LeaveGroup: the group is to be empty (bounded wait).
+	waitFor(10*time.Second, func() string {
+		desc, err := r.admin.DescribeConsumerGroups([]string{group})
+		if err != nil {
+			return "DescribeConsumerGroups: " + err.Error()
+		}
+		if len(desc) != 1 || desc[0].GroupId != group {
+			return fmt.Sprintf("DescribeConsumerGroups([%s]) answered %d groups", group, len(desc))
+		}
+		d := desc[0]
+		if d.Err != sarama.ErrNoError || d.State != "Empty" || d.ProtocolType != "consumer" ||
+			len(d.Members) != 0 {
+			return fmt.Sprintf("DescribeConsumerGroups %s after Close: error %v, state %q, "+
+				"protocol type %q, %d members; want Empty, consumer, none", group, d.Err, d.State,
+				d.ProtocolType, len(d.Members))
+		}
+		return ""
+	})
 
 	step("consumer group: committed offsets")
 	resp, err := r.admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: {0, 1, 2}})
