@@ -8,7 +8,8 @@
 //
 //  1. admin: NewClusterAdmin; CreateTopic (3 partitions) and the same name again
 //     (TOPIC_ALREADY_EXISTS); DescribeTopics and ListTopics show it; DescribeConfig has
-//     retention.ms, and the broker's (DescribeCluster's broker) has entries; AlterConfig retention.ms (validate-only first: nothing changes) and read it
+//     retention.ms, and the broker's (DescribeCluster's broker) has entries; AlterConfig
+//     retention.ms (validate-only first: nothing changes) and read it
 //     back, in DescribeConfig and in ListTopics' non-default entries; CreatePartitions 3 -> 5
 //     (validate-only first; shrinking is INVALID_PARTITIONS), from V1_0_0_0 on (Kafka 1.0 added
 //     the API; Sarama refuses it below); DeleteTopic, then the topic is gone.
@@ -53,8 +54,9 @@ import (
 )
 
 var (
-	bootstrap   = flag.String("bootstrap", "", "Kafka listener, HOST:PORT")
-	versions    = flag.String("versions", "0.11.0.0,1.0.0,2.0.0,2.2.0", "Sarama Config.Versions (as ParseKafkaVersion spells them), in order")
+	bootstrap = flag.String("bootstrap", "", "Kafka listener, HOST:PORT")
+	versions  = flag.String("versions", "0.11.0.0,1.0.0,2.0.0,2.2.0",
+		"Sarama Config.Versions (as ParseKafkaVersion spells them), in order")
 	records     = flag.Int("records", 30, "records per producer")
 	stepTimeout = flag.Duration("step-timeout", 40*time.Second, "deadline of each step")
 	saramaLog   = flag.String("sarama-log", "", "file for Sarama's log (default: discarded)")
@@ -301,7 +303,8 @@ func (r *versionRun) waitGone(topic string) {
 }
 
 func (r *versionRun) describeConfig(topic string) map[string]sarama.ConfigEntry {
-	entries, err := r.admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+	entries, err := r.admin.DescribeConfig(
+		sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
 	must(err, "DescribeConfig "+topic)
 	m := map[string]sarama.ConfigEntry{}
 	for _, e := range entries {
@@ -318,8 +321,8 @@ func (r *versionRun) adminSteps() {
 	must(admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1},
 		false), "CreateTopic "+topic)
 	r.waitPartitions(topic, partitions)
-	err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1},
-		false)
+	err := admin.CreateTopic(topic,
+		&sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
 	te, ok := err.(*sarama.TopicError)
 	check(ok && te.Err == sarama.ErrTopicAlreadyExists,
 		"CreateTopic %s a second time: %v; want TOPIC_ALREADY_EXISTS", topic, err)
@@ -365,8 +368,8 @@ func (r *versionRun) adminSteps() {
 	must(admin.AlterConfig(sarama.TopicResource, topic, map[string]*string{"retention.ms": &oneHour},
 		false), "AlterConfig retention.ms=3600000")
 	cfg = r.describeConfig(topic)
-	check(cfg["retention.ms"].Value == oneHour, "retention.ms read back after AlterConfig: %q; want %q",
-		cfg["retention.ms"].Value, oneHour)
+	check(cfg["retention.ms"].Value == oneHour,
+		"retention.ms read back after AlterConfig: %q; want %q", cfg["retention.ms"].Value, oneHour)
 	check(!cfg["retention.ms"].Default, "retention.ms set by AlterConfig is reported as a default")
 	topics, err = admin.ListTopics()
 	must(err, "ListTopics after AlterConfig")
@@ -390,8 +393,8 @@ func (r *versionRun) adminSteps() {
 			"CreatePartitions 5 -> 2: %v; want INVALID_PARTITIONS", err)
 		topics, err = admin.ListTopics()
 		must(err, "ListTopics after CreatePartitions")
-		check(topics[topic].NumPartitions == 5, "ListTopics after CreatePartitions: %d partitions; want 5",
-			topics[topic].NumPartitions)
+		check(topics[topic].NumPartitions == 5,
+			"ListTopics after CreatePartitions: %d partitions; want 5", topics[topic].NumPartitions)
 	} else {
 		logf("  CreatePartitions skipped: Kafka added it in 1.0 and Sarama refuses it below V1_0_0_0")
 	}
@@ -716,7 +719,8 @@ type groupHandler struct {
 func (h *groupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (h *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
-func (h *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+func (h *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession,
+	claim sarama.ConsumerGroupClaim) error {
 	for m := range claim.Messages() {
 		h.r.compare("consumer group", m)
 		sess.MarkMessage(m, "")
