@@ -11,7 +11,8 @@
 # Environment (all optional):
 #   BUILD_DIR            where the executables are (default: build)
 #   BENCH_OUT            results: JSON per run, table.md, charts (default: $BUILD_DIR/bench-results)
-#   BENCH_SYSTEMS        default "ferry nats redis"
+#   BENCH_SYSTEMS        default "ferry nats redis"; also "kafka" and "kafka-lz4": Ferry's
+#                        Kafka door through librdkafka (kafka-bench), uncompressed or lz4
 #   BENCH_RECORDS        default 1000000
 #   BENCH_RATES          default "50000 100000 200000 400000"
 #   BENCH_RATE_SECONDS   default 5
@@ -78,6 +79,14 @@ run_one() {
         --server-pid="$PEER_PID" --timeout=120 "$@" >"$file"
       peer_stop "$PEER_PID"
       ;;
+    kafka | kafka-lz4)
+      FERRYD=$build/ferryd peer_start kafka
+      local codec=none
+      if [ "$system" = kafka-lz4 ]; then codec=lz4; fi
+      "$build/bench/peers/kafka-bench" "${common[@]}" --fsync=always --compression=$codec \
+        --port="$PEER_PORT" --server-pid="$PEER_PID" --timeout=120 "$@" >"$file"
+      peer_stop "$PEER_PID"
+      ;;
   esac
 }
 
@@ -89,9 +98,9 @@ for system in $systems; do
         continue
       fi
       ;;
-    nats | redis) ;;
+    nats | redis | kafka | kafka-lz4) ;;
     *)
-      echo "bench: unknown system '$system' (ferry, nats, redis)" >&2
+      echo "bench: unknown system '$system' (ferry, nats, redis, kafka, kafka-lz4)" >&2
       exit 2
       ;;
   esac

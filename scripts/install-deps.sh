@@ -20,9 +20,9 @@ PACKAGES=(
   # Consumer-group tests with the clients users run: librdkafka's Python binding and a Go
   # program on Sarama (built in GOPATH mode from Debian's source package).
   python3-confluent-kafka golang-go golang-github-shopify-sarama-dev
-  # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, and the
-  # charts in docs/performance.md.
-  nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox
+  # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, the
+  # charts in docs/performance.md, and librdkafka for kafka-bench (Ferry's Kafka door).
+  nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox librdkafka-dev
 )
 
 missing=()

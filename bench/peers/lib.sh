@@ -11,6 +11,8 @@
 #   nats:  nats-server -js, file storage. 2.9 has no per-write or configurable sync
 #          (sync_interval arrived in 2.10): a publish is acked once written to the OS page cache.
 #   redis: AOF, appendfsync everysec (fsync once a second by a background thread), no RDB.
+#   kafka: Ferry's own ferryd ($FERRYD, default build/ferryd) serving its Kafka door on the
+#          free port (gRPC and metrics on others), --fsync=always as ferry-bench runs it.
 
 PEER_PIDS=()
 PEER_DIRS=()
@@ -44,11 +46,15 @@ _peer_nats_ready() {
   grep -q 'Server is ready' "$PEER_DIR/server.log"
 }
 
+_peer_kafka_ready() {
+  grep -q 'event=kafka_listening' "$PEER_DIR/server.log"
+}
+
 _peer_redis_ready() {
   [ "$(redis-cli -h 127.0.0.1 -p "$PEER_PORT" ping 2>/dev/null)" = PONG ]
 }
 
-# peer_start nats|redis: starts the server; sets PEER_PID, PEER_PORT, PEER_DIR.
+# peer_start nats|redis|kafka: starts the server; sets PEER_PID, PEER_PORT, PEER_DIR.
 peer_start() {
   local system=$1
   PEER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ferry-peer-$system.XXXXXX")
@@ -65,8 +71,16 @@ peer_start() {
         --daemonize no &
       PEER_PID=$!
       ;;
+    kafka)
+      local root
+      root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+      "${FERRYD:-$root/build/ferryd}" --data-dir="$PEER_DIR/data" --fsync=always \
+        --listen=127.0.0.1:"$(peer_free_port)" --metrics-listen=127.0.0.1:"$(peer_free_port)" \
+        --kafka-listen=127.0.0.1:"$PEER_PORT" >"$PEER_DIR/server.log" 2>&1 &
+      PEER_PID=$!
+      ;;
     *)
-      echo "peers: unknown system '$system' (nats or redis)" >&2
+      echo "peers: unknown system '$system' (nats, redis or kafka)" >&2
       return 1
       ;;
   esac

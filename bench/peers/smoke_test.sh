@@ -1,12 +1,15 @@
 #!/bin/bash
-# CTest peer_bench_smoke: runs nats-bench and redis-bench for a tiny workload in each mode
+# CTest peer_bench_smoke: runs nats-bench, redis-bench and kafka-bench (against ferryd's Kafka
+# door, uncompressed and lz4) for a tiny workload in each mode
 # against their real servers (started here on 127.0.0.1, free port, temp dir; stopped by PID)
 # and checks the JSON: every field of ferry-bench's schema, and the record counts. Never timings.
 #
-# usage: smoke_test.sh <nats-bench> <redis-bench>
+# usage: smoke_test.sh <nats-bench> <redis-bench> <kafka-bench> <ferryd>
 set -euo pipefail
 nats_bench=$1
 redis_bench=$2
+kafka_bench=$3
+export FERRYD=$4
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/peers/lib.sh
 . "$here/lib.sh"
@@ -52,15 +55,17 @@ print(f"ok {system} {mode}: {n} records")
 EOF
 }
 
-for system in nats redis; do
-  peer_start "$system"
-  bench=$nats_bench
-  name=nats-jetstream
-  if [ "$system" = redis ]; then
-    bench=$redis_bench
-    name=redis-streams
-  fi
-  flags=(--port="$PEER_PORT" --server-pid="$PEER_PID" --record-size=100 --json --quiet --timeout=60)
+for system in nats redis kafka kafka-lz4; do
+  extra=()
+  case $system in
+    nats) bench=$nats_bench name=nats-jetstream ;;
+    redis) bench=$redis_bench name=redis-streams ;;
+    kafka) bench=$kafka_bench name=ferry-kafka extra=(--compression=none) ;;
+    kafka-lz4) bench=$kafka_bench name=ferry-kafka-lz4 extra=(--compression=lz4) ;;
+  esac
+  peer_start "${system%-lz4}"
+  flags=(--port="$PEER_PORT" --server-pid="$PEER_PID" --record-size=100 --json --quiet --timeout=60
+    "${extra[@]}")
   "$bench" "${flags[@]}" --mode=produce --records=$records >"$out/$system-produce.json"
   check "$out/$system-produce.json" "$name" produce $records
   "$bench" "${flags[@]}" --mode=consume --records=$records >"$out/$system-consume.json"
