@@ -133,7 +133,8 @@ absl::StatusOr<RequestHeader> ParseRequestHeader(
 
 // Called once an API's decoder has read a request body from `body`: INVALID_ARGUMENT
 // ("malformed <Api> v<N> request: <why>") when the body was malformed (truncated, negative
-// lengths, forged counts) or has bytes left after it; OK when it was read exactly.
+// lengths, forged counts); OK otherwise. Bytes left after the body are ignored, as Kafka does
+// (some clients send them).
 absl::Status CheckRequestBody(const RequestHeader& header, const Reader& body);
 
 // A response frame under construction: size prefix, correlation id and, for a flexible
