@@ -55,7 +55,8 @@ print(f"ok {system} {mode}: {n} records")
 EOF
 }
 
-for system in nats redis kafka kafka-lz4; do
+# kafka-lz4 joins once the compression branch lands (main refuses compressed batches yet).
+for system in nats redis kafka; do
   extra=()
   case $system in
     nats) bench=$nats_bench name=nats-jetstream ;;

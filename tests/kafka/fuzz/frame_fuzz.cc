@@ -139,7 +139,7 @@ auto DecodeBody(Decode decode, const RequestHeader& header, std::string_view bod
   Reader r(body);
   auto request = decode(header.api_version, r);
   const bool accepted = ferry::kafka::CheckRequestBody(header, r).ok();
-  Check(accepted == (r.ok() && r.remaining() == 0));
+  Check(accepted == r.ok());  // bytes after the body are ignored, as Kafka does
   if (!r.ok()) Check(r.remaining() == 0);
   return std::make_pair(accepted, std::move(request));
 }
