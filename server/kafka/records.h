@@ -19,8 +19,10 @@ namespace ferry::kafka {
 // message set (magic 0/1). Appends one record per record (key, value, headers, timestamp, as
 // views into `data`; a null key or value becomes empty). Errors:
 //   DATA_LOSS       malformed or truncated data, or a CRC mismatch (Kafka CORRUPT_MESSAGE)
-//   UNIMPLEMENTED   compression or transactional batches (Kafka
-//                   UNSUPPORTED_COMPRESSION_TYPE / UNSUPPORTED_FOR_MESSAGE_FORMAT)
+//   UNIMPLEMENTED   a compressed batch (the handler answers UNSUPPORTED_COMPRESSION_TYPE), a
+//                   transactional one (TRANSACTIONAL_ID_AUTHORIZATION_FAILED) or a control
+//                   batch (UNSUPPORTED_FOR_MESSAGE_FORMAT): Ferry serves none of them yet
+//                   (compression: issue 14, on its branch)
 absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::RecordFields>* out);
 
 // A record read for a Fetch: its fields and offset.

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
 #include "kafka/kafka_conn.h"
+#include "kafka/kafka_requests.h"
 #include "server/broker/types.h"
 #include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
@@ -24,6 +25,9 @@ namespace {
 
 using integration::FerrydProcess;
 using ktest::KafkaConn;
+using ktest::ParseProduce;
+using ktest::ProduceBody;
+using ktest::ProduceResult;
 
 constexpr char kTopic[] = "idem";
 
@@ -89,41 +93,6 @@ std::string IdempotentBatch(const std::string& prefix, int count, int64_t id, in
   return out;
 }
 
-std::string ProduceBody(const std::string& records,
-                        std::optional<std::string> transactional_id = std::nullopt) {
-  std::string body;
-  Writer w(&body);
-  w.NullableString(transactional_id);
-  w.Int16(-1);
-  w.Int32(10000);
-  w.ArrayCount(1);
-  w.String(kTopic);
-  w.ArrayCount(1);
-  w.Int32(0);
-  w.BytesField(records);
-  return body;
-}
-
-struct ProduceResult {
-  int16_t error = -100;
-  int64_t base_offset = -1;
-};
-
-ProduceResult ParseProduce(const std::string& body) {
-  Reader r(body);
-  ProduceResult out;
-  EXPECT_EQ(r.ArrayCount(), 1);
-  r.String();
-  EXPECT_EQ(r.ArrayCount(), 1);
-  r.Int32();
-  out.error = r.Int16();
-  out.base_offset = r.Int64();
-  r.Int64();
-  r.Int32();
-  EXPECT_TRUE(r.ok() && r.remaining() == 0) << r.error();
-  return out;
-}
-
 class KafkaIdempotenceTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(StartBroker()); }
@@ -149,10 +118,10 @@ class KafkaIdempotenceTest : public ::testing::Test {
 
   ProduceResult Produce(const std::string& records,
                         std::optional<std::string> transactional_id = std::nullopt) {
-    auto body = conn_->Call(kProduce, 3, ProduceBody(records, transactional_id));
+    auto body = conn_->Call(kProduce, 3, ProduceBody(3, kTopic, 0, records, -1, transactional_id));
     EXPECT_TRUE(body.has_value()) << "Produce got no answer";
     if (!body) return {};
-    return ParseProduce(*body);
+    return ParseProduce(3, *body);
   }
 
   // Every record of partition 0 from offset 0, as (offset, value), by Fetch v4.
@@ -550,12 +519,12 @@ TEST_F(KafkaIdempotenceTest, RetriesAfterKill9StoreEveryRecordOnce) {
   int answered = 0;
   while (answered < kKillAfterAcks) {
     while (sent < kBatches && sent - answered < kInFlight) {
-      correlation[sent] = conn_->Send(kProduce, 3, ProduceBody(batches[sent]));
+      correlation[sent] = conn_->Send(kProduce, 3, ProduceBody(3, kTopic, 0, batches[sent]));
       ++sent;
     }
     auto resp = conn_->Receive(correlation[answered]);
     ASSERT_TRUE(resp.has_value());
-    ProduceResult r = ParseProduce(*resp);
+    ProduceResult r = ParseProduce(3, *resp);
     ASSERT_EQ(r.error, 0) << "batch " << answered;
     acked[answered] = r.base_offset;
     ++answered;
@@ -563,7 +532,7 @@ TEST_F(KafkaIdempotenceTest, RetriesAfterKill9StoreEveryRecordOnce) {
   // Top up the window so batches are in flight at the kill, and kill once at least 3 of them
   // are stored (seen on another connection) but none of their answers has been read.
   while (sent < kBatches && sent - answered < kInFlight) {
-    correlation[sent] = conn_->Send(kProduce, 3, ProduceBody(batches[sent]));
+    correlation[sent] = conn_->Send(kProduce, 3, ProduceBody(3, kTopic, 0, batches[sent]));
     ++sent;
   }
   KafkaConn watcher;

@@ -21,6 +21,7 @@
 #include "integration/ferryd_process.h"
 #include "integration/test_client.h"
 #include "kafka/kafka_conn.h"
+#include "kafka/kafka_requests.h"
 #include "server/broker/types.h"
 #include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
@@ -32,6 +33,9 @@ namespace {
 
 using integration::FerrydProcess;
 using ktest::KafkaConn;
+using ktest::ParseProduce;
+using ktest::ProduceBody;
+using ktest::ProduceResult;
 
 v1::Record MakeRecord(const std::string& key, const std::string& value, int64_t ts = 0) {
   v1::Record r;
@@ -39,21 +43,6 @@ v1::Record MakeRecord(const std::string& key, const std::string& value, int64_t 
   r.set_value(value);
   r.set_timestamp_ms(ts);
   return r;
-}
-
-std::string ProduceBody(int16_t version, const std::string& topic, int32_t partition,
-                        const std::string& records, int16_t acks = -1) {
-  std::string body;
-  Writer w(&body);
-  if (version >= 3) w.NullableString(std::nullopt);
-  w.Int16(acks);
-  w.Int32(10000);
-  w.ArrayCount(1);
-  w.String(topic);
-  w.ArrayCount(1);
-  w.Int32(partition);
-  w.BytesField(records);
-  return body;
 }
 
 // A record batch v2 of `records` (at offsets 0, 1, ...; the broker assigns its own).
@@ -69,26 +58,6 @@ std::string Batch(const std::vector<v1::Record>& records) {
   }
   std::string out;
   EncodeRecordBatch(fetched, &out);
-  return out;
-}
-
-struct ProduceResult {
-  int16_t error = -100;
-  int64_t base_offset = -1;
-};
-
-ProduceResult ParseProduce(int16_t version, const std::string& body) {
-  Reader r(body);
-  ProduceResult out;
-  EXPECT_EQ(r.ArrayCount(), 1);
-  r.String();
-  EXPECT_EQ(r.ArrayCount(), 1);
-  r.Int32();
-  out.error = r.Int16();
-  out.base_offset = r.Int64();
-  if (version >= 2) r.Int64();
-  if (version >= 1) r.Int32();
-  EXPECT_TRUE(r.ok() && r.remaining() == 0) << r.error();
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
 #include "kafka/kafka_conn.h"
+#include "kafka/kafka_requests.h"
 #include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/records.h"
@@ -35,6 +36,7 @@ namespace {
 using integration::FerrydProcess;
 using integration::WaitFor;
 using ktest::KafkaConn;
+using ktest::ProduceBody;
 
 std::string Batch(const std::string& key, const std::string& value) {
   std::vector<FetchedRecord> records(1);
@@ -44,20 +46,6 @@ std::string Batch(const std::string& key, const std::string& value) {
   std::string out;
   EncodeRecordBatch(records, &out);
   return out;
-}
-
-std::string ProduceBody(const std::string& topic, int32_t partition, const std::string& records) {
-  std::string body;
-  Writer w(&body);
-  w.NullableString(std::nullopt);  // v3: transactional id
-  w.Int16(-1);
-  w.Int32(10000);
-  w.ArrayCount(1);
-  w.String(topic);
-  w.ArrayCount(1);
-  w.Int32(partition);
-  w.BytesField(records);
-  return body;
 }
 
 // Fetch v4 of one partition.
@@ -223,7 +211,7 @@ TEST(KafkaServerTest, PipelinedRequestsAreAnsweredInOrder) {
         id = c.Send(kApiVersions, 1, "");
         break;
       case kProd:
-        id = c.Send(kProduce, 3, ProduceBody(topic, 0, Batch("k", absl::StrCat("v", i))));
+        id = c.Send(kProduce, 3, ProduceBody(3, topic, 0, Batch("k", absl::StrCat("v", i))));
         break;
       case kFetchAll:
         id = c.Send(kFetch, 4, FetchBody(topic, 0, 0, 0, 0));
@@ -363,7 +351,7 @@ TEST(KafkaServerTest, AClientThatNeverReadsHasBoundedMemoryAndStallsNobody) {
   // Four records of 200 KB: each Fetch answers about 800 KB.
   for (int i = 0; i < 4; ++i) {
     auto body =
-        setup.Call(kProduce, 3, ProduceBody("slow", 0, Batch("k", std::string(200000, 'x'))));
+        setup.Call(kProduce, 3, ProduceBody(3, "slow", 0, Batch("k", std::string(200000, 'x'))));
     ASSERT_TRUE(body.has_value());
     ASSERT_EQ(ParseProduce(*body).first, 0);
   }
@@ -469,7 +457,7 @@ TEST(KafkaServerTest, FiveHundredLongPollsDoNotDelayOtherClientsAndShutdownEndsT
   ASSERT_TRUE(ApiVersionsOk(other));
   EXPECT_LT(absl::Now() - asked, absl::Seconds(5));
   // A record wakes them all.
-  auto produced = other.Call(kProduce, 3, ProduceBody("polled", 0, Batch("k", "wake")));
+  auto produced = other.Call(kProduce, 3, ProduceBody(3, "polled", 0, Batch("k", "wake")));
   ASSERT_TRUE(produced.has_value());
   for (size_t i = 0; i < polls.size(); i += 25) {
     auto body = polls[i]->Receive(1);
