@@ -1,5 +1,6 @@
 #include "storage/retention.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,18 +45,18 @@ absl::StatusOr<int64_t> Retention::Enforce(int64_t now_ms, std::string_view only
   return removed_total;
 }
 
-absl::StatusOr<Retention::Cut> Retention::Plan(const TopicMeta& meta, const PartitionLog& log,
-                                               int64_t now_ms) const {
-  const std::string upper = OffsetKey(log.end_offset());
+absl::StatusOr<Retention::Cut> Retention::ScanOldest(
+    const PartitionLog& log, int64_t upper_offset, int64_t start,
+    const std::function<bool(int64_t, const BatchHeader&, const Cut&)>& take,
+    const char* what) const {
+  const std::string upper = OffsetKey(upper_offset);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log.cf()));
-  const int64_t bytes = log.size_bytes();
   const int64_t log_start = log.log_start_offset();
   Cut cut;
-  cut.start = log_start;
-  // From the batch holding the log start, which begins before it after a DeleteBefore.
+  cut.start = start;
   const std::string start_key = OffsetKey(log_start);
   it->SeekForPrev(start_key);
   if (!it->Valid()) it->Seek(start_key);
@@ -67,17 +68,29 @@ absl::StatusOr<Retention::Cut> Retention::Plan(const TopicMeta& meta, const Part
     int64_t base;
     ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
     if (base + header.count <= log_start) continue;
-    const bool too_old =
-        meta.retention_ms > 0 && header.max_timestamp_ms < now_ms - meta.retention_ms;
-    const bool too_big = meta.retention_bytes > 0 && bytes - cut.bytes > meta.retention_bytes;
-    if (!too_old && !too_big) break;
+    if (!take(base, header, cut)) break;
     if (cut.batches == 0) cut.from = base;
-    cut.to = cut.start = base + header.count;
+    cut.to = base + header.count;
+    cut.start = std::max(cut.start, cut.to);
     cut.bytes += static_cast<int64_t>(value.size());
     ++cut.batches;
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "retention scan");
+  if (!it->status().ok()) return FromRocks(it->status(), what);
   return cut;
+}
+
+absl::StatusOr<Retention::Cut> Retention::Plan(const TopicMeta& meta, const PartitionLog& log,
+                                               int64_t now_ms) const {
+  const int64_t bytes = log.size_bytes();
+  return ScanOldest(
+      log, log.end_offset(), log.log_start_offset(),
+      [&](int64_t, const BatchHeader& header, const Cut& cut) {
+        const bool too_old =
+            meta.retention_ms > 0 && header.max_timestamp_ms < now_ms - meta.retention_ms;
+        const bool too_big = meta.retention_bytes > 0 && bytes - cut.bytes > meta.retention_bytes;
+        return too_old || too_big;
+      },
+      "retention scan");
 }
 
 absl::StatusOr<int64_t> Retention::DeleteBefore(PartitionLog& log, int64_t offset) {
@@ -92,31 +105,14 @@ absl::StatusOr<int64_t> Retention::DeleteBefore(PartitionLog& log, int64_t offse
   if (offset <= log_start) return log_start;
 
   // The batches wholly below `offset`; one that straddles it stays.
-  const std::string upper = OffsetKey(offset);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log.cf()));
-  Cut cut;
-  cut.start = offset;
-  const std::string start_key = OffsetKey(log_start);
-  it->SeekForPrev(start_key);
-  if (!it->Valid()) it->Seek(start_key);
-  for (; it->Valid(); it->Next()) {
-    const std::string_view value(it->value().data(), it->value().size());
-    BatchHeader header;
-    absl::Status s = DecodeBatchHeader(value, &header);
-    if (!s.ok()) return s;
-    int64_t base;
-    ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &base);
-    if (base + header.count <= log_start) continue;
-    if (base + header.count > offset) break;
-    if (cut.batches == 0) cut.from = base;
-    cut.to = base + header.count;
-    cut.bytes += static_cast<int64_t>(value.size());
-    ++cut.batches;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "delete records scan");
+  absl::StatusOr<Cut> planned = ScanOldest(
+      log, offset, offset,
+      [&](int64_t base, const BatchHeader& header, const Cut&) {
+        return base + header.count <= offset;
+      },
+      "delete records scan");
+  if (!planned.ok()) return planned.status();
+  const Cut& cut = *planned;
 
   absl::Notification written;
   absl::Status status;

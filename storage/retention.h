@@ -54,7 +54,14 @@ class Retention {
     int64_t bytes = 0;    // their stored bytes
     int64_t batches = 0;  // how many
   };
-  // Scans `log` from its log start; reads only batch headers.
+  // Cuts the oldest batches below `upper`, from the one holding the log start (which may begin
+  // before it, after a DeleteBefore), as long as `take(header)` says so; reads only batch
+  // headers. `start` is the log start once they are gone unless `take` moves it further.
+  absl::StatusOr<Cut> ScanOldest(
+      const PartitionLog& log, int64_t upper, int64_t start,
+      const std::function<bool(int64_t base, const BatchHeader&, const Cut&)>& take,
+      const char* what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The batches past the topic's retention.
   absl::StatusOr<Cut> Plan(const TopicMeta& meta, const PartitionLog& log, int64_t now_ms) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves `log`'s start to the cut and queues the deletion of the batches below it with the new
