@@ -450,6 +450,30 @@ absl::StatusOr<Broker::TimestampMatch> Broker::FindOffsetForTimestamp(
   return match;
 }
 
+absl::StatusOr<Broker::TimestampMatch> Broker::FindMaxTimestamp(
+    const storage::PartitionLog& log) const {
+  auto batch = log.FindMaxTimestampBatch();
+  if (!batch.ok()) return batch.status();
+  TimestampMatch match{-1, -1};
+  if (batch->count == 0) return match;
+  // The batch's records: the first with the largest timestamp (records below the log start,
+  // in a batch cut by DeleteRecords, are not read).
+  const int64_t batch_end = batch->base_offset + batch->count;
+  const int64_t from = std::max(batch->base_offset, log.log_start_offset());
+  auto next = ForEachRecord(log, from, 0, 0, [&](std::string_view encoded, int64_t offset) {
+    if (offset >= batch_end) return absl::CancelledError();  // past the batch: done
+    RecordView view;
+    absl::Status s = ParseRecordView(encoded, &view);
+    if (!s.ok()) return s;
+    if (match.offset < 0 || view.timestamp_ms > match.timestamp_ms) {
+      match = {offset, view.timestamp_ms};
+    }
+    return absl::OkStatus();
+  });
+  if (!next.ok() && !absl::IsCancelled(next.status())) return next.status();
+  return match;
+}
+
 absl::StatusOr<TailReader> Broker::OpenReader(std::string_view topic, int32_t partition,
                                               const StartPosition& start, OffsetReset reset,
                                               std::string group) const {

@@ -126,6 +126,9 @@ class Broker {
   };
   absl::StatusOr<TimestampMatch> FindOffsetForTimestamp(const storage::PartitionLog& log,
                                                         int64_t timestamp_ms) const;
+  // The record with the largest timestamp (the first of equals; Kafka's MAX_TIMESTAMP): its
+  // offset and timestamp; offset -1 and timestamp -1 when the log holds no record.
+  absl::StatusOr<TimestampMatch> FindMaxTimestamp(const storage::PartitionLog& log) const;
 
   // --- retention ------------------------------------------------------------------------
   // Moves the partition's log start forward to `offset` (-1: its end offset), deleting the

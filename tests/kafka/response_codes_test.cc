@@ -40,17 +40,18 @@ TEST(ResponseErrorCodeTest, EveryServedVersionsErrorResponseParses) {
 
 TEST(ResponseErrorCodeTest, FirstNonZeroPartitionCode) {
   FetchResponse fetch;
-  fetch.topics.push_back({"a", {{0, 0, 5, "records"}, {1, error::kOffsetOutOfRange, 5, ""}}});
-  fetch.topics.push_back({"b", {{0, error::kUnknownTopicOrPartition, -1, ""}}});
-  for (int16_t v = 0; v <= 4; ++v) {
+  fetch.topics.push_back({"a", {{0, 0, 5, "records", 0}, {1, error::kOffsetOutOfRange, 5, "", 0}}});
+  fetch.topics.push_back({"b", {{0, error::kUnknownTopicOrPartition, -1, "", -1}}});
+  for (int16_t v = 0; v <= 12; ++v) {
     const RequestHeader h = Header(kFetch, v);
     EXPECT_EQ(ResponseErrorCode(kFetch, v, h.flexible, EncodeResponse(h, fetch)),
               error::kOffsetOutOfRange)
         << "Fetch v" << v;
   }
   ProduceResponse produce;
-  produce.topics.push_back({"a", {{0, 0, 10}, {1, error::kMessageTooLarge, -1}}});
-  for (int16_t v = 0; v <= 3; ++v) {
+  produce.topics.push_back(
+      {"a", {{0, 0, 10, 0, std::nullopt}, {1, error::kMessageTooLarge, -1, -1, "too large"}}});
+  for (int16_t v = 0; v <= 9; ++v) {
     const RequestHeader h = Header(kProduce, v);
     EXPECT_EQ(ResponseErrorCode(kProduce, v, h.flexible, EncodeResponse(h, produce)),
               error::kMessageTooLarge)

@@ -284,6 +284,21 @@ TEST_F(StoreTest, FindBatchByTimestamp) {
   EXPECT_EQ(*log->FindBatchByTimestamp(201), 4);
 }
 
+TEST_F(StoreTest, FindMaxTimestampBatch) {
+  Open();
+  auto log = Create("orders", 1)->partitions[0];
+  EXPECT_EQ(log->FindMaxTimestampBatch()->count, 0u);
+  ASSERT_TRUE(Append(log, 2, "a", 100).ok());
+  ASSERT_TRUE(Append(log, 3, "b", 300).ok());
+  ASSERT_TRUE(Append(log, 2, "c", 300).ok());  // ties: the first batch wins
+  ASSERT_TRUE(Append(log, 1, "d", 200).ok());
+  auto best = log->FindMaxTimestampBatch();
+  ASSERT_TRUE(best.ok());
+  EXPECT_EQ(best->base_offset, 2);
+  EXPECT_EQ(best->count, 3u);
+  EXPECT_EQ(best->max_timestamp_ms, 300);
+}
+
 TEST_F(StoreTest, CommittedOffsetsSurviveRestart) {
   Open();
   OffsetStore& offsets = store_->offsets();
