@@ -75,13 +75,15 @@ void ServingState::BeginShutdown() {
 
 const std::vector<ApiEntry>& Apis() {
   // Every range starts at v0: librdkafka turns group consumption off when a group API's does
-  // not. Metadata v4 as the highest makes kafka-python take the broker for 0.11 (record batch
-  // v2, Produce v3, Fetch v4).
+  // not. kafka-python 2.0.2 infers the broker's version from these maxima (its highest match
+  // of DescribeAcls v2, Produce v8, Fetch v11/v10/v8/v7, ListOffsets v5, Metadata v5/v4) and
+  // picks its Produce version from that: Metadata v5+ alone makes it take the broker for 1.0
+  // and send Produce v5, so Produce must be served to v5 at least while Metadata is past v4.
   static const std::vector<ApiEntry> apis = {
       {kProduce, 0, 3, 9, HandleProduce, ProduceErrorResponse},
       {kFetch, 0, 4, 12, HandleFetch, FetchErrorResponse},
       {kListOffsets, 0, 2, 6, HandleListOffsets, ListOffsetsErrorResponse},
-      {kMetadata, 0, 4, 9, HandleMetadata, MetadataErrorResponse},
+      {kMetadata, 0, 12, 9, HandleMetadata, MetadataErrorResponse},
       {kOffsetCommit, 0, 8, 8, HandleOffsetCommit, OffsetCommitErrorResponse},
       {kOffsetFetch, 0, 8, 6, HandleOffsetFetch, OffsetFetchErrorResponse},
       {kFindCoordinator, 0, 4, 3, HandleFindCoordinator, FindCoordinatorErrorResponse},
@@ -96,8 +98,8 @@ const std::vector<ApiEntry>& Apis() {
       {kSaslHandshake, 0, 1, kNeverFlexible, HandleSaslHandshake, SaslHandshakeErrorResponse,
        /*advertised=*/false},
       {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
-      {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
-      {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
+      {kCreateTopics, 0, 7, 5, HandleCreateTopics, CreateTopicsErrorResponse},
+      {kDeleteTopics, 0, 6, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
       {kDeleteRecords, 0, 2, 2, HandleDeleteRecords, DeleteRecordsErrorResponse},
       // Idempotent producers (librdkafka, Java 3.0+ and franz-go enable them by default).
       {kInitProducerId, 0, 4, 2, HandleInitProducerId, InitProducerIdErrorResponse},
