@@ -203,6 +203,11 @@ std::shared_ptr<const storage::Topic> Broker::FindTopic(std::string_view name) c
   return store_->FindTopic(name);
 }
 
+std::shared_ptr<const storage::Topic> Broker::FindTopicByUuid(
+    const storage::TopicUuid& uuid) const {
+  return store_->FindTopicByUuid(uuid);
+}
+
 std::vector<std::shared_ptr<const storage::Topic>> Broker::ListTopics() const {
   return store_->ListTopics();
 }
@@ -225,6 +230,7 @@ absl::StatusOr<std::shared_ptr<storage::PartitionLog>> Broker::GetPartition(
 TopicInfo Broker::Describe(const storage::Topic& topic) const {
   TopicInfo info;
   info.name = topic.meta.name;
+  info.topic_id = topic.meta.uuid;
   info.partitions = topic.meta.partitions;
   info.config.retention_ms = topic.meta.retention_ms;
   info.config.retention_bytes = topic.meta.retention_bytes;

@@ -5,6 +5,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "storage/catalog.h"
 #include "storage/offset_store.h"
 #include "tests/unit/temp_dir.h"
 
@@ -150,6 +152,39 @@ TEST_F(StoreTest, RecoveryKeepsTopicsRecordsAndNextOffset) {
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(batches[0].payload, "abcd");
   EXPECT_EQ(batches[2].payload, "h");
+}
+
+TEST_F(StoreTest, TopicUuidIsPersistedAndGivenToTopicsOfOlderFerry) {
+  Open();
+  auto created = Create("fresh", 1);
+  ASSERT_NE(created, nullptr);
+  EXPECT_FALSE(IsZeroUuid(created->meta.uuid));
+  auto old = Create("old", 2);
+  ASSERT_NE(old, nullptr);
+  // Rewrite "old" as a Ferry before topic UUIDs stored it: the first 32 bytes only.
+  TopicMeta legacy = old->meta;
+  legacy.uuid = {};
+  const std::string value = EncodeTopicMeta(legacy).substr(0, 32);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ASSERT_TRUE(store_->db()->Put(wo, store_->meta_cf(), TopicKey("old"), value).ok());
+
+  Reopen();
+  EXPECT_EQ(store_->FindTopic("fresh")->meta.uuid, created->meta.uuid);
+  const TopicUuid given = store_->FindTopic("old")->meta.uuid;
+  EXPECT_FALSE(IsZeroUuid(given));
+  EXPECT_NE(given, created->meta.uuid);
+  EXPECT_EQ(store_->FindTopic("old")->meta.partitions, 2);
+  std::string stored;
+  ASSERT_TRUE(
+      store_->db()->Get(rocksdb::ReadOptions(), store_->meta_cf(), TopicKey("old"), &stored).ok());
+  EXPECT_EQ(stored.size(), 48u);  // persisted once, in the current format
+
+  Reopen();
+  EXPECT_EQ(store_->FindTopic("old")->meta.uuid, given);
+  ASSERT_NE(store_->FindTopicByUuid(given), nullptr);
+  EXPECT_EQ(store_->FindTopicByUuid(given)->meta.name, "old");
+  EXPECT_EQ(store_->FindTopicByUuid(TopicUuid{}), nullptr);
 }
 
 TEST_F(StoreTest, CreateDuplicateTopicFails) {
