@@ -35,8 +35,9 @@ THE RULES (exact: they hold for any interleaving if the protocol is right)
        queued in its client,
      - with end >= stop, and
      - with start <= learned(S, p), the first of, at or after cont: S's V line naming p (it is
-       told p is revoked or lost) or S's C line for p (an accepted commit: it still owns p, and
-       from then on its intervals count again).
+       told p is revoked or lost) or S's C line for p of a commit asked for at or after cont
+       (an accepted commit: it still owns p, and from then on its intervals count again; a
+       commit asked for before the stop and answered while S was frozen proves nothing).
    Why: a member stalled past its rebalance timeout is removed and its partitions move while it
    is frozen in the middle of a batch; it finishes that batch when it resumes, and its client
    may still hand it records queued before the removal until it reads the removal. That work is
@@ -348,7 +349,7 @@ class Member:
 class MemberLog:
     def __init__(self):
         self.records = []    # (p, o, start, end)
-        self.commits = []    # (p, o, ns)
+        self.commits = []    # (p, o, ns, sent_ns): accepted at ns, asked for at sent_ns
         self.callbacks = []  # ("A"|"V", ns, [p])
         self.errors = []     # (ns, text)
         self.exit = None     # (ns, code)
@@ -376,8 +377,9 @@ def parse_lines(log, lines):
         try:
             if f[0] == "R" and len(f) == 5:
                 log.records.append((int(f[1]), int(f[2]), int(f[3]), int(f[4])))
-            elif f[0] == "C" and len(f) == 4:
-                log.commits.append((int(f[1]), int(f[2]), int(f[3])))
+            elif f[0] == "C" and len(f) in (4, 5):
+                ns = int(f[3])
+                log.commits.append((int(f[1]), int(f[2]), ns, int(f[4]) if len(f) == 5 else ns))
             elif f[0] in ("A", "V") and len(f) >= 3:
                 parts = [] if f[2] == "-" else [int(x) for x in f[2].split(",")]
                 log.callbacks.append((f[0], int(f[1]), parts))
@@ -467,7 +469,7 @@ class Checker:
             log = logs[name]
             for p in ends:
                 eps = epochs(log, p)
-                commits = sorted((ns, o) for q, o, ns in log.commits if q == p)
+                commits = sorted((ns, o, sent) for q, o, ns, sent in log.commits if q == p)
                 if m.killed_ns is not None:
                     ep = epoch_at(eps, m.killed_ns)
                     if ep is not None:
@@ -487,12 +489,14 @@ class Checker:
                     for kind, ns, parts in log.callbacks:
                         if kind == "V" and p in parts and ns >= cont:
                             learned = min(learned, ns)
-                    for ns, o in commits:
-                        if ns >= cont:
+                    # A commit asked for after the SIGCONT: one asked for before it and
+                    # answered while the member was frozen proves nothing about now.
+                    for ns, o, sent in commits:
+                        if sent >= cont:
                             learned = min(learned, ns)
                             break
                     # its last commit of p before it learned, in time
-                    before = [o for ns, o in commits if ns < learned]
+                    before = [o for ns, o, _ in commits if ns < learned]
                     last = before[-1] if before else -1
                     for ep in held:
                         self.stall_windows.setdefault((name, p), []).append(
@@ -503,7 +507,8 @@ class Checker:
         """When a member resumed at `cont` first knew where it stands: its first accepted
         commit since (it is still in the group), or the first moment since at which it owns
         nothing (its partitions were revoked or lost)."""
-        bound = min((ns for _, _, ns in log.commits if ns >= cont), default=float("inf"))
+        bound = min((ns for _, _, ns, sent in log.commits if sent >= cont),
+                    default=float("inf"))
         owned = set()
         for kind, ns, parts in sorted(log.callbacks, key=lambda c: c[1]):
             if kind == "A":

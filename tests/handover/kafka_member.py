@@ -75,6 +75,7 @@ def main():
                    if p in processed and committed.get(p) != processed[p]]
         if not offsets:
             return
+        sent = time.monotonic_ns()
         try:
             result = consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as e:
@@ -86,7 +87,7 @@ def main():
                 line(f"E {now} commit partition {tp.partition}: {tp.error}")
                 continue
             committed[tp.partition] = tp.offset
-            line(f"C {tp.partition} {tp.offset} {now}")
+            line(f"C {tp.partition} {tp.offset} {now} {sent}")
 
     def parts(partitions):
         return ",".join(str(tp.partition) for tp in partitions) or "-"

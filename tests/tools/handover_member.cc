@@ -12,8 +12,10 @@
 //                                  on_revoke for both)
 //   R <p> <offset> <start_ns> <end_ns>   one record processed: start = when Poll returned its
 //                                  batch, end = when this record was done
-//   C <p> <offset> <ns>            a commit of <offset> (the next offset to read) was accepted:
-//                                  Commit() returned OK (see the caveat below)
+//   C <p> <offset> <ns> <sent_ns>  a commit of <offset> (the next offset to read) was accepted:
+//                                  Commit() returned OK at <ns>, called at <sent_ns> (a member
+//                                  stopped mid-commit logs, after it resumes, a commit the
+//                                  broker accepted before; see the caveat below)
 //   E <ns> <what> <message>        a failed call (commit, poll, close)
 //   X <ns> <exit code>             exit after SIGTERM: Close() (graceful leave) returned
 //
@@ -218,6 +220,7 @@ int main(int argc, char** argv) {
       if (c == committed.end() || c->second != next) offsets[tp] = next;
     }
     if (offsets.empty()) return;
+    const int64_t sent = NowNs();
     const absl::Status s = consumer->Commit(offsets);
     const int64_t now = NowNs();
     if (!s.ok()) {
@@ -226,7 +229,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& [tp, next] : offsets) {
       committed[tp] = next;
-      log.Line(absl::StrCat("C ", tp.second, " ", next, " ", now));
+      log.Line(absl::StrCat("C ", tp.second, " ", next, " ", now, " ", sent));
     }
   };
 
