@@ -223,7 +223,6 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at, Decompression& dec
     }
     r = Reader(plain);
   }
-  const size_t record_base = codec != 0 ? 0 : at;
   if (count < 0 || static_cast<size_t>(count) > r.remaining() / kMinRecordBytes) {
     return Corrupt(absl::StrCat("record batch claims ", count, " records but holds only ",
                                 r.remaining(), " bytes of records"),
@@ -234,7 +233,7 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at, Decompression& dec
   const size_t needed = out->size() + static_cast<size_t>(count);
   if (needed > out->capacity()) out->reserve(std::max(needed, 2 * out->capacity()));
   for (int32_t i = 0; i < count; ++i) {
-    const size_t record_at = codec != 0 ? at : record_base + r.position();
+    const size_t record_at = codec != 0 ? at : at + r.position();
     const int32_t length = r.Varint();
     if (!r.ok()) return Corrupt(absl::StrCat("malformed record length: ", r.error()), record_at);
     if (length < 0 || static_cast<size_t>(length) > r.remaining()) {
