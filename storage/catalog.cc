@@ -1,5 +1,6 @@
 #include "storage/catalog.h"
 
+#include <random>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -16,7 +17,8 @@ namespace ferry::storage {
 namespace {
 
 constexpr char kStatsKeyPrefix = 's';
-constexpr size_t kTopicMetaBytes = 32;
+constexpr size_t kTopicMetaBytesV1 = 32;  // before topic UUIDs
+constexpr size_t kTopicMetaBytes = kTopicMetaBytesV1 + 16;
 constexpr size_t kPartitionStatsBytes = 24;
 
 }  // namespace
@@ -32,17 +34,54 @@ std::string EncodeTopicMeta(const TopicMeta& m) {
   PutFixed64(&v, static_cast<uint64_t>(m.retention_ms));
   PutFixed64(&v, static_cast<uint64_t>(m.retention_bytes));
   PutFixed32(&v, static_cast<uint32_t>(m.max_record_bytes));
+  v.append(reinterpret_cast<const char*>(m.uuid.data()), m.uuid.size());
   return v;
 }
 
 bool DecodeTopicMeta(std::string_view name, std::string_view v, TopicMeta* m) {
-  if (v.size() != kTopicMetaBytes) return false;
+  if (v.size() != kTopicMetaBytes && v.size() != kTopicMetaBytesV1) return false;
   m->name.assign(name);
   m->id = GetFixed64(v.data());
   m->partitions = static_cast<int32_t>(GetFixed32(v.data() + 8));
   m->retention_ms = static_cast<int64_t>(GetFixed64(v.data() + 12));
   m->retention_bytes = static_cast<int64_t>(GetFixed64(v.data() + 20));
   m->max_record_bytes = static_cast<int32_t>(GetFixed32(v.data() + 28));
+  m->uuid = {};
+  if (v.size() == kTopicMetaBytes) {
+    for (size_t i = 0; i < m->uuid.size(); ++i) {
+      m->uuid[i] = static_cast<uint8_t>(v[kTopicMetaBytesV1 + i]);
+    }
+  }
+  return true;
+}
+
+TopicUuid NewTopicUuid() {
+  static absl::Mutex mu(absl::kConstInit);
+  static std::mt19937_64* rng = nullptr;
+  TopicUuid u;
+  {
+    absl::MutexLock lock(&mu);
+    if (rng == nullptr) {
+      std::random_device seed;
+      std::seed_seq seq{seed(), seed(), seed(), seed(), seed(), seed(), seed(), seed()};
+      rng = new std::mt19937_64(seq);
+    }
+    const uint64_t hi = (*rng)();
+    const uint64_t lo = (*rng)();
+    for (int i = 0; i < 8; ++i) {
+      u[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+      u[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+    }
+  }
+  u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);  // version 4
+  u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;                                           // the version bits make it non-zero
+}
+
+bool IsZeroUuid(const TopicUuid& uuid) {
+  for (uint8_t b : uuid) {
+    if (b != 0) return false;
+  }
   return true;
 }
 
@@ -102,7 +141,23 @@ void Catalog::Publish(std::shared_ptr<const Topic> topic) {
   topics_[name] = std::move(topic);
 }
 
-void Catalog::Restore(std::shared_ptr<const Topic> topic) { Publish(std::move(topic)); }
+std::shared_ptr<const Topic> Catalog::FindByUuid(const TopicUuid& uuid) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, topic] : topics_) {
+    if (topic->meta.uuid == uuid) return topic;
+  }
+  return nullptr;
+}
+
+absl::Status Catalog::Restore(std::shared_ptr<Topic> topic) {
+  if (IsZeroUuid(topic->meta.uuid)) {
+    topic->meta.uuid = NewTopicUuid();
+    absl::Status s = PutTopicMeta(topic->meta, /*created=*/false);
+    if (!s.ok()) return s;
+  }
+  Publish(std::move(topic));
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<std::shared_ptr<PartitionLog>>> Catalog::CreatePartitionLogs(
     uint64_t topic_id, int32_t from, int32_t to) {
@@ -140,6 +195,7 @@ absl::StatusOr<std::shared_ptr<const Topic>> Catalog::Create(TopicMeta meta) {
   rocksdb::Status gs = db_->db()->Get(rocksdb::ReadOptions(), meta_cf_, kNextTopicIdKey, &next);
   if (!gs.ok() && !gs.IsNotFound()) return FromRocks(gs, "read topic id");
   meta.id = next.size() == 8 ? GetFixed64(next.data()) : 1;
+  meta.uuid = NewTopicUuid();
   auto logs = CreatePartitionLogs(meta.id, 0, meta.partitions);
   if (!logs.ok()) return logs.status();
   absl::Status s = PutTopicMeta(meta, /*created=*/true);

@@ -34,12 +34,18 @@ class Database;
 
 // --- The meta column family's keys and values; only these functions know their layout. ---
 
-// t<name> -> TopicMeta.
+// t<name> -> TopicMeta: id, partitions, retention ms and bytes, record limit (32 bytes, as
+// every Ferry wrote before topic UUIDs), then the UUID (16 bytes).
 constexpr char kTopicKeyPrefix = 't';
 std::string TopicKey(std::string_view name);
 std::string EncodeTopicMeta(const TopicMeta& meta);
-// False when `value` is not an encoded TopicMeta. `name` is the key without its prefix.
+// False when `value` is not an encoded TopicMeta. `name` is the key without its prefix. A
+// value without a UUID (an older Ferry's) decodes with an all-zero `uuid`.
 bool DecodeTopicMeta(std::string_view name, std::string_view value, TopicMeta* meta);
+
+// A new random topic UUID (version 4), never all zero.
+TopicUuid NewTopicUuid();
+bool IsZeroUuid(const TopicUuid& uuid);
 
 // s<topic id BE64><partition BE32> -> PartitionStats. Written in the same atomic write as the
 // records they count, so they are exact after any crash and recovery scans no data.
@@ -70,12 +76,14 @@ class Catalog {
 
   // nullptr when there is no such topic.
   std::shared_ptr<const Topic> Find(std::string_view name) const;
+  std::shared_ptr<const Topic> FindByUuid(const TopicUuid& uuid) const;
   std::vector<std::shared_ptr<const Topic>> List() const;
 
-  // Serves a topic rebuilt from the meta column family (at recovery).
-  void Restore(std::shared_ptr<const Topic> topic);
+  // Serves a topic rebuilt from the meta column family (at recovery). A topic an older Ferry
+  // created (no UUID) gets one here, persisted (synced) before it is served.
+  absl::Status Restore(std::shared_ptr<Topic> topic);
   // Creates the topic's column families, then its metadata (synced). ALREADY_EXISTS when the
-  // name is taken. `meta.id` is assigned here.
+  // name is taken. `meta.id` and `meta.uuid` are assigned here.
   absl::StatusOr<std::shared_ptr<const Topic>> Create(TopicMeta meta);
   // Grows a topic to `total` partitions (INVALID_ARGUMENT unless it grows).
   absl::StatusOr<std::shared_ptr<const Topic>> Grow(std::string_view name, int32_t total);

@@ -141,6 +141,31 @@ absl::StatusOr<int64_t> PartitionLog::FindBatchByTimestamp(int64_t timestamp_ms)
   return end;
 }
 
+absl::StatusOr<PartitionLog::MaxTimestampBatch> PartitionLog::FindMaxTimestampBatch() const {
+  if (deleted()) return GoneError();
+  const std::string upper = OffsetKey(end_offset());
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  MaxTimestampBatch best;
+  // As FindBatchByTimestamp: timestamps need not grow with offsets, so every header is read.
+  for (it->Seek(OffsetKey(log_start_offset())); it->Valid(); it->Next()) {
+    BatchHeader header;
+    absl::Status s =
+        DecodeBatchHeader(std::string_view(it->value().data(), it->value().size()), &header);
+    if (!s.ok()) return s;
+    if (best.count == 0 || header.max_timestamp_ms > best.max_timestamp_ms) {
+      ParseOffsetKey(std::string_view(it->key().data(), it->key().size()), &best.base_offset);
+      best.count = header.count;
+      best.max_timestamp_ms = header.max_timestamp_ms;
+    }
+  }
+  absl::Status s = FromRocks(it->status());
+  if (!s.ok()) return s;
+  return best;
+}
+
 int64_t PartitionLog::AssignOffsets(uint32_t count, int64_t bytes, int64_t* size) {
   const int64_t base = next_offset_;
   next_offset_ += count;

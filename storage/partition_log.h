@@ -86,6 +86,15 @@ class PartitionLog {
   // offset when there is none. The caller refines within the batch.
   absl::StatusOr<int64_t> FindBatchByTimestamp(int64_t timestamp_ms) const;
 
+  // The first batch whose max timestamp is the largest of the log (Kafka's MAX_TIMESTAMP
+  // lookup): its base offset, count and that timestamp; count 0 when the log is empty.
+  struct MaxTimestampBatch {
+    int64_t base_offset = 0;
+    uint32_t count = 0;
+    int64_t max_timestamp_ms = -1;
+  };
+  absl::StatusOr<MaxTimestampBatch> FindMaxTimestampBatch() const;
+
   // Registers `wake` to run once when the end offset moves past `offset` or the log is deleted
   // or closed. Returns 0, without registering, when that is already the case. `wake` runs on the
   // store's notifier thread, never inside this call.

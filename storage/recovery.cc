@@ -134,7 +134,7 @@ absl::StatusOr<RecoverySummary> Recover(const std::string& dir, const RocksOptio
       ++summary.partitions;
     }
     ++summary.topics;
-    catalog->Restore(std::move(topic));
+    if (absl::Status rs = catalog->Restore(std::move(topic)); !rs.ok()) return rs;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read topics");
   it.reset();

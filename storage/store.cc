@@ -127,6 +127,10 @@ std::shared_ptr<const Topic> Store::FindTopic(std::string_view name) const {
   return catalog_->Find(name);
 }
 
+std::shared_ptr<const Topic> Store::FindTopicByUuid(const TopicUuid& uuid) const {
+  return catalog_->FindByUuid(uuid);
+}
+
 std::vector<std::shared_ptr<const Topic>> Store::ListTopics() const { return catalog_->List(); }
 
 void Store::Append(std::vector<AppendPart> parts, AppendDone done) {

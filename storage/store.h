@@ -100,6 +100,7 @@ class Store {
   absl::Status DeleteTopic(std::string_view name);
   // nullptr when there is no such topic.
   std::shared_ptr<const Topic> FindTopic(std::string_view name) const;
+  std::shared_ptr<const Topic> FindTopicByUuid(const TopicUuid& uuid) const;
   std::vector<std::shared_ptr<const Topic>> ListTopics() const;
 
   // One partition's share of an append.

@@ -203,6 +203,11 @@ std::shared_ptr<const storage::Topic> Broker::FindTopic(std::string_view name) c
   return store_->FindTopic(name);
 }
 
+std::shared_ptr<const storage::Topic> Broker::FindTopicByUuid(
+    const storage::TopicUuid& uuid) const {
+  return store_->FindTopicByUuid(uuid);
+}
+
 std::vector<std::shared_ptr<const storage::Topic>> Broker::ListTopics() const {
   return store_->ListTopics();
 }
@@ -225,6 +230,7 @@ absl::StatusOr<std::shared_ptr<storage::PartitionLog>> Broker::GetPartition(
 TopicInfo Broker::Describe(const storage::Topic& topic) const {
   TopicInfo info;
   info.name = topic.meta.name;
+  info.topic_id = topic.meta.uuid;
   info.partitions = topic.meta.partitions;
   info.config.retention_ms = topic.meta.retention_ms;
   info.config.retention_bytes = topic.meta.retention_bytes;
@@ -447,6 +453,30 @@ absl::StatusOr<Broker::TimestampMatch> Broker::FindOffsetForTimestamp(
   if (match.timestamp_ms >= 0) return match;
   if (!next.ok()) return next.status();
   match.offset = *next;
+  return match;
+}
+
+absl::StatusOr<Broker::TimestampMatch> Broker::FindMaxTimestamp(
+    const storage::PartitionLog& log) const {
+  auto batch = log.FindMaxTimestampBatch();
+  if (!batch.ok()) return batch.status();
+  TimestampMatch match{-1, -1};
+  if (batch->count == 0) return match;
+  // The batch's records: the first with the largest timestamp (records below the log start,
+  // in a batch cut by DeleteRecords, are not read).
+  const int64_t batch_end = batch->base_offset + batch->count;
+  const int64_t from = std::max(batch->base_offset, log.log_start_offset());
+  auto next = ForEachRecord(log, from, 0, 0, [&](std::string_view encoded, int64_t offset) {
+    if (offset >= batch_end) return absl::CancelledError();  // past the batch: done
+    RecordView view;
+    absl::Status s = ParseRecordView(encoded, &view);
+    if (!s.ok()) return s;
+    if (match.offset < 0 || view.timestamp_ms > match.timestamp_ms) {
+      match = {offset, view.timestamp_ms};
+    }
+    return absl::OkStatus();
+  });
+  if (!next.ok() && !absl::IsCancelled(next.status())) return next.status();
   return match;
 }
 

@@ -83,6 +83,8 @@ class Broker {
   absl::StatusOr<std::shared_ptr<const storage::Topic>> GetTopic(std::string_view name) const;
   // nullptr when absent (no name check).
   std::shared_ptr<const storage::Topic> FindTopic(std::string_view name) const;
+  // nullptr when no topic has this UUID.
+  std::shared_ptr<const storage::Topic> FindTopicByUuid(const storage::TopicUuid& uuid) const;
   std::vector<std::shared_ptr<const storage::Topic>> ListTopics() const;
   // The partition's log: INVALID_ARGUMENT for a negative partition, NOT_FOUND when absent.
   absl::StatusOr<std::shared_ptr<storage::PartitionLog>> GetPartition(std::string_view topic,
@@ -126,6 +128,9 @@ class Broker {
   };
   absl::StatusOr<TimestampMatch> FindOffsetForTimestamp(const storage::PartitionLog& log,
                                                         int64_t timestamp_ms) const;
+  // The record with the largest timestamp (the first of equals; Kafka's MAX_TIMESTAMP): its
+  // offset and timestamp; offset -1 and timestamp -1 when the log holds no record.
+  absl::StatusOr<TimestampMatch> FindMaxTimestamp(const storage::PartitionLog& log) const;
 
   // --- retention ------------------------------------------------------------------------
   // Moves the partition's log start forward to `offset` (-1: its end offset), deleting the

@@ -3,6 +3,7 @@
 #ifndef FERRY_SERVER_BROKER_TYPES_H_
 #define FERRY_SERVER_BROKER_TYPES_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct TopicConfigChange {
 // A topic as the doors describe it: its settings with defaults filled in.
 struct TopicInfo {
   std::string name;
+  // Random, persisted, never all zero; a topic created again under the same name gets a new
+  // one (Kafka's topic id).
+  std::array<uint8_t, 16> topic_id{};
   int32_t partitions = 0;
   TopicConfig config;
 };

@@ -75,13 +75,16 @@ void ServingState::BeginShutdown() {
 
 const std::vector<ApiEntry>& Apis() {
   // Every range starts at v0: librdkafka turns group consumption off when a group API's does
-  // not. Metadata v4 as the highest makes kafka-python take the broker for 0.11 (record batch
-  // v2, Produce v3, Fetch v4).
+  // not. kafka-python 2.0.2 infers the broker's version from the versions advertised, newest
+  // check first (DescribeAcls v2: 2.5, Produce v8: 2.4, Fetch v11: 2.3, ListOffsets v5: 2.2,
+  // Fetch v10: 2.1, ... Metadata v5: 1.0, Metadata v4: 0.11): Produce up to v9 makes it take
+  // Ferry for 2.4, so it produces with Produce v7 (record batch v2), fetches with Fetch v4 and
+  // lists offsets with ListOffsets v1, all served here.
   static const std::vector<ApiEntry> apis = {
-      {kProduce, 0, 3, 9, HandleProduce, ProduceErrorResponse},
-      {kFetch, 0, 4, 12, HandleFetch, FetchErrorResponse},
-      {kListOffsets, 0, 2, 6, HandleListOffsets, ListOffsetsErrorResponse},
-      {kMetadata, 0, 4, 9, HandleMetadata, MetadataErrorResponse},
+      {kProduce, 0, 9, 9, HandleProduce, ProduceErrorResponse},
+      {kFetch, 0, 12, 12, HandleFetch, FetchErrorResponse},
+      {kListOffsets, 0, 7, 6, HandleListOffsets, ListOffsetsErrorResponse},
+      {kMetadata, 0, 12, 9, HandleMetadata, MetadataErrorResponse},
       {kOffsetCommit, 0, 8, 8, HandleOffsetCommit, OffsetCommitErrorResponse},
       {kOffsetFetch, 0, 8, 6, HandleOffsetFetch, OffsetFetchErrorResponse},
       {kFindCoordinator, 0, 4, 3, HandleFindCoordinator, FindCoordinatorErrorResponse},
@@ -96,8 +99,8 @@ const std::vector<ApiEntry>& Apis() {
       {kSaslHandshake, 0, 1, kNeverFlexible, HandleSaslHandshake, SaslHandshakeErrorResponse,
        /*advertised=*/false},
       {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
-      {kCreateTopics, 0, 1, 5, HandleCreateTopics, CreateTopicsErrorResponse},
-      {kDeleteTopics, 0, 1, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
+      {kCreateTopics, 0, 7, 5, HandleCreateTopics, CreateTopicsErrorResponse},
+      {kDeleteTopics, 0, 6, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
       {kDeleteRecords, 0, 2, 2, HandleDeleteRecords, DeleteRecordsErrorResponse},
       // Idempotent producers (librdkafka, Java 3.0+ and franz-go enable them by default).
       {kInitProducerId, 0, 4, 2, HandleInitProducerId, InitProducerIdErrorResponse},

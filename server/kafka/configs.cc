@@ -43,47 +43,6 @@ void AddSynonym(Config& c, std::string name, std::string value, int8_t source) {
   c.synonyms.push_back({std::move(name), std::move(value), source});
 }
 
-// A topic's configs; `meta` holds its stored settings (0: unset).
-std::vector<Config> TopicConfigs(const broker::BrokerOptions& options,
-                                 const storage::TopicMeta& meta) {
-  std::vector<Config> out;
-  const auto limit = [&](const char* name, const char* broker_name, int64_t value,
-                         const char* doc) {
-    Config c = MakeConfig(name, value > 0 ? absl::StrCat(value) : "-1", false,
-                          value > 0 ? config_source::kTopic : config_source::kDefault,
-                          config_type::kLong, doc);
-    if (value > 0) AddSynonym(c, name, absl::StrCat(value), config_source::kTopic);
-    AddSynonym(c, broker_name, "-1", config_source::kDefault);
-    out.push_back(std::move(c));
-  };
-  limit("retention.ms", "log.retention.ms", meta.retention_ms,
-        "Records older than this many milliseconds (by their batch's largest timestamp) are "
-        "deleted, whole batches at a time. -1: kept however old.");
-  limit("retention.bytes", "log.retention.bytes", meta.retention_bytes,
-        "Each partition keeps at most this many stored bytes, deleting its oldest batches. "
-        "-1: no limit.");
-  const bool own_limit = meta.max_record_bytes > 0;
-  Config max = MakeConfig(
-      "max.message.bytes",
-      absl::StrCat(own_limit ? meta.max_record_bytes : options.max_record_bytes), false,
-      own_limit ? config_source::kTopic : config_source::kStaticBroker, config_type::kInt,
-      "The largest record (key + value + headers) the topic accepts, in bytes; at most the "
-      "broker's message.max.bytes (ferryd --max-record-bytes).");
-  if (own_limit) {
-    AddSynonym(max, "max.message.bytes", absl::StrCat(meta.max_record_bytes),
-               config_source::kTopic);
-  }
-  AddSynonym(max, "message.max.bytes", absl::StrCat(options.max_record_bytes),
-             config_source::kStaticBroker);
-  out.push_back(std::move(max));
-  Config cleanup =
-      MakeConfig("cleanup.policy", "delete", true, config_source::kDefault, config_type::kList,
-                 "Ferry deletes old records by retention; it does not compact topics.");
-  AddSynonym(cleanup, "log.cleanup.policy", "delete", config_source::kDefault);
-  out.push_back(std::move(cleanup));
-  return out;
-}
-
 // The broker's configs: ferryd's flags and the defaults every topic starts from.
 std::vector<Config> BrokerConfigs(const broker::BrokerOptions& options) {
   std::vector<Config> out;
@@ -146,89 +105,6 @@ int16_t TopicErrorCode(const absl::Status& s) {
   return error::kUnknownServerError;
 }
 
-// A failed change of one resource.
-struct AlterError {
-  int16_t code;
-  std::string message;
-};
-
-// Parses a retention value: -1 is no limit (Ferry's 0); 0 and below -1 are refused.
-std::optional<AlterError> ParseLimit(const std::string& name, const std::string& value,
-                                     int64_t* out) {
-  int64_t v = 0;
-  if (!absl::SimpleAtoi(value, &v) || v < -1 || v == 0) {
-    return AlterError{error::kInvalidConfig,
-                      absl::StrCat("invalid value '", value, "' for ", name,
-                                   ": give a positive number, or -1 for no limit")};
-  }
-  *out = v == -1 ? 0 : v;
-  return std::nullopt;
-}
-
-// Applies one config of a topic resource to `change`.
-std::optional<AlterError> ApplyConfig(const AlterConfigsRequest::Config& c, bool incremental,
-                                      int32_t broker_max, broker::TopicConfigChange* change) {
-  using Op = AlterConfigsRequest::Op;
-  const bool known = c.name == "retention.ms" || c.name == "retention.bytes" ||
-                     c.name == "max.message.bytes" || c.name == "cleanup.policy";
-  if (!known) {
-    return AlterError{error::kInvalidConfig, absl::StrCat("config '", c.name,
-                                                          "' is not supported on a topic; "
-                                                          "Ferry's topic configs are ",
-                                                          kTopicKeys)};
-  }
-  if (incremental && c.op != Op::kSet && c.op != Op::kDelete && c.op != Op::kAppend &&
-      c.op != Op::kSubtract) {
-    return AlterError{error::kInvalidRequest,
-                      absl::StrCat("unknown config operation ", c.op, " for '", c.name, "'")};
-  }
-  if (c.name == "cleanup.policy") {
-    const bool keeps_delete = !incremental            ? (!c.value || *c.value == "delete")
-                              : c.op == Op::kDelete   ? true
-                              : c.op == Op::kSubtract ? false
-                                                      : (c.value && *c.value == "delete");
-    if (!keeps_delete) {
-      return AlterError{error::kInvalidConfig,
-                        "cleanup.policy is read-only: Ferry only deletes by retention "
-                        "(cleanup.policy=delete) and never compacts"};
-    }
-    return std::nullopt;
-  }
-  if (incremental && (c.op == Op::kAppend || c.op == Op::kSubtract)) {
-    return AlterError{error::kInvalidRequest,
-                      absl::StrCat("'", c.name,
-                                   "' is not a list: APPEND and SUBTRACT do not apply; "
-                                   "use SET or DELETE")};
-  }
-  const bool to_default = incremental ? c.op == Op::kDelete : !c.value.has_value();
-  if (incremental && !to_default && !c.value.has_value()) {
-    return AlterError{error::kInvalidRequest,
-                      absl::StrCat("SET of '", c.name, "' needs a value (DELETE resets it)")};
-  }
-  int64_t value = 0;
-  if (!to_default) {
-    if (c.name == "max.message.bytes") {
-      if (!absl::SimpleAtoi(*c.value, &value) || value < 1 || value > broker_max) {
-        return AlterError{error::kInvalidConfig,
-                          absl::StrCat("invalid value '", *c.value,
-                                       "' for max.message.bytes: give 1 to the broker's "
-                                       "message.max.bytes, ",
-                                       broker_max, " (ferryd --max-record-bytes)")};
-      }
-    } else if (auto e = ParseLimit(c.name, *c.value, &value)) {
-      return e;
-    }
-  }
-  if (c.name == "retention.ms") {
-    change->retention_ms = value;
-  } else if (c.name == "retention.bytes") {
-    change->retention_bytes = value;
-  } else {
-    change->max_record_bytes = static_cast<int32_t>(value);
-  }
-  return std::nullopt;
-}
-
 AlterConfigsResponse::Resource AlterResource(ApiContext& ctx,
                                              const AlterConfigsRequest::Resource& res,
                                              bool incremental, bool validate_only) {
@@ -259,7 +135,8 @@ AlterConfigsResponse::Resource AlterResource(ApiContext& ctx,
     change.max_record_bytes = 0;
   }
   for (const auto& c : res.configs) {
-    if (auto e = ApplyConfig(c, incremental, ctx.broker->options().max_record_bytes, &change)) {
+    if (auto e =
+            ApplyTopicConfig(c, incremental, ctx.broker->options().max_record_bytes, &change)) {
       return fail(e->code, e->message);
     }
   }
@@ -288,7 +165,124 @@ Result HandleAlter(ApiContext& ctx, const RequestHeader& h, Reader& body, bool i
   return Result::Reply(EncodeResponse(h, resp));
 }
 
+// Parses a retention value: -1 is no limit (Ferry's 0); 0 and below -1 are refused.
+std::optional<TopicConfigError> ParseLimit(const std::string& name, const std::string& value,
+                                           int64_t* out) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(value, &v) || v < -1 || v == 0) {
+    return TopicConfigError{error::kInvalidConfig,
+                            absl::StrCat("invalid value '", value, "' for ", name,
+                                         ": give a positive number, or -1 for no limit")};
+  }
+  *out = v == -1 ? 0 : v;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::vector<Config> TopicConfigs(const broker::BrokerOptions& options,
+                                 const storage::TopicMeta& meta) {
+  std::vector<Config> out;
+  const auto limit = [&](const char* name, const char* broker_name, int64_t value,
+                         const char* doc) {
+    Config c = MakeConfig(name, value > 0 ? absl::StrCat(value) : "-1", false,
+                          value > 0 ? config_source::kTopic : config_source::kDefault,
+                          config_type::kLong, doc);
+    if (value > 0) AddSynonym(c, name, absl::StrCat(value), config_source::kTopic);
+    AddSynonym(c, broker_name, "-1", config_source::kDefault);
+    out.push_back(std::move(c));
+  };
+  limit("retention.ms", "log.retention.ms", meta.retention_ms,
+        "Records older than this many milliseconds (by their batch's largest timestamp) are "
+        "deleted, whole batches at a time. -1: kept however old.");
+  limit("retention.bytes", "log.retention.bytes", meta.retention_bytes,
+        "Each partition keeps at most this many stored bytes, deleting its oldest batches. "
+        "-1: no limit.");
+  const bool own_limit = meta.max_record_bytes > 0;
+  Config max = MakeConfig(
+      "max.message.bytes",
+      absl::StrCat(own_limit ? meta.max_record_bytes : options.max_record_bytes), false,
+      own_limit ? config_source::kTopic : config_source::kStaticBroker, config_type::kInt,
+      "The largest record (key + value + headers) the topic accepts, in bytes; at most the "
+      "broker's message.max.bytes (ferryd --max-record-bytes).");
+  if (own_limit) {
+    AddSynonym(max, "max.message.bytes", absl::StrCat(meta.max_record_bytes),
+               config_source::kTopic);
+  }
+  AddSynonym(max, "message.max.bytes", absl::StrCat(options.max_record_bytes),
+             config_source::kStaticBroker);
+  out.push_back(std::move(max));
+  Config cleanup =
+      MakeConfig("cleanup.policy", "delete", true, config_source::kDefault, config_type::kList,
+                 "Ferry deletes old records by retention; it does not compact topics.");
+  AddSynonym(cleanup, "log.cleanup.policy", "delete", config_source::kDefault);
+  out.push_back(std::move(cleanup));
+  return out;
+}
+
+std::optional<TopicConfigError> ApplyTopicConfig(const AlterConfigsRequest::Config& c,
+                                                 bool incremental, int32_t broker_max,
+                                                 broker::TopicConfigChange* change) {
+  using Op = AlterConfigsRequest::Op;
+  const bool known = c.name == "retention.ms" || c.name == "retention.bytes" ||
+                     c.name == "max.message.bytes" || c.name == "cleanup.policy";
+  if (!known) {
+    return TopicConfigError{error::kInvalidConfig, absl::StrCat("config '", c.name,
+                                                                "' is not supported on a topic; "
+                                                                "Ferry's topic configs are ",
+                                                                kTopicKeys)};
+  }
+  if (incremental && c.op != Op::kSet && c.op != Op::kDelete && c.op != Op::kAppend &&
+      c.op != Op::kSubtract) {
+    return TopicConfigError{error::kInvalidRequest,
+                            absl::StrCat("unknown config operation ", c.op, " for '", c.name, "'")};
+  }
+  if (c.name == "cleanup.policy") {
+    const bool keeps_delete = !incremental            ? (!c.value || *c.value == "delete")
+                              : c.op == Op::kDelete   ? true
+                              : c.op == Op::kSubtract ? false
+                                                      : (c.value && *c.value == "delete");
+    if (!keeps_delete) {
+      return TopicConfigError{error::kInvalidConfig,
+                              "cleanup.policy is read-only: Ferry only deletes by retention "
+                              "(cleanup.policy=delete) and never compacts"};
+    }
+    return std::nullopt;
+  }
+  if (incremental && (c.op == Op::kAppend || c.op == Op::kSubtract)) {
+    return TopicConfigError{error::kInvalidRequest,
+                            absl::StrCat("'", c.name,
+                                         "' is not a list: APPEND and SUBTRACT do not apply; "
+                                         "use SET or DELETE")};
+  }
+  const bool to_default = incremental ? c.op == Op::kDelete : !c.value.has_value();
+  if (incremental && !to_default && !c.value.has_value()) {
+    return TopicConfigError{error::kInvalidRequest,
+                            absl::StrCat("SET of '", c.name, "' needs a value (DELETE resets it)")};
+  }
+  int64_t value = 0;
+  if (!to_default) {
+    if (c.name == "max.message.bytes") {
+      if (!absl::SimpleAtoi(*c.value, &value) || value < 1 || value > broker_max) {
+        return TopicConfigError{error::kInvalidConfig,
+                                absl::StrCat("invalid value '", *c.value,
+                                             "' for max.message.bytes: give 1 to the broker's "
+                                             "message.max.bytes, ",
+                                             broker_max, " (ferryd --max-record-bytes)")};
+      }
+    } else if (auto e = ParseLimit(c.name, *c.value, &value)) {
+      return e;
+    }
+  }
+  if (c.name == "retention.ms") {
+    change->retention_ms = value;
+  } else if (c.name == "retention.bytes") {
+    change->retention_bytes = value;
+  } else {
+    change->max_record_bytes = static_cast<int32_t>(value);
+  }
+  return std::nullopt;
+}
 
 Result HandleDescribeConfigs(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const DescribeConfigsRequest r = DecodeDescribeConfigsRequest(h.api_version, body);

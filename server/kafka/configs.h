@@ -11,9 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "server/broker/types.h"
 #include "server/kafka/api.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
+
+namespace ferry::broker {
+struct BrokerOptions;
+}  // namespace ferry::broker
+namespace ferry::storage {
+struct TopicMeta;
+}  // namespace ferry::storage
 
 namespace ferry::kafka {
 
@@ -101,6 +109,26 @@ struct AlterConfigsResponse {
   };
   std::vector<Resource> resources;
 };
+
+// Why a topic config was refused: a Kafka error code and a message for the user.
+struct TopicConfigError {
+  int16_t code;
+  std::string message;
+};
+
+// The one check of a topic config given by its Kafka name (AlterConfigs,
+// IncrementalAlterConfigs, CreateTopics): records it in `change`, or says why it is refused
+// (INVALID_CONFIG for an unknown name or a bad value). `incremental`: `c.op` applies
+// (IncrementalAlterConfigs); otherwise a null value means the default. `broker_max`: the
+// broker's record limit, which max.message.bytes may not pass.
+std::optional<TopicConfigError> ApplyTopicConfig(const AlterConfigsRequest::Config& c,
+                                                 bool incremental, int32_t broker_max,
+                                                 broker::TopicConfigChange* change);
+
+// A topic's configs as DescribeConfigs shows them (with synonyms and documentation); `meta`
+// holds its stored settings (0: unset).
+std::vector<DescribeConfigsResponse::Config> TopicConfigs(const broker::BrokerOptions& options,
+                                                          const storage::TopicMeta& meta);
 
 // Each Decode*Request reads a request body in the format of `version` from `body`; a
 // malformed body fails `body` (CheckRequestBody reports it). EncodeResponse returns the whole

@@ -1,6 +1,8 @@
 // Fetch: reads each partition from the broker's logs and returns its records in the format
 // of the request's version (message sets v0/v1, record batch v2); long-polls for min bytes,
-// woken by appends or by shutdown. Thread-safe: blocks only its own connection's thread.
+// woken by appends or by shutdown. Every fetch is a full one: Ferry declines to create
+// incremental fetch sessions (KIP-227 lets a broker answer session id 0), so clients keep
+// sending full fetches. Thread-safe: blocks only its own connection's thread.
 #include "server/kafka/fetch.h"
 
 #include <algorithm>
@@ -54,6 +56,7 @@ int64_t ReadFetch(const RequestHeader& h, const FetchRequest& r, std::vector<Fet
       }
       broker::TailReader& reader = *part.reader;
       fp.high_watermark = reader.end_offset();
+      fp.log_start_offset = reader.log_start_offset();
       if (reader.next() < fp.high_watermark && (total == 0 || total < budget)) {
         // Always at least one record when any is there (the first partition with data), as
         // Kafka does, so a record larger than the limits still gets through.
@@ -97,11 +100,27 @@ int64_t ReadFetch(const RequestHeader& h, const FetchRequest& r, std::vector<Fet
   return total;
 }
 
+// KIP-227's rules for a request's session id and epoch, with no session ever created: epoch
+// 0 (open a session) and -1 (no session) are full fetches whatever the id (a session the id
+// names is closed, and there is none); any other epoch asks for an incremental fetch of a
+// session: FETCH_SESSION_ID_NOT_FOUND for an id, INVALID_FETCH_SESSION_EPOCH without one.
+int16_t SessionError(const FetchRequest& r) {
+  if (r.session_epoch == 0 || r.session_epoch == -1) return error::kNone;
+  return r.session_id != 0 ? error::kFetchSessionIdNotFound : error::kInvalidFetchSessionEpoch;
+}
+
 }  // namespace
 
 Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const FetchRequest r = DecodeFetchRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  if (h.api_version >= 7) {
+    if (int16_t code = SessionError(r); code != error::kNone) {
+      FetchResponse refused;
+      refused.error_code = code;
+      return Result::Reply(EncodeResponse(h, refused));
+    }
+  }
   // A reader per partition at the fetch offset. Kafka clients apply auto.offset.reset
   // themselves, so the engine's reset rule here is kNone: OFFSET_OUT_OF_RANGE.
   std::vector<FetchPartition> parts;
@@ -155,8 +174,10 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   return Result::Reply(EncodeResponse(h, resp));
 }
 
-std::string FetchErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {
-  return EncodeResponse(h, FetchResponse{});  // no topics, so nowhere for the error
+std::string FetchErrorResponse(const RequestHeader& h, int16_t error_code) {
+  FetchResponse r;  // no topics; v7+ carries the error at the top level
+  r.error_code = error_code;
+  return EncodeResponse(h, r);
 }
 
 }  // namespace ferry::kafka

@@ -16,7 +16,10 @@ namespace ferry::kafka {
 struct FetchRequest {
   struct Partition {
     int32_t index = 0;
+    int32_t current_leader_epoch = -1;  // v9+: not checked (Ferry's leader epoch is 0)
     int64_t fetch_offset = 0;
+    int32_t last_fetched_epoch = -1;  // v12+
+    int64_t log_start_offset = -1;    // v5+ (followers only)
     int32_t max_bytes = 0;
   };
   struct Topic {
@@ -28,7 +31,11 @@ struct FetchRequest {
   int32_t min_bytes = 0;
   int32_t max_bytes = INT32_MAX;  // v3+
   int8_t isolation_level = 0;     // v4+
+  int32_t session_id = 0;         // v7+: incremental fetch sessions (KIP-227)
+  int32_t session_epoch = -1;     // v7+
   std::vector<Topic> topics;
+  std::vector<Topic> forgotten_topics;  // v7+: partitions only, no offsets
+  std::string rack_id;                  // v11+
 };
 
 struct FetchResponse {
@@ -36,12 +43,15 @@ struct FetchResponse {
     int32_t index = 0;
     int16_t error_code = 0;
     int64_t high_watermark = -1;
-    std::string records;  // a record batch or message set, already encoded
+    std::string records;            // a record batch or message set, already encoded
+    int64_t log_start_offset = -1;  // v5+
   };
   struct Topic {
     std::string name;
     std::vector<Partition> partitions;
   };
+  int16_t error_code = 0;  // v7+: the request's own error (a fetch session refused)
+  int32_t session_id = 0;  // v7+: always 0, Ferry creates no fetch sessions
   std::vector<Topic> topics;
 };
 

@@ -157,8 +157,7 @@ struct ListGroupsResponse {
 // The authorized operations DescribeGroups reports when asked (Ferry authorizes everything):
 // the bits of READ (3), DELETE (6) and DESCRIBE (8), Kafka's operations on a group.
 inline constexpr int32_t kGroupAuthorizedOperations = (1 << 3) | (1 << 6) | (1 << 8);
-// ... and when not asked.
-inline constexpr int32_t kAuthorizedOperationsOmitted = INT32_MIN;
+// (kAuthorizedOperationsOmitted, protocol.h, when not asked.)
 
 struct DescribeGroupsResponse {
   struct Member {

@@ -1,5 +1,5 @@
-// ListOffsets: a partition's end, its log start, or the first offset at or after a
-// timestamp, from the broker's logs. Thread-safe.
+// ListOffsets: a partition's end, its log start, the first offset at or after a timestamp,
+// or the record with the largest timestamp, from the broker's logs. Thread-safe.
 #include "server/kafka/list_offsets.h"
 
 #include <utility>
@@ -22,6 +22,15 @@ Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) 
       auto log = ctx.broker->GetPartition(topic.name, p.index);
       if (!log.ok()) {
         lp.error_code = error::kUnknownTopicOrPartition;
+      } else if (p.timestamp == -3 && h.api_version >= 7) {
+        // Kafka's MAX_TIMESTAMP (KIP-734): none (-1, -1) when the log is empty.
+        auto match = ctx.broker->FindMaxTimestamp(**log);
+        if (match.ok()) {
+          lp.offset = match->offset;
+          lp.timestamp = match->timestamp_ms;
+        } else {
+          lp.error_code = error::kUnknownServerError;
+        }
       } else if (p.timestamp == -1 || p.timestamp == -2) {
         // Kafka's LATEST and EARLIEST timestamps.
         auto offset = ctx.broker->ResolveStart(
@@ -48,6 +57,7 @@ Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) 
         }
       }
       if (h.api_version == 0 && p.max_num_offsets <= 0) lp.offset = -1;
+      if (lp.error_code == error::kNone && lp.offset >= 0) lp.leader_epoch = 0;
       lt.partitions.push_back(lp);
     }
     resp.topics.push_back(std::move(lt));

@@ -16,8 +16,9 @@ namespace ferry::kafka {
 struct ListOffsetsRequest {
   struct Partition {
     int32_t index = 0;
-    int64_t timestamp = -1;       // -1 latest, -2 earliest
-    int32_t max_num_offsets = 1;  // v0
+    int32_t current_leader_epoch = -1;  // v4+: not checked (Ferry's leader epoch is 0)
+    int64_t timestamp = -1;             // -1 latest, -2 earliest, -3 max timestamp (v7+)
+    int32_t max_num_offsets = 1;        // v0
   };
   struct Topic {
     std::string name;
@@ -33,7 +34,8 @@ struct ListOffsetsResponse {
     int32_t index = 0;
     int16_t error_code = 0;
     int64_t timestamp = -1;
-    int64_t offset = -1;  // v0: the single old-style offset, none when -1
+    int64_t offset = -1;        // v0: the single old-style offset, none when -1
+    int32_t leader_epoch = -1;  // v4+
   };
   struct Topic {
     std::string name;

@@ -1,5 +1,7 @@
 // Metadata: this node as the only broker, and each topic asked for (or every topic) with
-// its partitions, creating named unknown topics when auto-creation is on.
+// its partitions, creating named unknown topics when auto-creation is on; topics asked for by
+// id (v10+) are looked up by their UUID. Ferry has no ACLs: asked for authorized operations
+// (v8+), it answers every operation allowed.
 // Thread-safe.
 #include "server/kafka/metadata.h"
 
@@ -12,6 +14,21 @@
 #include "server/broker/broker.h"
 
 namespace ferry::kafka {
+namespace {
+
+// Kafka's AclOperation codes, as bits of an authorized-operations field.
+constexpr int32_t Op(int bit) { return int32_t{1} << bit; }
+// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+constexpr int32_t kTopicOperations =
+    Op(3) | Op(4) | Op(5) | Op(6) | Op(7) | Op(8) | Op(10) | Op(11);
+// CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+constexpr int32_t kClusterOperations = Op(5) | Op(7) | Op(8) | Op(9) | Op(10) | Op(11) | Op(12);
+
+bool IsZero(const Uuid& id) {
+  return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
+}
+
+}  // namespace
 
 Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const MetadataRequest r = DecodeMetadataRequest(h.api_version, body);
@@ -23,6 +40,11 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   }
   resp.cluster_id = "ferry";
   resp.controller_id = kNodeId;
+  if (r.include_cluster_authorized_operations) {
+    resp.cluster_authorized_operations = kClusterOperations;
+  }
+  const int32_t topic_operations =
+      r.include_topic_authorized_operations ? kTopicOperations : kAuthorizedOperationsOmitted;
   std::vector<std::shared_ptr<const storage::Topic>> topics;
   if (!r.topics.has_value()) {
     topics = ctx.broker->ListTopics();
@@ -32,14 +54,30 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const auto add_topic = [&](const storage::Topic& t) {
     MetadataResponse::Topic mt;
     mt.name = t.meta.name;
+    mt.topic_id = t.meta.uuid;
+    mt.authorized_operations = topic_operations;
     for (int32_t p = 0; p < t.meta.partitions; ++p) {
-      mt.partitions.push_back({error::kNone, p, kNodeId, {kNodeId}, {kNodeId}});
+      mt.partitions.push_back({error::kNone, p, kNodeId, {kNodeId}, {kNodeId}, 0});
     }
     resp.topics.push_back(std::move(mt));
   };
   for (const auto& t : topics) add_topic(*t);
   if (r.topics.has_value()) {
-    for (const auto& name : *r.topics) {
+    for (const auto& wanted : *r.topics) {
+      if (!wanted.name.has_value()) {
+        auto topic =
+            IsZero(wanted.topic_id) ? nullptr : ctx.broker->FindTopicByUuid(wanted.topic_id);
+        if (topic != nullptr) {
+          add_topic(*topic);
+          continue;
+        }
+        MetadataResponse::Topic mt;
+        mt.error_code = error::kUnknownTopicId;
+        mt.topic_id = wanted.topic_id;
+        resp.topics.push_back(std::move(mt));
+        continue;
+      }
+      const std::string& name = *wanted.name;
       // Kafka creates a topic a client asks metadata for, when auto-creation is on, but never
       // its internal topics (__consumer_offsets, ...).
       auto topic = r.allow_auto_topic_creation && !name.starts_with("__")

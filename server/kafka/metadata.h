@@ -15,8 +15,14 @@
 namespace ferry::kafka {
 
 struct MetadataRequest {
-  std::optional<std::vector<std::string>> topics;  // nullopt: every topic
-  bool allow_auto_topic_creation = true;           // v4+
+  struct Topic {
+    Uuid topic_id{};                  // v10+
+    std::optional<std::string> name;  // null (v12+, or empty before): by topic_id
+  };
+  std::optional<std::vector<Topic>> topics;            // nullopt: every topic
+  bool allow_auto_topic_creation = true;               // v4+
+  bool include_cluster_authorized_operations = false;  // v8-10
+  bool include_topic_authorized_operations = false;    // v8+
 };
 
 struct MetadataResponse {
@@ -31,16 +37,20 @@ struct MetadataResponse {
     int32_t leader = 0;
     std::vector<int32_t> replicas;
     std::vector<int32_t> isr;
+    int32_t leader_epoch = 0;  // v7+
   };
   struct Topic {
     int16_t error_code = 0;
-    std::string name;
+    std::optional<std::string> name;  // null (v12+) for an unknown topic id
     std::vector<Partition> partitions;
+    Uuid topic_id{};                                               // v10+
+    int32_t authorized_operations = kAuthorizedOperationsOmitted;  // v8+
   };
   std::vector<Broker> brokers;
   std::string cluster_id;
   int32_t controller_id = 0;
   std::vector<Topic> topics;
+  int32_t cluster_authorized_operations = kAuthorizedOperationsOmitted;  // v8-10
 };
 
 // Reads a request body in the format of `version` from `body`; a malformed body fails `body`

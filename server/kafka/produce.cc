@@ -66,44 +66,62 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     const ProduceRequest::Topic& topic = r.topics[ti];
     results[ti].resize(topic.partitions.size(), {absl::OkStatus(), -1});
   }
-  std::vector<std::vector<int16_t>> codes(r.topics.size());
+  // A refusal before any append: its code and the reason the answer gives (v8+).
+  struct Refusal {
+    int16_t code = error::kNone;
+    std::string message;
+  };
+  std::vector<std::vector<Refusal>> refusals(r.topics.size());
+  std::vector<std::shared_ptr<const storage::Topic>> topics(r.topics.size());
   for (size_t ti = 0; ti < r.topics.size(); ++ti) {
     const ProduceRequest::Topic& topic = r.topics[ti];
-    codes[ti].resize(topic.partitions.size(), error::kNone);
+    refusals[ti].resize(topic.partitions.size());
     auto t = ctx.broker->GetTopic(topic.name);
+    if (t.ok()) topics[ti] = *t;
     for (size_t pi = 0; pi < topic.partitions.size(); ++pi) {
       const ProduceRequest::Partition& p = topic.partitions[pi];
-      int16_t& code = codes[ti][pi];
+      Refusal& refusal = refusals[ti][pi];
+      auto refuse = [&refusal](int16_t code, std::string message) {
+        refusal.code = code;
+        refusal.message = std::move(message);
+      };
       if (r.acks != 0 && r.acks != 1 && r.acks != -1) {
-        code = error::kInvalidRequiredAcks;
+        refuse(error::kInvalidRequiredAcks,
+               absl::StrCat("acks must be 0, 1 or -1 (all), got ", r.acks));
         continue;
       }
       if (r.transactional_id.has_value()) {
         // No transactions: the error InitProducerId gives a transactional id.
-        code = error::kTransactionalIdAuthorizationFailed;
+        refuse(error::kTransactionalIdAuthorizationFailed,
+               "Ferry does not support transactions; produce without a transactional id");
         continue;
       }
       if (!t.ok()) {
-        code = absl::IsInvalidArgument(t.status()) ? error::kInvalidTopic
-                                                   : error::kUnknownTopicOrPartition;
+        refuse(absl::IsInvalidArgument(t.status()) ? error::kInvalidTopic
+                                                   : error::kUnknownTopicOrPartition,
+               std::string(t.status().message()));
         continue;
       }
       if (p.index < 0 || p.index >= (*t)->meta.partitions) {
-        code = error::kUnknownTopicOrPartition;
+        refuse(error::kUnknownTopicOrPartition,
+               absl::StrCat("topic '", topic.name, "' has ", (*t)->meta.partitions,
+                            " partitions; partition ", p.index, " does not exist"));
         continue;
       }
       if (!p.records.has_value()) {
-        code = error::kCorruptMessage;
+        refuse(error::kCorruptMessage, "the partition's records are null");
         continue;
       }
       const BatchProducer producer = PeekBatchProducer(*p.records);
       if (producer.v2 && producer.transactional()) {
-        code = error::kTransactionalIdAuthorizationFailed;
+        refuse(error::kTransactionalIdAuthorizationFailed,
+               "Ferry does not support transactions; the batch is transactional");
         continue;
       }
       if (producer.idempotent() && producer.batches != 1) {
         // Kafka's rule: an idempotent batch's sequence range must be the whole request's.
-        code = error::kInvalidRecord;
+        refuse(error::kInvalidRecord,
+               "an idempotent produce must carry exactly one record batch per partition");
         continue;
       }
       // Compressed batches are decompressed here, once; the records view `decompressed`,
@@ -126,8 +144,9 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       }
       if (decoded.ok()) decoded = broker::EncodeBatch(records, &encoded, &batch);
       if (!decoded.ok()) {
-        code = IsCompressionRefused(decoded) ? error::kUnsupportedCompressionType
-                                             : ProduceError(decoded);
+        refuse(IsCompressionRefused(decoded) ? error::kUnsupportedCompressionType
+                                             : ProduceError(decoded),
+               std::string(decoded.message()));
         log::Event(log::Level::kDebug, "kafka_produce_rejected",
                    {{"topic", topic.name},
                     {"partition", std::to_string(p.index)},
@@ -163,12 +182,21 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     for (size_t pi = 0; pi < r.topics[ti].partitions.size(); ++pi) {
       ProduceResponse::Partition p;
       p.index = r.topics[ti].partitions[pi].index;
-      p.error_code = codes[ti][pi];
+      const Refusal& refusal = refusals[ti][pi];
+      p.error_code = refusal.code;
       if (p.error_code == error::kNone) {
-        p.error_code = ProduceError(results[ti][pi].first);
-        p.base_offset = p.error_code == error::kNone ? results[ti][pi].second : -1;
+        const absl::Status& appended = results[ti][pi].first;
+        p.error_code = ProduceError(appended);
+        if (p.error_code == error::kNone) {
+          p.base_offset = results[ti][pi].second;
+          p.log_start_offset = topics[ti]->partitions[p.index]->log_start_offset();
+        } else {
+          p.error_message = std::string(appended.message());
+        }
+      } else {
+        p.error_message = refusal.message;
       }
-      out.partitions.push_back(p);
+      out.partitions.push_back(std::move(p));
     }
     resp.topics.push_back(std::move(out));
   }

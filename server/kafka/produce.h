@@ -35,6 +35,8 @@ struct ProduceResponse {
     int32_t index = 0;
     int16_t error_code = 0;
     int64_t base_offset = -1;
+    int64_t log_start_offset = -1;             // v5+
+    std::optional<std::string> error_message;  // v8+: why, when error_code is not 0
   };
   struct Topic {
     std::string name;

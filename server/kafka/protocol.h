@@ -4,6 +4,7 @@
 #ifndef FERRY_SERVER_KAFKA_PROTOCOL_H_
 #define FERRY_SERVER_KAFKA_PROTOCOL_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -99,6 +100,8 @@ constexpr int16_t kKafkaStorageError = 56;
 constexpr int16_t kUnknownProducerId = 59;
 constexpr int16_t kNonEmptyGroup = 68;
 constexpr int16_t kGroupIdNotFound = 69;
+constexpr int16_t kFetchSessionIdNotFound = 70;
+constexpr int16_t kInvalidFetchSessionEpoch = 71;
 constexpr int16_t kMemberIdRequired = 79;
 constexpr int16_t kGroupMaxSizeReached = 81;
 constexpr int16_t kFencedInstanceId = 82;
@@ -106,6 +109,7 @@ constexpr int16_t kGroupSubscribedToTopic = 86;
 constexpr int16_t kUnsupportedCompressionType = 76;
 constexpr int16_t kInvalidRecord = 87;
 constexpr int16_t kProducerFenced = 90;
+constexpr int16_t kUnknownTopicId = 100;
 constexpr int16_t kTransactionalIdNotFound = 105;
 constexpr int16_t kUnsupportedEndpointType = 119;
 }  // namespace error
@@ -155,6 +159,12 @@ class ResponseFrame {
   Writer w_;
   size_t size_at_ = 0;
 };
+
+// A Kafka topic id (a UUID, Kafka 2.8+); all zero: none.
+using Uuid = std::array<uint8_t, 16>;
+
+// An "authorized operations" bitfield the client did not ask for (Kafka's default).
+inline constexpr int32_t kAuthorizedOperationsOmitted = INT32_MIN;
 
 // --- helpers for the API codecs --------------------------------------------------------------
 

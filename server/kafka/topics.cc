@@ -1,79 +1,113 @@
-// CreateTopics and DeleteTopics over the broker's topics: Kafka's topic configs mapped to
-// Ferry's, replication factor 1 only, validate_only honoured. Thread-safe.
+// CreateTopics and DeleteTopics over the broker's topics: Kafka's topic configs checked and
+// mapped to Ferry's by configs.cc's one check (ApplyTopicConfig), replication factor 1 only,
+// validate_only honoured (everything checked, nothing created). DeleteTopics v6 names topics
+// by name or by id. Thread-safe.
 #include "server/kafka/topics.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/broker/broker.h"
 #include "server/broker/validation.h"
+#include "server/kafka/configs.h"
 
 namespace ferry::kafka {
+namespace {
+
+bool IsZero(const Uuid& id) {
+  return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
+}
+
+// The created (or, validating only, the would-be) topic's partitions and configs, as the
+// response (v5+) reports them.
+void Describe(const broker::BrokerOptions& options, const storage::TopicMeta& meta,
+              CreateTopicsResponse::Topic* out) {
+  out->topic_id = meta.uuid;
+  out->num_partitions = meta.partitions;
+  out->replication_factor = 1;
+  for (auto& c : TopicConfigs(options, meta)) {
+    out->configs.push_back({c.name, c.value, c.read_only, c.source, c.is_sensitive});
+  }
+}
+
+CreateTopicsResponse::Topic CreateOne(ApiContext& ctx, const CreateTopicsRequest::Topic& t,
+                                      bool validate_only) {
+  const broker::BrokerOptions& options = ctx.broker->options();
+  CreateTopicsResponse::Topic out;
+  out.name = t.name;
+  const auto fail = [&](int16_t code, std::string message) {
+    out.error_code = code;
+    out.error_message = std::move(message);
+    return out;
+  };
+  if (absl::Status valid = broker::ValidateTopicName(t.name); !valid.ok()) {
+    return fail(error::kInvalidTopic, std::string(valid.message()));
+  }
+  if (t.replication_factor != 1 && t.replication_factor != -1) {
+    return fail(error::kInvalidReplicationFactor,
+                absl::StrCat("Ferry keeps one copy of each partition: replication factor must "
+                             "be 1 or -1 (the broker's default), got ",
+                             t.replication_factor));
+  }
+  int32_t partitions = t.num_partitions;
+  if (!t.assignments.empty()) partitions = static_cast<int32_t>(t.assignments.size());
+  if (partitions == 0 || partitions < -1 || partitions > options.max_partitions) {
+    return fail(error::kInvalidPartitions,
+                absl::StrCat("partitions must be between 1 and ", options.max_partitions,
+                             " (or -1 for the broker's default, ", options.default_partitions,
+                             "), got ", partitions));
+  }
+  if (partitions == -1) partitions = options.default_partitions;
+  broker::TopicConfigChange change;
+  for (const auto& c : t.configs) {
+    AlterConfigsRequest::Config config{c.name, AlterConfigsRequest::kSet, c.value};
+    if (auto e =
+            ApplyTopicConfig(config, /*incremental=*/false, options.max_record_bytes, &change)) {
+      return fail(e->code, absl::StrCat("topic '", t.name, "': ", e->message));
+    }
+  }
+  const broker::TopicConfig config{change.retention_ms.value_or(0),
+                                   change.retention_bytes.value_or(0),
+                                   change.max_record_bytes.value_or(0)};
+  if (absl::Status valid = ctx.broker->ValidateTopicConfig(config); !valid.ok()) {
+    return fail(error::kInvalidConfig, std::string(valid.message()));
+  }
+  const auto exists = [&] {
+    return fail(error::kTopicAlreadyExists, absl::StrCat("topic '", t.name, "' already exists"));
+  };
+  if (validate_only) {
+    if (ctx.broker->FindTopic(t.name) != nullptr) return exists();
+    storage::TopicMeta meta;
+    meta.name = t.name;
+    meta.partitions = partitions;
+    meta.retention_ms = config.retention_ms;
+    meta.retention_bytes = config.retention_bytes;
+    meta.max_record_bytes = config.max_record_bytes;
+    Describe(options, meta, &out);
+    out.topic_id = {};  // not created: no id yet
+    return out;
+  }
+  auto created = ctx.broker->CreateTopic(t.name, partitions, config);
+  if (absl::IsAlreadyExists(created.status())) return exists();
+  if (absl::IsInvalidArgument(created.status())) {
+    return fail(error::kInvalidConfig, std::string(created.status().message()));
+  }
+  if (!created.ok())
+    return fail(error::kUnknownServerError, std::string(created.status().message()));
+  Describe(options, (*created)->meta, &out);
+  return out;
+}
+
+}  // namespace
 
 Result HandleCreateTopics(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const CreateTopicsRequest r = DecodeCreateTopicsRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   CreateTopicsResponse resp;
-  for (const auto& t : r.topics) {
-    CreateTopicsResponse::Topic out;
-    out.name = t.name;
-    const auto fail = [&](int16_t code, std::string message) {
-      out.error_code = code;
-      out.error_message = std::move(message);
-    };
-    int32_t partitions = t.num_partitions;
-    if (!t.assignments.empty()) partitions = static_cast<int32_t>(t.assignments.size());
-    broker::TopicConfig config;
-    std::string bad_config;
-    for (const auto& c : t.configs) {
-      int64_t value = 0;
-      const bool numeric = c.value.has_value() && absl::SimpleAtoi(*c.value, &value);
-      if (c.name == "retention.ms" && numeric) {
-        config.retention_ms = value < 0 ? 0 : value;
-      } else if (c.name == "retention.bytes" && numeric) {
-        config.retention_bytes = value < 0 ? 0 : value;
-      } else if (c.name == "max.message.bytes" && numeric) {
-        config.max_record_bytes = static_cast<int32_t>(value);
-      } else if (!(c.name == "cleanup.policy" && c.value == "delete")) {
-        bad_config = c.name;
-      }
-    }
-    absl::Status valid = broker::ValidateTopicName(t.name);
-    if (!valid.ok()) {
-      fail(error::kInvalidTopic, std::string(valid.message()));
-    } else if (t.replication_factor != 1 && t.replication_factor != -1) {
-      fail(error::kInvalidReplicationFactor,
-           absl::StrCat("Ferry keeps one copy of each partition: replication factor must be 1 "
-                        "or -1, got ",
-                        t.replication_factor));
-    } else if (partitions == 0 || partitions < -1 ||
-               partitions > ctx.broker->options().max_partitions) {
-      fail(error::kInvalidPartitions,
-           absl::StrCat("partitions must be between 1 and ", ctx.broker->options().max_partitions,
-                        " (or -1 for the default), got ", partitions));
-    } else if (!bad_config.empty()) {
-      fail(error::kInvalidConfig,
-           absl::StrCat("config '", bad_config,
-                        "' is not supported (retention.ms, retention.bytes, max.message.bytes)"));
-    } else if (r.validate_only) {
-      if (ctx.broker->GetTopic(t.name).ok()) {
-        fail(error::kTopicAlreadyExists, absl::StrCat("topic '", t.name, "' already exists"));
-      }
-    } else {
-      auto created = ctx.broker->CreateTopic(t.name, partitions < 0 ? 0 : partitions, config);
-      if (absl::IsAlreadyExists(created.status())) {
-        fail(error::kTopicAlreadyExists, absl::StrCat("topic '", t.name, "' already exists"));
-      } else if (absl::IsInvalidArgument(created.status())) {
-        fail(error::kInvalidConfig, std::string(created.status().message()));
-      } else if (!created.ok()) {
-        fail(error::kUnknownServerError, std::string(created.status().message()));
-      }
-    }
-    resp.topics.push_back(std::move(out));
-  }
+  for (const auto& t : r.topics) resp.topics.push_back(CreateOne(ctx, t, r.validate_only));
   return Result::Reply(EncodeResponse(h, resp));
 }
 
@@ -81,17 +115,36 @@ Result HandleDeleteTopics(ApiContext& ctx, const RequestHeader& h, Reader& body)
   const DeleteTopicsRequest r = DecodeDeleteTopicsRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   DeleteTopicsResponse resp;
-  for (const auto& name : r.names) {
-    absl::Status s = ctx.broker->DeleteTopic(name);
-    int16_t code = error::kNone;
-    if (absl::IsNotFound(s)) {
-      code = error::kUnknownTopicOrPartition;
-    } else if (absl::IsInvalidArgument(s)) {
-      code = error::kInvalidTopic;
-    } else if (!s.ok()) {
-      code = error::kUnknownServerError;
+  for (const auto& t : r.topics) {
+    DeleteTopicsResponse::Topic out;
+    out.name = t.name;
+    out.topic_id = t.topic_id;
+    std::string name;
+    if (t.name.has_value()) {
+      name = *t.name;
+      if (auto topic = ctx.broker->FindTopic(name)) out.topic_id = topic->meta.uuid;
+    } else {
+      auto topic = IsZero(t.topic_id) ? nullptr : ctx.broker->FindTopicByUuid(t.topic_id);
+      if (topic == nullptr) {
+        out.error_code = error::kUnknownTopicId;
+        out.error_message = "no topic has this topic id";
+        resp.topics.push_back(std::move(out));
+        continue;
+      }
+      name = topic->meta.name;
+      out.name = name;
     }
-    resp.topics.push_back({name, code});
+    absl::Status s = ctx.broker->DeleteTopic(name);
+    if (absl::IsNotFound(s)) {
+      out.error_code =
+          t.name.has_value() ? error::kUnknownTopicOrPartition : error::kUnknownTopicId;
+    } else if (absl::IsInvalidArgument(s)) {
+      out.error_code = error::kInvalidTopic;
+    } else if (!s.ok()) {
+      out.error_code = error::kUnknownServerError;
+    }
+    if (!s.ok()) out.error_message = std::string(s.message());
+    resp.topics.push_back(std::move(out));
   }
   return Result::Reply(EncodeResponse(h, resp));
 }

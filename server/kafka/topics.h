@@ -34,23 +34,40 @@ struct CreateTopicsRequest {
 };
 
 struct DeleteTopicsRequest {
-  std::vector<std::string> names;
+  struct Topic {
+    std::optional<std::string> name;  // null (v6+): by `topic_id`
+    Uuid topic_id{};                  // v6+
+  };
+  std::vector<Topic> topics;  // v0-5 name them only
   int32_t timeout_ms = 0;
 };
 
 struct CreateTopicsResponse {
+  struct Config {
+    std::string name;
+    std::optional<std::string> value;
+    bool read_only = false;
+    int8_t source = -1;
+    bool is_sensitive = false;
+  };
   struct Topic {
     std::string name;
+    Uuid topic_id{};  // v7+
     int16_t error_code = 0;
     std::optional<std::string> error_message;  // v1+
+    int32_t num_partitions = -1;               // v5+
+    int16_t replication_factor = -1;           // v5+
+    std::vector<Config> configs;               // v5+
   };
   std::vector<Topic> topics;
 };
 
 struct DeleteTopicsResponse {
   struct Topic {
-    std::string name;
+    std::optional<std::string> name;  // null (v6+) for an unknown topic id
+    Uuid topic_id{};                  // v6+
     int16_t error_code = 0;
+    std::optional<std::string> error_message;  // v5+
   };
   std::vector<Topic> topics;
 };

@@ -1,5 +1,6 @@
 // Compressed produce through a real ferryd's Kafka listener: a batch in each codec at Produce
-// v3 (zstd refused there with UNSUPPORTED_COMPRESSION_TYPE, as Kafka does before v7), fetched
+// v3 (zstd refused there with UNSUPPORTED_COMPRESSION_TYPE, as Kafka does before v7, and taken
+// at v7), fetched
 // back uncompressed through the Kafka door and read through the gRPC door; corrupt and bomb
 // batches get their error codes and leave the connection usable.
 #include <string>
@@ -74,11 +75,12 @@ class KafkaCompressionTest : public ::testing::Test {
     ASSERT_TRUE(conn_.Connect(ferryd_.kafka_port()));
   }
 
-  int16_t Produce(const std::string& topic, const std::string& records, int64_t* base = nullptr) {
-    auto body = conn_.Call(kProduce, 3, ProduceBody(3, topic, 0, records));
+  int16_t Produce(const std::string& topic, const std::string& records, int64_t* base = nullptr,
+                  int16_t version = 3) {
+    auto body = conn_.Call(kProduce, version, ProduceBody(version, topic, 0, records));
     EXPECT_TRUE(body.has_value());
     if (!body) return -100;
-    const ktest::ProduceResult r = ParseProduce(3, *body);
+    const ktest::ProduceResult r = ParseProduce(version, *body);
     if (base != nullptr) *base = r.base_offset;
     return r.error;
   }
@@ -122,6 +124,12 @@ TEST_F(KafkaCompressionTest, EachCodecAtProduceV3FetchesBackAndReadsFromGrpc) {
   // zstd needs Produce v7: refused at v3, and nothing stored.
   EXPECT_EQ(Produce("comp", ktest::ValuesBatch(Values("zstd", 5), Codec::kZstd)),
             error::kUnsupportedCompressionType);
+  // At v7 it is taken, and lands right after what came before.
+  const std::vector<std::string> zstd = Values("zstd", 40);
+  int64_t zstd_base = -1;
+  ASSERT_EQ(Produce("comp", ktest::ValuesBatch(zstd, Codec::kZstd), &zstd_base, 7), 0);
+  EXPECT_EQ(zstd_base, static_cast<int64_t>(all.size()));
+  all.insert(all.end(), zstd.begin(), zstd.end());
 
   std::vector<std::string> fetched;
   while (fetched.size() < all.size()) {

@@ -179,9 +179,9 @@ class KafkaIntegrationTest : public ::testing::Test {
 
 TEST_F(KafkaIntegrationTest, ApiVersionsListsExactlyTheAdvertisedRanges) {
   const std::vector<std::tuple<int16_t, int16_t, int16_t>> expected = {
-      {0, 0, 3},  {1, 0, 4},  {2, 0, 2},  {3, 0, 4},  {8, 0, 8},  {9, 0, 8},  {10, 0, 4},
+      {0, 0, 9},  {1, 0, 12}, {2, 0, 7},  {3, 0, 12}, {8, 0, 8},  {9, 0, 8},  {10, 0, 4},
       {11, 0, 7}, {12, 0, 4}, {13, 0, 4}, {14, 0, 5}, {15, 0, 5}, {16, 0, 4}, {18, 0, 3},
-      {19, 0, 1}, {20, 0, 1}, {21, 0, 2}, {22, 0, 4}, {32, 0, 4}, {33, 0, 2}, {37, 0, 3},
+      {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {32, 0, 4}, {33, 0, 2}, {37, 0, 3},
       {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {60, 0, 1}, {61, 0, 0}};
   for (int16_t version : {0, 1, 2, 3}) {
     // v3 is flexible: the client names itself in compact strings.

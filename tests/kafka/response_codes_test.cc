@@ -11,6 +11,7 @@
 #include "server/kafka/offsets.h"
 #include "server/kafka/produce.h"
 #include "server/kafka/protocol.h"
+#include "server/kafka/topics.h"
 
 namespace ferry::kafka {
 namespace {
@@ -40,17 +41,18 @@ TEST(ResponseErrorCodeTest, EveryServedVersionsErrorResponseParses) {
 
 TEST(ResponseErrorCodeTest, FirstNonZeroPartitionCode) {
   FetchResponse fetch;
-  fetch.topics.push_back({"a", {{0, 0, 5, "records"}, {1, error::kOffsetOutOfRange, 5, ""}}});
-  fetch.topics.push_back({"b", {{0, error::kUnknownTopicOrPartition, -1, ""}}});
-  for (int16_t v = 0; v <= 4; ++v) {
+  fetch.topics.push_back({"a", {{0, 0, 5, "records", 0}, {1, error::kOffsetOutOfRange, 5, "", 0}}});
+  fetch.topics.push_back({"b", {{0, error::kUnknownTopicOrPartition, -1, "", -1}}});
+  for (int16_t v = 0; v <= 12; ++v) {
     const RequestHeader h = Header(kFetch, v);
     EXPECT_EQ(ResponseErrorCode(kFetch, v, h.flexible, EncodeResponse(h, fetch)),
               error::kOffsetOutOfRange)
         << "Fetch v" << v;
   }
   ProduceResponse produce;
-  produce.topics.push_back({"a", {{0, 0, 10}, {1, error::kMessageTooLarge, -1}}});
-  for (int16_t v = 0; v <= 3; ++v) {
+  produce.topics.push_back(
+      {"a", {{0, 0, 10, 0, std::nullopt}, {1, error::kMessageTooLarge, -1, -1, "too large"}}});
+  for (int16_t v = 0; v <= 9; ++v) {
     const RequestHeader h = Header(kProduce, v);
     EXPECT_EQ(ResponseErrorCode(kProduce, v, h.flexible, EncodeResponse(h, produce)),
               error::kMessageTooLarge)
@@ -60,7 +62,9 @@ TEST(ResponseErrorCodeTest, FirstNonZeroPartitionCode) {
   metadata.brokers.push_back({0, "127.0.0.1", 9092});
   metadata.topics.push_back({0, "ok", {{0, 0, 0, {0}, {0}}}});
   metadata.topics.push_back({error::kInvalidTopic, "bad name", {}});
-  for (int16_t v = 0; v <= 4; ++v) {
+  metadata.topics[0].topic_id[3] = 9;
+  metadata.topics.push_back({error::kUnknownTopicId, std::nullopt, {}});
+  for (int16_t v = 0; v <= FindApi(kMetadata)->max_version; ++v) {
     const RequestHeader h = Header(kMetadata, v);
     EXPECT_EQ(ResponseErrorCode(kMetadata, v, h.flexible, EncodeResponse(h, metadata)),
               error::kInvalidTopic)
@@ -69,6 +73,37 @@ TEST(ResponseErrorCodeTest, FirstNonZeroPartitionCode) {
   metadata.topics.resize(1);
   const RequestHeader h = Header(kMetadata, 4);
   EXPECT_EQ(ResponseErrorCode(kMetadata, 4, false, EncodeResponse(h, metadata)), 0);
+}
+
+TEST(ResponseErrorCodeTest, TopicAdminCodesEveryVersion) {
+  CreateTopicsResponse create;
+  CreateTopicsResponse::Topic ok;
+  ok.name = "a";
+  ok.topic_id[0] = 1;
+  ok.num_partitions = 3;
+  ok.replication_factor = 1;
+  ok.configs.push_back({"retention.ms", "-1", false, 5, false});
+  create.topics.push_back(ok);
+  CreateTopicsResponse::Topic exists;
+  exists.name = "b";
+  exists.error_code = error::kTopicAlreadyExists;
+  exists.error_message = "topic 'b' already exists";
+  create.topics.push_back(exists);
+  for (int16_t v = 0; v <= FindApi(kCreateTopics)->max_version; ++v) {
+    const RequestHeader h = Header(kCreateTopics, v);
+    EXPECT_EQ(ResponseErrorCode(kCreateTopics, v, h.flexible, EncodeResponse(h, create)),
+              error::kTopicAlreadyExists)
+        << "CreateTopics v" << v;
+  }
+  DeleteTopicsResponse del;
+  del.topics.push_back({"a", {}, 0, std::nullopt});
+  del.topics.push_back({std::nullopt, {}, error::kUnknownTopicId, "no topic has this topic id"});
+  for (int16_t v = 0; v <= FindApi(kDeleteTopics)->max_version; ++v) {
+    const RequestHeader h = Header(kDeleteTopics, v);
+    EXPECT_EQ(ResponseErrorCode(kDeleteTopics, v, h.flexible, EncodeResponse(h, del)),
+              error::kUnknownTopicId)
+        << "DeleteTopics v" << v;
+  }
 }
 
 TEST(ResponseErrorCodeTest, GroupAndMemberCodes) {

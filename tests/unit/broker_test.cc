@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "common/partitioner.h"
@@ -296,6 +297,29 @@ TEST_F(BrokerTest, StartPositions) {
   EXPECT_TRUE(absl::IsInvalidArgument(Resolve(*log, sub).status()));
   sub.set_start(static_cast<v1::StartPosition>(42));
   EXPECT_TRUE(absl::IsInvalidArgument(Resolve(*log, sub).status()));
+}
+
+TEST_F(BrokerTest, FindMaxTimestampGivesTheFirstRecordWithTheLargestTimestamp) {
+  Open();
+  ASSERT_TRUE(broker_->CreateTopic("t", 1, {}).ok());
+  auto log = *broker_->GetPartition("t", 0);
+  auto none = broker_->FindMaxTimestamp(*log);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->offset, -1);
+  EXPECT_EQ(none->timestamp_ms, -1);
+  // Timestamps out of offset order: 1000 1500 | 5000 4000 5000 | 2000.
+  const std::vector<std::vector<int64_t>> batches = {{1000, 1500}, {5000, 4000, 5000}, {2000}};
+  for (const auto& ts : batches) {
+    v1::PublishRequest req = Request("t", static_cast<int>(ts.size()));
+    req.set_partition(0);
+    for (size_t i = 0; i < ts.size(); ++i)
+      req.mutable_records(static_cast<int>(i))->set_timestamp_ms(ts[i]);
+    ASSERT_TRUE(Publish(req).status.ok());
+  }
+  auto max = broker_->FindMaxTimestamp(*log);
+  ASSERT_TRUE(max.ok()) << max.status();
+  EXPECT_EQ(max->offset, 2);
+  EXPECT_EQ(max->timestamp_ms, 5000);
 }
 
 TEST_F(BrokerTest, RetentionUsesTheInjectedClock) {

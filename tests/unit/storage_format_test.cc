@@ -61,12 +61,15 @@ TEST(StorageFormatTest, TopicMetaKeyAndValue) {
   meta.retention_ms = 1000;
   meta.retention_bytes = 0x100;
   meta.max_record_bytes = 0x10000;
+  for (int i = 0; i < 16; ++i) meta.uuid[i] = static_cast<uint8_t>(0xa0 + i);
   const std::string value = EncodeTopicMeta(meta);
-  EXPECT_EQ(value, Bytes({7,    0,    0,    0,   0, 0, 0, 0,  // id
-                          3,    0,    0,    0,                // partitions
-                          0xe8, 0x03, 0,    0,   0, 0, 0, 0,  // retention ms
-                          0x00, 0x01, 0,    0,   0, 0, 0, 0,  // retention bytes
-                          0x00, 0x00, 0x01, 0x00}));          // max record bytes
+  EXPECT_EQ(value, Bytes({7,    0,    0,    0,    0,    0,    0,    0,     // id
+                          3,    0,    0,    0,                             // partitions
+                          0xe8, 0x03, 0,    0,    0,    0,    0,    0,     // retention ms
+                          0x00, 0x01, 0,    0,    0,    0,    0,    0,     // retention bytes
+                          0x00, 0x00, 0x01, 0x00,                          // max record bytes
+                          0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,  // topic uuid
+                          0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf}));
   TopicMeta decoded;
   ASSERT_TRUE(DecodeTopicMeta("orders", value, &decoded));
   EXPECT_EQ(decoded.name, "orders");
@@ -75,7 +78,30 @@ TEST(StorageFormatTest, TopicMetaKeyAndValue) {
   EXPECT_EQ(decoded.retention_ms, 1000);
   EXPECT_EQ(decoded.retention_bytes, 0x100);
   EXPECT_EQ(decoded.max_record_bytes, 0x10000);
+  EXPECT_EQ(decoded.uuid, meta.uuid);
   EXPECT_FALSE(DecodeTopicMeta("orders", value.substr(1), &decoded));
+}
+
+// Data directories of a Ferry before topic UUIDs hold 32-byte values: they still decode, with
+// no UUID (the catalog gives the topic one when it opens).
+TEST(StorageFormatTest, TopicMetaWithoutUuidStillDecodes) {
+  const std::string old_value = Bytes({7,    0,    0,    0,   0, 0, 0, 0,  // id
+                                       3,    0,    0,    0,                // partitions
+                                       0xe8, 0x03, 0,    0,   0, 0, 0, 0,  // retention ms
+                                       0x00, 0x01, 0,    0,   0, 0, 0, 0,  // retention bytes
+                                       0x00, 0x00, 0x01, 0x00});           // max record bytes
+  TopicMeta decoded;
+  decoded.uuid[0] = 1;
+  ASSERT_TRUE(DecodeTopicMeta("orders", old_value, &decoded));
+  EXPECT_EQ(decoded.id, 7u);
+  EXPECT_EQ(decoded.partitions, 3);
+  EXPECT_EQ(decoded.max_record_bytes, 0x10000);
+  EXPECT_TRUE(IsZeroUuid(decoded.uuid));
+  EXPECT_FALSE(DecodeTopicMeta("orders", old_value + "x", &decoded));
+  const TopicUuid a = NewTopicUuid();
+  EXPECT_FALSE(IsZeroUuid(a));
+  EXPECT_NE(a, NewTopicUuid());
+  EXPECT_EQ(a[6] >> 4, 4);  // version 4
 }
 
 TEST(StorageFormatTest, PartitionStatsKeyAndValue) {

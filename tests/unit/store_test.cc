@@ -5,6 +5,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "storage/catalog.h"
 #include "storage/offset_store.h"
 #include "tests/unit/temp_dir.h"
 
@@ -152,6 +154,39 @@ TEST_F(StoreTest, RecoveryKeepsTopicsRecordsAndNextOffset) {
   EXPECT_EQ(batches[2].payload, "h");
 }
 
+TEST_F(StoreTest, TopicUuidIsPersistedAndGivenToTopicsOfOlderFerry) {
+  Open();
+  auto created = Create("fresh", 1);
+  ASSERT_NE(created, nullptr);
+  EXPECT_FALSE(IsZeroUuid(created->meta.uuid));
+  auto old = Create("old", 2);
+  ASSERT_NE(old, nullptr);
+  // Rewrite "old" as a Ferry before topic UUIDs stored it: the first 32 bytes only.
+  TopicMeta legacy = old->meta;
+  legacy.uuid = {};
+  const std::string value = EncodeTopicMeta(legacy).substr(0, 32);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ASSERT_TRUE(store_->db()->Put(wo, store_->meta_cf(), TopicKey("old"), value).ok());
+
+  Reopen();
+  EXPECT_EQ(store_->FindTopic("fresh")->meta.uuid, created->meta.uuid);
+  const TopicUuid given = store_->FindTopic("old")->meta.uuid;
+  EXPECT_FALSE(IsZeroUuid(given));
+  EXPECT_NE(given, created->meta.uuid);
+  EXPECT_EQ(store_->FindTopic("old")->meta.partitions, 2);
+  std::string stored;
+  ASSERT_TRUE(
+      store_->db()->Get(rocksdb::ReadOptions(), store_->meta_cf(), TopicKey("old"), &stored).ok());
+  EXPECT_EQ(stored.size(), 48u);  // persisted once, in the current format
+
+  Reopen();
+  EXPECT_EQ(store_->FindTopic("old")->meta.uuid, given);
+  ASSERT_NE(store_->FindTopicByUuid(given), nullptr);
+  EXPECT_EQ(store_->FindTopicByUuid(given)->meta.name, "old");
+  EXPECT_EQ(store_->FindTopicByUuid(TopicUuid{}), nullptr);
+}
+
 TEST_F(StoreTest, CreateDuplicateTopicFails) {
   Open();
   Create("orders", 1);
@@ -282,6 +317,21 @@ TEST_F(StoreTest, FindBatchByTimestamp) {
   EXPECT_EQ(*log->FindBatchByTimestamp(0), 0);
   EXPECT_EQ(*log->FindBatchByTimestamp(150), 2);
   EXPECT_EQ(*log->FindBatchByTimestamp(201), 4);
+}
+
+TEST_F(StoreTest, FindMaxTimestampBatch) {
+  Open();
+  auto log = Create("orders", 1)->partitions[0];
+  EXPECT_EQ(log->FindMaxTimestampBatch()->count, 0u);
+  ASSERT_TRUE(Append(log, 2, "a", 100).ok());
+  ASSERT_TRUE(Append(log, 3, "b", 300).ok());
+  ASSERT_TRUE(Append(log, 2, "c", 300).ok());  // ties: the first batch wins
+  ASSERT_TRUE(Append(log, 1, "d", 200).ok());
+  auto best = log->FindMaxTimestampBatch();
+  ASSERT_TRUE(best.ok());
+  EXPECT_EQ(best->base_offset, 2);
+  EXPECT_EQ(best->count, 3u);
+  EXPECT_EQ(best->max_timestamp_ms, 300);
 }
 
 TEST_F(StoreTest, CommittedOffsetsSurviveRestart) {

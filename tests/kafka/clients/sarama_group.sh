@@ -13,7 +13,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=/usr/share/gocode/src/github.com/Shopify/sarama
 TOPIC=sarama-topic
 PARTITIONS=6
-# Sarama 1.22 sends Metadata v5 from 1.0.0.0 on, and Ferry serves Metadata up to v4.
+# Sarama 1.22 sends Metadata v5+ from 1.0.0 on; Ferry serves Metadata to v12, and this test
+# passes at 1.0.0, 2.0.0 and 2.1.0 too (SARAMA_KAFKA_VERSION=2.1.0).
 VERSION=${SARAMA_KAFKA_VERSION:-0.11.0.2}
 
 if ! command -v go >/dev/null || [[ ! -d $SRC ]]; then
