@@ -19,6 +19,8 @@ PACKAGES=(
   # Kafka front door tests: real Kafka clients (kafka-python, kcat on librdkafka); libFuzzer
   # targets for the Kafka decoders build with clang and its runtime.
   python3-kafka kcat clang libclang-rt-14-dev
+  # Kafka compression (server/kafka/compression.cc) and kafka-python's codecs for its tests.
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev python3-snappy python3-lz4 python3-zstandard
   # Consumer-group tests with the clients users run: librdkafka's Python binding and a Go
   # program on Sarama (built in GOPATH mode from Debian's source package).
   python3-confluent-kafka golang-go golang-github-shopify-sarama-dev

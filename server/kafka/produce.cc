@@ -19,16 +19,8 @@
 namespace ferry::kafka {
 namespace {
 
-// The compression codec of the first batch (or message) in a Produce's records; 0 is none.
-int PeekCompression(std::string_view d) {
-  if (d.size() < 18) return 0;
-  const int8_t magic = static_cast<int8_t>(d[16]);
-  if (magic == 2) {
-    if (d.size() < 23) return 0;
-    return static_cast<uint8_t>(d[22]) & 7;
-  }
-  return static_cast<uint8_t>(d[17]) & 7;
-}
+// Kafka accepts zstd batches from Produce v7 (KIP-110) on.
+constexpr int16_t kMinZstdProduceVersion = 7;
 
 int16_t ProduceError(const absl::Status& s) {
   switch (s.code()) {
@@ -132,13 +124,16 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
                "an idempotent produce must carry exactly one record batch per partition");
         continue;
       }
-      if (const int codec = PeekCompression(*p.records); codec != 0) {
-        refuse(error::kUnsupportedCompressionType,
-               absl::StrCat("compression codec ", codec, " is not supported"));
-        continue;
-      }
+      // Compressed batches are decompressed here, once; the records view `decompressed`,
+      // which lives until this partition's publish has copied them (EncodeBatch).
+      ProduceDecodeOptions decode_options;
+      decode_options.max_decompressed_bytes =
+          static_cast<size_t>(ctx.broker->options().max_batch_bytes);
+      decode_options.allow_zstd = h.api_version >= kMinZstdProduceVersion;
+      DecompressedBuffers decompressed;
       std::vector<broker::RecordFields> records;
-      absl::Status decoded = DecodeProduceRecords(*p.records, &records);
+      absl::Status decoded =
+          DecodeProduceRecords(*p.records, decode_options, &decompressed, &records);
       std::string encoded;
       broker::PublishBatch batch;
       batch.topic = topic.name;
@@ -149,7 +144,9 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       }
       if (decoded.ok()) decoded = broker::EncodeBatch(records, &encoded, &batch);
       if (!decoded.ok()) {
-        refuse(ProduceError(decoded), std::string(decoded.message()));
+        refuse(IsCompressionRefused(decoded) ? error::kUnsupportedCompressionType
+                                             : ProduceError(decoded),
+               std::string(decoded.message()));
         log::Event(log::Level::kDebug, "kafka_produce_rejected",
                    {{"topic", topic.name},
                     {"partition", std::to_string(p.index)},

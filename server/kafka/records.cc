@@ -1,4 +1,5 @@
-// Kafka record formats: record batch v2 and legacy message sets v0/v1, uncompressed only.
+// Kafka record formats: record batch v2 and legacy message sets v0/v1; compressed batches are
+// decompressed (compression.h) into buffers the caller owns.
 //
 // Decoding treats every length and count as hostile: counts are checked against the bytes left
 // before anything is reserved, and each record must fill exactly the bytes its length claims.
@@ -14,9 +15,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/broker/record_codec.h"
+#include "server/kafka/compression.h"
 #include "server/kafka/wire.h"
 
 namespace ferry::kafka {
@@ -46,13 +49,50 @@ absl::Status Corrupt(std::string_view what, size_t at) {
   return absl::DataLossError(absl::StrCat(std::string(what), " (at byte ", at, ")"));
 }
 
-absl::Status CompressionRefused(int codec) {
-  static constexpr const char* kNames[] = {"none", "gzip", "snappy", "lz4", "zstd"};
-  const std::string name =
-      codec >= 0 && codec < 5 ? std::string(kNames[codec]) : absl::StrCat("unknown codec ", codec);
-  return absl::UnimplementedError(absl::StrCat(
-      name, " compression is not supported; set compression.type=none in the producer"));
+constexpr absl::string_view kRefusedCodecPayload = "ferry.kafka/compression-refused";
+
+absl::Status CompressionRefused(int codec, std::string_view why) {
+  absl::Status s =
+      absl::UnimplementedError(absl::StrCat(CodecName(codec), " compression ", std::string(why)));
+  s.SetPayload(kRefusedCodecPayload, absl::Cord("1"));
+  return s;
 }
+
+// `s` with where it happened appended, its refused-codec mark kept.
+absl::Status WithPosition(const absl::Status& s, std::string_view what, size_t at) {
+  absl::Status out(s.code(),
+                   absl::StrCat(s.message(), " (", std::string(what), " at byte ", at, ")"));
+  if (auto p = s.GetPayload(kRefusedCodecPayload)) out.SetPayload(kRefusedCodecPayload, *p);
+  return out;
+}
+
+// One DecodeProduceRecords call's compression state.
+struct Decompression {
+  const ProduceDecodeOptions* options = nullptr;
+  DecompressedBuffers* buffers = nullptr;  // null: compressed data is refused
+  size_t used = 0;                         // bytes decompressed so far
+  bool nested = false;                     // inside a compressed wrapper message
+
+  // Decompresses `in` into a new buffer and returns a view of it, or an error.
+  absl::Status Run(int codec, std::string_view in, std::string_view* view) {
+    if (buffers == nullptr) {
+      return CompressionRefused(codec,
+                                "is not supported here; set compression.type=none in the producer");
+    }
+    if (codec > static_cast<int>(Codec::kZstd)) return CompressionRefused(codec, "does not exist");
+    if (codec == static_cast<int>(Codec::kZstd) && !options->allow_zstd) {
+      return CompressionRefused(codec, "needs Produce v7 or later; upgrade the client");
+    }
+    std::string& buffer = buffers->emplace_back();
+    const size_t cap =
+        options->max_decompressed_bytes - std::min(used, options->max_decompressed_bytes);
+    absl::Status s = Decompress(static_cast<Codec>(codec), in, cap, &buffer);
+    if (!s.ok()) return s;
+    used += buffer.size();
+    *view = buffer;
+    return absl::OkStatus();
+  }
+};
 
 // Proto3 `string` fields (Header.key) must hold valid UTF-8: protobuf refuses to parse a
 // message that does not, so a bad header key accepted here would make the stored record
@@ -140,7 +180,7 @@ absl::Status DecodeRecord(std::string_view bytes, int64_t base_timestamp, size_t
 
 // `batch` holds one whole record batch v2 (baseOffset through its last record); `at` is its
 // position in the Produce data, for error messages.
-absl::Status DecodeBatchV2(std::string_view batch, size_t at,
+absl::Status DecodeBatchV2(std::string_view batch, size_t at, Decompression& dec,
                            std::vector<broker::RecordFields>* out) {
   Reader r(batch);
   r.Int64();  // baseOffset: the broker assigns offsets.
@@ -165,9 +205,6 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at,
   const int32_t count = r.Int32();
   if (!r.ok()) return Corrupt(absl::StrCat("malformed record batch header: ", r.error()), at);
 
-  if ((attributes & kCompressionMask) != 0) {
-    return CompressionRefused(attributes & kCompressionMask);
-  }
   if (attributes & kTransactionalBit) {
     return absl::UnimplementedError(
         "transactional produce is not supported; do not set transactional.id in the producer");
@@ -175,6 +212,16 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at,
   if (attributes & kControlBit) {
     return absl::UnimplementedError(
         "control batches (transaction markers) are not supported by this broker");
+  }
+  // A compressed batch's records are the decompression of everything after its header;
+  // positions in error messages are then the batch's own.
+  const int codec = attributes & kCompressionMask;
+  std::string_view plain;
+  if (codec != 0) {
+    if (absl::Status s = dec.Run(codec, r.rest(), &plain); !s.ok()) {
+      return WithPosition(s, "record batch", at);
+    }
+    r = Reader(plain);
   }
   if (count < 0 || static_cast<size_t>(count) > r.remaining() / kMinRecordBytes) {
     return Corrupt(absl::StrCat("record batch claims ", count, " records but holds only ",
@@ -186,7 +233,7 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at,
   const size_t needed = out->size() + static_cast<size_t>(count);
   if (needed > out->capacity()) out->reserve(std::max(needed, 2 * out->capacity()));
   for (int32_t i = 0; i < count; ++i) {
-    const size_t record_at = at + r.position();
+    const size_t record_at = codec != 0 ? at : at + r.position();
     const int32_t length = r.Varint();
     if (!r.ok()) return Corrupt(absl::StrCat("malformed record length: ", r.error()), record_at);
     if (length < 0 || static_cast<size_t>(length) > r.remaining()) {
@@ -204,7 +251,10 @@ absl::Status DecodeBatchV2(std::string_view batch, size_t at,
 }
 
 // `message` holds one whole legacy entry (offset, messageSize, message) of magic 0 or 1.
-absl::Status DecodeMessage(std::string_view message, size_t at,
+absl::Status DecodeAll(std::string_view data, Decompression& dec,
+                       std::vector<broker::RecordFields>* out);
+
+absl::Status DecodeMessage(std::string_view message, size_t at, Decompression& dec,
                            std::vector<broker::RecordFields>* out) {
   Reader r(message);
   r.Int64();  // offset
@@ -219,15 +269,25 @@ absl::Status DecodeMessage(std::string_view message, size_t at,
   }
   const int8_t magic = r.Int8();
   const int8_t attributes = r.Int8();
-  if ((attributes & kCompressionMask) != 0) {
-    return CompressionRefused(attributes & kCompressionMask);
-  }
   int64_t timestamp = 0;
   if (magic == 1) timestamp = r.Int64();
   const std::optional<std::string_view> key = r.NullableBytes();
   const std::optional<std::string_view> value = r.NullableBytes();
   if (!r.ok()) return Corrupt(absl::StrCat("malformed message: ", r.error()), at);
   if (r.remaining() != 0) return Corrupt("message is shorter than its size says", at);
+  if (const int codec = attributes & kCompressionMask; codec != 0) {
+    // A wrapper message: its value is a compressed message set of the same magic, one level
+    // deep (Kafka never nests further).
+    if (dec.nested) return Corrupt("compressed message inside a compressed message", at);
+    std::string_view inner;
+    if (absl::Status s = dec.Run(codec, value.value_or(std::string_view()), &inner); !s.ok()) {
+      return WithPosition(s, "message", at);
+    }
+    dec.nested = true;
+    absl::Status s = DecodeAll(inner, dec, out);
+    dec.nested = false;
+    return s.ok() ? s : WithPosition(s, "compressed message", at);
+  }
   broker::RecordFields& rec = out->emplace_back();
   if (key) rec.key = *key;
   if (value) rec.value = *value;
@@ -235,7 +295,8 @@ absl::Status DecodeMessage(std::string_view message, size_t at,
   return absl::OkStatus();
 }
 
-absl::Status DecodeAll(std::string_view data, std::vector<broker::RecordFields>* out) {
+absl::Status DecodeAll(std::string_view data, Decompression& dec,
+                       std::vector<broker::RecordFields>* out) {
   size_t at = 0;
   while (at < data.size()) {
     Reader r(data.substr(at));
@@ -253,13 +314,14 @@ absl::Status DecodeAll(std::string_view data, std::vector<broker::RecordFields>*
     const int8_t magic = static_cast<int8_t>(entry[16]);
     absl::Status s;
     if (magic == 2) {
+      if (dec.nested) return Corrupt("record batch inside a compressed message", at);
       if (size < kBatchHeaderAfterLength) return Corrupt("record batch header is truncated", at);
-      s = DecodeBatchV2(entry, at, out);
+      s = DecodeBatchV2(entry, at, dec, out);
     } else if (magic == 0 || magic == 1) {
       if (size < kMessageV0MinSize + (magic == 1 ? 8 : 0)) {
         return Corrupt("message is too short for its fields", at);
       }
-      s = DecodeMessage(entry, at, out);
+      s = DecodeMessage(entry, at, dec, out);
     } else {
       return Corrupt(absl::StrCat("unknown record format magic ", magic), at);
     }
@@ -294,9 +356,26 @@ size_t RecordBodySize(const broker::RecordFields& r, int64_t timestamp_delta,
 
 }  // namespace
 
+absl::Status DecodeProduceRecords(std::string_view data, const ProduceDecodeOptions& options,
+                                  DecompressedBuffers* buffers,
+                                  std::vector<broker::RecordFields>* out) {
+  const size_t before = out->size();
+  Decompression dec{&options, buffers};
+  absl::Status s = DecodeAll(data, dec, out);
+  // All or nothing: a Produce with one bad batch appends none of it.
+  if (!s.ok()) out->resize(before);
+  return s;
+}
+
+bool IsCompressionRefused(const absl::Status& s) {
+  return s.GetPayload(kRefusedCodecPayload).has_value();
+}
+
 absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::RecordFields>* out) {
   const size_t before = out->size();
-  absl::Status s = DecodeAll(data, out);
+  const ProduceDecodeOptions options;
+  Decompression dec{&options, nullptr};
+  absl::Status s = DecodeAll(data, dec, out);
   // All or nothing: a Produce with one bad batch appends none of it.
   if (!s.ok()) out->resize(before);
   return s;

@@ -34,7 +34,7 @@ struct ProduceResult {
   int64_t base_offset = -1;
 };
 
-// A Produce answer (v0-4) of one topic and partition; expects exactly that, read to the end.
+// A Produce answer (v0-7) of one topic and partition; expects exactly that, read to the end.
 inline ProduceResult ParseProduce(int16_t version, const std::string& body) {
   Reader r(body);
   ProduceResult out;
@@ -44,7 +44,8 @@ inline ProduceResult ParseProduce(int16_t version, const std::string& body) {
   r.Int32();
   out.error = r.Int16();
   out.base_offset = r.Int64();
-  if (version >= 2) r.Int64();
+  if (version >= 2) r.Int64();  // log_append_time
+  if (version >= 5) r.Int64();  // log_start_offset
   if (version >= 1) r.Int32();
   EXPECT_TRUE(r.ok() && r.remaining() == 0) << r.error();
   return out;

@@ -4,12 +4,12 @@
 # sanitizer report or timeout. The main build uses g++, hence this separate clang build, cached
 # under <build dir>/kafka-fuzz and redone only when a source changes.
 #
-#   run_fuzzers.sh <source dir> <build dir> [seconds per target, default 20]
+#   run_fuzzers.sh <source dir> <build dir> [seconds per target, default 15]
 set -euo pipefail
 
 SRC=$(cd "${1:?usage: run_fuzzers.sh <source dir> <build dir> [seconds]}" && pwd)
 BUILD=$(cd "${2:?usage: run_fuzzers.sh <source dir> <build dir> [seconds]}" && pwd)
-SECONDS_PER_TARGET=${3:-${FERRY_FUZZ_SECONDS:-20}}
+SECONDS_PER_TARGET=${3:-${FERRY_FUZZ_SECONDS:-15}}
 OUT=$BUILD/kafka-fuzz
 CXX=${FERRY_FUZZ_CXX:-clang++}
 
@@ -31,7 +31,8 @@ if [[ ! -f $GEN/ferry/v1/ferry.pb.cc || $GEN/ferry/v1/ferry.pb.cc -ot $PROTO ]];
 fi
 
 # shellcheck disable=SC2046  # pkg-config output is a list of flags
-LIBS=($(pkg-config --libs absl_status absl_statusor absl_str_format absl_strings protobuf))
+LIBS=($(pkg-config --libs absl_status absl_statusor absl_str_format absl_strings protobuf \
+  zlib snappy liblz4 libzstd))
 COMMON=(-std=c++20 -g -O1 -I"$SRC" -I"$GEN")
 SANITIZE=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 
@@ -59,7 +60,8 @@ CODEC_OBJS=("$OUT/obj/ferry.pb.o")
 # The Kafka codecs (framing, records, and every API's requests and responses: the pure
 # server/kafka/*_codec.cc, without the handlers and so without the engine) and the broker's
 # wire-format helpers they share (varints).
-CODEC_SRCS=(server/kafka/records.cc server/kafka/crc.cc server/kafka/protocol.cc)
+CODEC_SRCS=(server/kafka/records.cc server/kafka/compression.cc server/kafka/crc.cc
+  server/kafka/protocol.cc)
 for src in "$SRC"/server/kafka/*_codec.cc; do CODEC_SRCS+=("server/kafka/${src##*/}"); done
 CODEC_SRCS+=(server/broker/record_codec.cc)
 for src in "${CODEC_SRCS[@]}"; do
@@ -69,10 +71,11 @@ for src in "${CODEC_SRCS[@]}"; do
 done
 
 status=0
-for target in records frame; do
+# records and frame, then one decompressor per codec (codec_fuzz.h).
+for target in records frame gzip snappy lz4 zstd; do
   # A cold clang build on a busy machine can take minutes; keep the whole run inside the
   # CTest timeout (300 s) by fuzzing less rather than being killed mid-run.
-  if ((SECONDS > 200 && SECONDS_PER_TARGET > 10)); then
+  if ((SECONDS > 150 && SECONDS_PER_TARGET > 10)); then
     echo "the build took ${SECONDS}s; fuzzing 10s per target instead of ${SECONDS_PER_TARGET}s"
     SECONDS_PER_TARGET=10
   fi

@@ -1,5 +1,6 @@
-// libFuzzer target for the Produce record decoder: arbitrary bytes must decode or fail cleanly
-// (never crash, never leave partial output), and whatever decodes must survive a re-encode as
+// libFuzzer target for the Produce record decoder: arbitrary bytes (compressed batches
+// included, within a 1 MiB cap) must decode or fail cleanly (never crash, never leave partial
+// output), and whatever decodes must survive a re-encode as
 // a record batch v2 and as a message set v1 unchanged.
 #include <cstddef>
 #include <cstdint>
@@ -44,8 +45,11 @@ void CheckSame(const std::vector<RecordFields>& a, const std::vector<RecordField
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::vector<RecordFields> decoded;  // views into `input`
-  if (!ferry::kafka::DecodeProduceRecords(input, &decoded).ok()) {
+  std::vector<RecordFields> decoded;  // views into `input` or `buffers`
+  ferry::kafka::DecompressedBuffers buffers;
+  ferry::kafka::ProduceDecodeOptions options;
+  options.max_decompressed_bytes = 1 << 20;
+  if (!ferry::kafka::DecodeProduceRecords(input, options, &buffers, &decoded).ok()) {
     Check(decoded.empty());  // all or nothing
     return 0;
   }
