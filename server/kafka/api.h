@@ -20,6 +20,9 @@
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
 
+namespace ferry::kafka {
+class KafkaObserver;
+}  // namespace ferry::kafka
 namespace ferry::broker {
 class Broker;
 }  // namespace ferry::broker
@@ -93,6 +96,7 @@ struct ApiContext {
   // True once the client has closed its connection (for handlers that wait long); may be
   // empty (no connection to watch).
   std::function<bool()> peer_gone;
+  KafkaObserver* observer = nullptr;  // where handlers report what requests carried; may be null
 };
 
 // Serves one request whose version is in the API's range: decodes `body` (the bytes after the

@@ -89,7 +89,7 @@ Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host,
     reply.flexible = IsFlexibleVersion(reply.api_key, reply.api_version);
     return Result::Reply(api->error_response(reply, error::kUnsupportedVersion));
   }
-  ApiContext ctx{broker_, groups_, &serving_, peer_host, std::move(peer_gone)};
+  ApiContext ctx{broker_, groups_, &serving_, peer_host, std::move(peer_gone), observer_};
   Reader reader(body, header->flexible);
   return api->handle(ctx, *header, reader);
 }

@@ -35,6 +35,9 @@ class KafkaObserver {
   virtual void OnConnectionRejected(std::string_view reason) = 0;
   virtual void OnBytesReceived(int64_t bytes) = 0;
   virtual void OnBytesSent(int64_t bytes) = 0;
+  // Produce stored `batches` record batches (or legacy wrapper messages) that came compressed
+  // with `codec` ("none", "gzip", "snappy", "lz4", "zstd"): whether clients really compress.
+  virtual void OnProducedBatches(std::string_view /*codec*/, int64_t /*batches*/) {}
 };
 
 }  // namespace ferry::kafka

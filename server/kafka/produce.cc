@@ -3,6 +3,7 @@
 // failed. Thread-safe: blocks only its own connection's thread.
 #include "server/kafka/produce.h"
 
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/broker/broker.h"
+#include "server/kafka/compression.h"
+#include "server/kafka/observer.h"
 #include "server/kafka/producer_id.h"
 #include "server/kafka/records.h"
 #include "server/log.h"
@@ -49,6 +52,15 @@ int16_t ProduceError(const absl::Status& s) {
   }
 }
 
+void ReportCodecs(const ApiContext& ctx, const std::array<int, 5>& by_codec) {
+  if (ctx.observer == nullptr) return;
+  for (size_t codec = 0; codec < by_codec.size(); ++codec) {
+    if (by_codec[codec] > 0) {
+      ctx.observer->OnProducedBatches(CodecName(static_cast<int>(codec)), by_codec[codec]);
+    }
+  }
+}
+
 }  // namespace
 
 Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
@@ -72,10 +84,13 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     std::string message;
   };
   std::vector<std::vector<Refusal>> refusals(r.topics.size());
+  // Each partition's batches by codec, reported once they are stored.
+  std::vector<std::vector<std::array<int, 5>>> codecs(r.topics.size());
   std::vector<std::shared_ptr<const storage::Topic>> topics(r.topics.size());
   for (size_t ti = 0; ti < r.topics.size(); ++ti) {
     const ProduceRequest::Topic& topic = r.topics[ti];
     refusals[ti].resize(topic.partitions.size());
+    codecs[ti].resize(topic.partitions.size());
     auto t = ctx.broker->GetTopic(topic.name);
     if (t.ok()) topics[ti] = *t;
     for (size_t pi = 0; pi < topic.partitions.size(); ++pi) {
@@ -113,6 +128,7 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         continue;
       }
       const BatchProducer producer = PeekBatchProducer(*p.records);
+      codecs[ti][pi] = producer.by_codec;
       if (producer.v2 && producer.transactional()) {
         refuse(error::kTransactionalIdAuthorizationFailed,
                "Ferry does not support transactions; the batch is transactional");
@@ -188,6 +204,7 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         const absl::Status& appended = results[ti][pi].first;
         p.error_code = ProduceError(appended);
         if (p.error_code == error::kNone) {
+          ReportCodecs(ctx, codecs[ti][pi]);
           p.base_offset = results[ti][pi].second;
           p.log_start_offset = topics[ti]->partitions[p.index]->log_start_offset();
         } else {

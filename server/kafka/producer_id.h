@@ -6,6 +6,7 @@
 #ifndef FERRY_SERVER_KAFKA_PRODUCER_ID_H_
 #define FERRY_SERVER_KAFKA_PRODUCER_ID_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ struct BatchProducer {
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
   int batches = 0;  // entries (batches or messages) in the records, counted by their lengths
+  // Entries by the codec of their attributes (Codec: none, gzip, snappy, lz4, zstd); entries
+  // too short to have attributes or with an unknown codec are not counted.
+  std::array<int, 5> by_codec{};
   bool transactional() const { return (attributes & 0x10) != 0; }
   bool idempotent() const { return v2 && producer_id >= 0; }
 };

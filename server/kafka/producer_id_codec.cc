@@ -45,6 +45,16 @@ BatchProducer PeekBatchProducer(std::string_view d) {
     const int32_t size = len.Int32();
     if (size < 0) break;
     ++b.batches;
+    // Magic 2 has int16 attributes after the crc; magic 0/1 an int8 one after the magic.
+    const size_t magic_at = at + kMagicAt;
+    if (magic_at < d.size()) {
+      const int8_t magic = static_cast<int8_t>(d[magic_at]);
+      const size_t attributes_at = magic == 2 ? at + kAttributesAt + 1 : magic_at + 1;
+      if (attributes_at < d.size() && attributes_at < at + 12 + static_cast<size_t>(size)) {
+        const int codec = static_cast<uint8_t>(d[attributes_at]) & 0x07;
+        if (codec < static_cast<int>(b.by_codec.size())) ++b.by_codec[codec];
+      }
+    }
     at += 12 + static_cast<size_t>(size);
   }
   if (d.size() < kHeaderBytes || static_cast<int8_t>(d[kMagicAt]) != 2) return b;

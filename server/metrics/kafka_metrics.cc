@@ -50,6 +50,15 @@ KafkaMetrics::KafkaMetrics(prometheus::Registry* registry)
   for (const char* reason : {"max_connections", "max_connections_per_ip"}) {
     rejected_by_reason_[reason] = &rejected_.Add({{"reason", reason}});
   }
+  auto& produced = prometheus::BuildCounter()
+                       .Name("ferry_kafka_produced_batches_total")
+                       .Help(
+                           "Record batches (or legacy wrapper messages) stored from Kafka "
+                           "Produce requests, by the compression they came with.")
+                       .Register(*registry);
+  for (const char* codec : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+    produced_by_codec_[codec] = &produced.Add({{"codec", codec}});
+  }
 }
 
 void KafkaMetrics::OnRequest(std::string_view api, std::string_view version, std::string_view code,
@@ -112,5 +121,10 @@ void KafkaMetrics::OnBytesReceived(int64_t bytes) {
 }
 
 void KafkaMetrics::OnBytesSent(int64_t bytes) { sent_.Increment(static_cast<double>(bytes)); }
+
+void KafkaMetrics::OnProducedBatches(std::string_view codec, int64_t batches) {
+  auto it = produced_by_codec_.find(codec);
+  if (it != produced_by_codec_.end()) it->second->Increment(static_cast<double>(batches));
+}
 
 }  // namespace ferry::metrics

@@ -7,6 +7,7 @@
 //   ferry_kafka_connections_accepted_total
 //   ferry_kafka_connections_rejected_total{reason}       max_connections, max_connections_per_ip
 //   ferry_kafka_bytes_received_total, ferry_kafka_bytes_sent_total
+//   ferry_kafka_produced_batches_total{codec}          batches stored, by their compression
 // Thread-safe; series are created on first use and cached, so a request costs a map lookup
 // under a short lock and atomic increments.
 #ifndef FERRY_SERVER_METRICS_KAFKA_METRICS_H_
@@ -38,6 +39,7 @@ class KafkaMetrics final : public kafka::KafkaObserver {
   void OnConnectionRejected(std::string_view reason) override;
   void OnBytesReceived(int64_t bytes) override;
   void OnBytesSent(int64_t bytes) override;
+  void OnProducedBatches(std::string_view codec, int64_t batches) override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -48,6 +50,8 @@ class KafkaMetrics final : public kafka::KafkaObserver {
   prometheus::Counter& accepted_;
   prometheus::Counter& received_;
   prometheus::Counter& sent_;
+  // One series per codec Kafka defines, made up front: OnProducedBatches takes no lock.
+  std::map<std::string, prometheus::Counter*, std::less<>> produced_by_codec_;
 
   absl::Mutex mu_;
   std::map<std::tuple<std::string, std::string, std::string>, prometheus::Counter*, std::less<>>

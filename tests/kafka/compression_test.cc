@@ -3,6 +3,7 @@
 // (v2 and legacy wrapper messages) decode to the same records as uncompressed ones.
 #include "server/kafka/compression.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/broker/types.h"
+#include "server/kafka/producer_id.h"
 #include "server/kafka/records.h"
 
 namespace ferry::kafka {
@@ -153,6 +155,26 @@ TEST(CompressedBatchTest, EachCodecDecodesToTheSameRecords) {
       EXPECT_EQ(out.back().value, "plain");
     }
   }
+}
+
+// What ferry_kafka_produced_batches_total{codec} counts: each batch of a Produce by its codec.
+TEST(CompressedBatchTest, PeekCountsBatchesByCodec) {
+  const std::vector<std::string> values = Values(20);
+  const BatchProducer v2 = PeekBatchProducer(
+      ktest::ValuesBatch(values, Codec::kZstd) + ktest::ValuesBatch(values, Codec::kLz4) +
+      ktest::ValuesBatch(values, Codec::kZstd) + ktest::ValuesBatch({"plain"}, Codec::kNone));
+  EXPECT_EQ(v2.batches, 4);
+  EXPECT_EQ(v2.by_codec, (std::array<int, 5>{1, 0, 0, 1, 2}));
+  for (int8_t magic : {0, 1}) {
+    const BatchProducer legacy =
+        PeekBatchProducer(ktest::CompressedMessageSet(magic, values, Codec::kSnappy));
+    EXPECT_EQ(legacy.by_codec, (std::array<int, 5>{0, 0, 1, 0, 0})) << "magic " << int{magic};
+  }
+  // Cut inside the second batch's header: the first is counted, the second is not.
+  const std::string two =
+      ktest::ValuesBatch(values, Codec::kGzip) + ktest::ValuesBatch(values, Codec::kGzip);
+  const std::string cut = two.substr(0, two.size() / 2 + 14);
+  EXPECT_EQ(PeekBatchProducer(cut).by_codec[1], 1);
 }
 
 TEST(CompressedBatchTest, ZstdIsRefusedWhenNotAllowed) {

@@ -7,7 +7,8 @@
   (python3-zstandard).
 - kcat -z gzip, snappy, lz4 and zstd.
 Each producer writes its own one-partition topic; a librdkafka consumer reads it from offset 0
-and every value must be there once, in order.
+and every value must be there once, in order; ferryd's ferry_kafka_produced_batches_total{codec}
+shows the batches really came compressed with that codec.
 """
 
 import socket
@@ -17,7 +18,7 @@ import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from kafka_test_lib import KAFKA_BOOTSTRAP, TestFailure, check, ferryctl, main
+from kafka_test_lib import KAFKA_BOOTSTRAP, TestFailure, check, ferryctl, main, metrics, series
 
 N = 400
 
@@ -103,13 +104,31 @@ def kcat(codec):
     read_back(topic, expected)
 
 
+def batches_by_codec():
+    return {labels["codec"]: value
+            for labels, value in series(metrics(), "ferry_kafka_produced_batches_total")}
+
+
+def compressed(client, codec, produce):
+    """Runs `produce` and checks, from ferryd's metrics, that what it sent came compressed
+    with `codec` and not silently uncompressed (librdkafka does that when it thinks the broker
+    cannot take the codec)."""
+    before = batches_by_codec()
+    produce(codec)
+    after = batches_by_codec()
+    grew = {c: after.get(c, 0) - before.get(c, 0) for c in after}
+    check(grew.get(codec, 0) > 0 and grew.get("none", 0) == 0,
+          f"{client} with {codec}: batches stored by codec {grew}; want only {codec}")
+    print(f"{client} with {codec}: {grew[codec]:.0f} {codec} batches stored")
+
+
 def test():
     produce_max = produce_max_version()
     check(produce_max >= 7, f"the broker serves Produce up to v{produce_max}; zstd needs v7")
     for codec in ["gzip", "snappy", "lz4", "zstd"]:
-        confluent(codec)
-        kafka_python(codec)
-        kcat(codec)
+        compressed("librdkafka", codec, confluent)
+        compressed("kafka-python", codec, kafka_python)
+        compressed("kcat", codec, kcat)
 
 
 if __name__ == "__main__":
