@@ -55,8 +55,7 @@ print(f"ok {system} {mode}: {n} records")
 EOF
 }
 
-# kafka-lz4 joins once the compression branch lands (main refuses compressed batches yet).
-for system in nats redis kafka; do
+for system in nats redis kafka kafka-lz4; do
   extra=()
   case $system in
     nats) bench=$nats_bench name=nats-jetstream ;;
