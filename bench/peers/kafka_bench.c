@@ -79,7 +79,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   (void)rk;
   struct producer *p = opaque;
   if (m->err) {
-    if (p->failed++ == 0) fprintf(stderr, "kafka-bench: delivery failed: %s\n", rd_kafka_err2str(m->err));
+    if (p->failed++ == 0)
+      fprintf(stderr, "kafka-bench: delivery failed: %s\n", rd_kafka_err2str(m->err));
     return;
   }
   uint64_t sent = (uint64_t)(uintptr_t)m->_private;
@@ -99,6 +100,29 @@ static void wait_answers(struct producer *p, long sent, long outstanding, uint64
     }
     rd_kafka_poll(p->rk, 1);
   }
+}
+
+/* Waits until the producer's metadata shows the topic's partition with a leader: without it,
+ * the clock would start while librdkafka still holds the topic as unknown (it was deleted and
+ * created through this same handle) and the first records wait for its next metadata refresh,
+ * about a second, which no steady-state figure includes. */
+static void wait_for_leader(rd_kafka_t *rk) {
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
+  if (!rkt) pb_die("kafka-bench: topic handle: %s", rd_kafka_err2str(rd_kafka_last_error()));
+  uint64_t deadline = pb_now_ns() + 30000000000ull;
+  for (;;) {
+    const struct rd_kafka_metadata *md = NULL;
+    int ready = 0;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ready = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+              md->topics[0].partition_cnt == 1 && md->topics[0].partitions[0].leader >= 0;
+      rd_kafka_metadata_destroy(md);
+    }
+    if (ready) break;
+    if (pb_now_ns() > deadline) pb_die("kafka-bench: topic " TOPIC " has no leader after 30 s");
+    rd_kafka_poll(rk, 100);
+  }
+  rd_kafka_topic_destroy(rkt);
 }
 
 static void produce(struct producer *p, struct pb_result *r) {
@@ -127,7 +151,8 @@ static void produce(struct producer *p, struct pb_result *r) {
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(buf, (size_t)c->record_size),
           RD_KAFKA_V_OPAQUE((void *)(uintptr_t)send), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) pb_die("kafka-bench: produce: %s", rd_kafka_err2str(err));
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        pb_die("kafka-bench: produce: %s", rd_kafka_err2str(err));
       rd_kafka_poll(p->rk, 1);
     }
     rd_kafka_poll(p->rk, 0);
@@ -229,6 +254,7 @@ int main(int argc, char **argv) {
   prod.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!prod.rk) pb_die("kafka-bench: producer: %s", err);
   create_topic(prod.rk);
+  wait_for_leader(prod.rk);
 
   struct consumer k = {.c = &c, .r = &r};
   if (c.mode == PB_PRODUCE) {

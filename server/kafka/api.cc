@@ -40,6 +40,40 @@ Result Result::Close(std::string why) {
 
 Result Result::Close(const absl::Status& why) { return Close(std::string(why.message())); }
 
+Result Result::Later(std::shared_ptr<LaterResult> later) {
+  Result r;
+  r.kind = Kind::kLater;
+  r.later = std::move(later);
+  return r;
+}
+
+void LaterResult::Complete(Result result) {
+  std::function<void(Result)> done;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!done_) {
+      completed_ = true;
+      result_ = std::move(result);
+      return;
+    }
+    done = std::move(done_);
+  }
+  done(std::move(result));
+}
+
+void LaterResult::Then(std::function<void(Result)> done) {
+  Result result;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!completed_) {
+      done_ = std::move(done);
+      return;
+    }
+    result = std::move(result_);
+  }
+  done(std::move(result));
+}
+
 void ServingState::SetAdvertisedAddress(std::string host, int32_t port) {
   absl::MutexLock lock(&mu_);
   advertised_.host = std::move(host);

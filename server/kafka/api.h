@@ -35,21 +35,43 @@ namespace ferry::kafka {
 // Ferry is a single Kafka node: the id Metadata and FindCoordinator give clients.
 inline constexpr int32_t kNodeId = 0;
 
+class LaterResult;
+
 // What a handler asks the connection to do.
 struct Result {
   enum class Kind {
     kReply,    // write `frame` (a whole response frame, size prefix included)
     kNoReply,  // write nothing (Produce with acks=0)
     kClose,    // close the connection, logging `close_reason`
+    kLater,    // `later` gives one of the above once it is ready (a Produce waiting for
+               // durability); what the request does is already under way, in request order, so
+               // the connection may start its next request meanwhile
   };
   Kind kind = Kind::kNoReply;
   std::string frame;
   std::string close_reason;
+  std::shared_ptr<LaterResult> later;
 
   static Result Reply(std::string frame);
   static Result NoReply();
   static Result Close(std::string why);
   static Result Close(const absl::Status& why);  // its message
+  static Result Later(std::shared_ptr<LaterResult> later);
+};
+
+// The result of a request that completes after its handler returned. Complete is called once,
+// by whoever finishes the request; Then once, by whoever waits for it: `done` runs on the
+// thread of the later of the two, so it must not block. Thread-safe.
+class LaterResult {
+ public:
+  void Complete(Result result) ABSL_LOCKS_EXCLUDED(mu_);
+  void Then(std::function<void(Result)> done) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  absl::Mutex mu_;
+  bool completed_ ABSL_GUARDED_BY(mu_) = false;
+  Result result_ ABSL_GUARDED_BY(mu_);
+  std::function<void(Result)> done_ ABSL_GUARDED_BY(mu_);
 };
 
 // A handler's wait that shutdown must end early (a Fetch long poll).

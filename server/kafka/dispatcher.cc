@@ -2,6 +2,7 @@
 // checked against the table's row, then its handler; no per-API code here.
 #include "server/kafka/dispatcher.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -31,6 +32,17 @@ Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
   if (observer_ == nullptr) return Serve(frame, peer_host, std::move(peer_gone));
   if (received == absl::InfinitePast()) received = absl::Now();
   Result result = Serve(frame, peer_host, std::move(peer_gone));
+  if (result.kind == Result::Kind::kLater) {
+    // Observed when it completes, with its whole latency; the frame is gone by then, and
+    // Observe needs only its API key and version (its first 4 bytes).
+    auto observed = std::make_shared<LaterResult>();
+    result.later->Then(
+        [this, observed, head = std::string(frame.substr(0, 4)), received](Result done) {
+          Observe(head, done, received);
+          observed->Complete(std::move(done));
+        });
+    return Result::Later(std::move(observed));
+  }
   Observe(frame, result, received);
   return result;
 }
@@ -50,6 +62,7 @@ void Dispatcher::Observe(std::string_view frame, const Result& result, absl::Tim
       code = "closed";
       break;
     case Result::Kind::kNoReply:
+    case Result::Kind::kLater:  // not observed before it completes
       code = "none";
       break;
     case Result::Kind::kReply:

@@ -34,8 +34,10 @@ class Dispatcher {
   // Handles one request frame (the bytes after the size prefix). Reply: the response frame
   // (size prefix included); NoReply: none is due (Produce with acks=0); Close: the connection
   // must be closed (a malformed request, an API key not served, an acks=0 Produce that
-  // failed), with the reason to log. A version outside the API's range is answered with
-  // UNSUPPORTED_VERSION. Blocks while a Produce waits for durability or a Fetch long-polls.
+  // failed), with the reason to log; Later: a Produce whose appends are queued, answered by
+  // its LaterResult once durable (the next request may be started meanwhile: its effects
+  // come after this one's). A version outside the API's range is answered with
+  // UNSUPPORTED_VERSION. Blocks while a Fetch long-polls or a group waits at its barrier.
   // `peer_host` is the client's address, reported by DescribeGroups.
   // `peer_gone` tells whether the client has closed its connection (a JoinGroup waiting at the
   // barrier gives up then). `received`: when the frame arrived, the start of the latency

@@ -52,53 +52,121 @@ int16_t ProduceError(const absl::Status& s) {
   }
 }
 
-void ReportCodecs(const ApiContext& ctx, const std::array<int, 5>& by_codec) {
-  if (ctx.observer == nullptr) return;
+void ReportCodecs(KafkaObserver* observer, const std::array<int, 5>& by_codec) {
+  if (observer == nullptr) return;
   for (size_t codec = 0; codec < by_codec.size(); ++codec) {
     if (by_codec[codec] > 0) {
-      ctx.observer->OnProducedBatches(CodecName(static_cast<int>(codec)), by_codec[codec]);
+      observer->OnProducedBatches(CodecName(static_cast<int>(codec)), by_codec[codec]);
     }
   }
 }
+
+// One Produce in flight: filled by the handler, then by the publish callbacks (on the commit
+// thread), answered by whoever answers its last append.
+struct ProduceState {
+  struct Partition {
+    int32_t index = 0;
+    int16_t refusal = error::kNone;  // refused before any append
+    std::string message;             // the refusal's reason, or the failed append's
+    absl::Status appended;           // the append's outcome
+    int64_t base_offset = -1;
+    std::array<int, 5> codecs{};  // its batches by codec, reported once stored
+  };
+  struct Topic {
+    std::string name;
+    std::shared_ptr<const storage::Topic> topic;  // null when it does not exist
+    std::vector<Partition> partitions;
+  };
+  RequestHeader header;
+  int16_t acks = 1;
+  KafkaObserver* observer = nullptr;
+  std::vector<Topic> topics;
+
+  absl::Mutex mu;
+  int outstanding ABSL_GUARDED_BY(mu) = 1;  // appends not yet answered, plus the handler
+  // Set by the handler when appends were still outstanding as it returned.
+  std::shared_ptr<LaterResult> later ABSL_GUARDED_BY(mu);
+
+  // An append was answered; the last one completes `later`.
+  void Answered() ABSL_LOCKS_EXCLUDED(mu) {
+    std::shared_ptr<LaterResult> done;
+    {
+      absl::MutexLock lock(&mu);
+      if (--outstanding > 0) return;
+      done = later;
+    }
+    // The handler's count is gone only after it set `later`.
+    done->Complete(Answer());
+  }
+
+  // The response, once every append is answered.
+  Result Answer() {
+    ProduceResponse resp;
+    for (const Topic& t : topics) {
+      ProduceResponse::Topic out;
+      out.name = t.name;
+      for (const Partition& slot : t.partitions) {
+        ProduceResponse::Partition p;
+        p.index = slot.index;
+        p.error_code = slot.refusal;
+        if (p.error_code == error::kNone) {
+          p.error_code = ProduceError(slot.appended);
+          if (p.error_code == error::kNone) {
+            ReportCodecs(observer, slot.codecs);
+            p.base_offset = slot.base_offset;
+            p.log_start_offset = t.topic->partitions[p.index]->log_start_offset();
+          } else {
+            p.error_message = std::string(slot.appended.message());
+          }
+        } else {
+          p.error_message = slot.message;
+        }
+        out.partitions.push_back(std::move(p));
+      }
+      resp.topics.push_back(std::move(out));
+    }
+    if (acks == 0) {
+      // No response to carry an error: close the connection, as Kafka does, so the producer
+      // notices and refreshes its metadata instead of sending into the void.
+      for (const auto& t : resp.topics) {
+        for (const auto& p : t.partitions) {
+          if (p.error_code != error::kNone) {
+            return Result::Close(absl::StrCat("acks=0 produce to ", t.name, "-", p.index,
+                                              " failed with error ", p.error_code));
+          }
+        }
+      }
+      return Result::NoReply();
+    }
+    return Result::Reply(EncodeResponse(header, resp));
+  }
+};
 
 }  // namespace
 
 Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   ProduceRequest r = DecodeProduceRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
-  ProduceResponse resp;
-  struct Wait {
-    absl::Mutex mu;
-    int outstanding ABSL_GUARDED_BY(mu) = 0;
-  };
-  auto wait = std::make_shared<Wait>();
-  // Filled by the publish callbacks (on the commit thread) before `outstanding` drops.
-  std::vector<std::vector<std::pair<absl::Status, int64_t>>> results(r.topics.size());
+  // Shared with the publish callbacks: the request frame is gone by the time the last append
+  // is answered, so this holds what the answer needs and never a view into the frame.
+  auto state = std::make_shared<ProduceState>();
+  state->header = h;
+  state->acks = r.acks;
+  state->observer = ctx.observer;
+  state->topics.resize(r.topics.size());
   for (size_t ti = 0; ti < r.topics.size(); ++ti) {
     const ProduceRequest::Topic& topic = r.topics[ti];
-    results[ti].resize(topic.partitions.size(), {absl::OkStatus(), -1});
-  }
-  // A refusal before any append: its code and the reason the answer gives (v8+).
-  struct Refusal {
-    int16_t code = error::kNone;
-    std::string message;
-  };
-  std::vector<std::vector<Refusal>> refusals(r.topics.size());
-  // Each partition's batches by codec, reported once they are stored.
-  std::vector<std::vector<std::array<int, 5>>> codecs(r.topics.size());
-  std::vector<std::shared_ptr<const storage::Topic>> topics(r.topics.size());
-  for (size_t ti = 0; ti < r.topics.size(); ++ti) {
-    const ProduceRequest::Topic& topic = r.topics[ti];
-    refusals[ti].resize(topic.partitions.size());
-    codecs[ti].resize(topic.partitions.size());
+    state->topics[ti].name = topic.name;
+    state->topics[ti].partitions.resize(topic.partitions.size());
     auto t = ctx.broker->GetTopic(topic.name);
-    if (t.ok()) topics[ti] = *t;
+    if (t.ok()) state->topics[ti].topic = *t;
     for (size_t pi = 0; pi < topic.partitions.size(); ++pi) {
       const ProduceRequest::Partition& p = topic.partitions[pi];
-      Refusal& refusal = refusals[ti][pi];
-      auto refuse = [&refusal](int16_t code, std::string message) {
-        refusal.code = code;
-        refusal.message = std::move(message);
+      state->topics[ti].partitions[pi].index = p.index;
+      ProduceState::Partition& slot = state->topics[ti].partitions[pi];
+      auto refuse = [&slot](int16_t code, std::string message) {
+        slot.refusal = code;
+        slot.message = std::move(message);
       };
       if (r.acks != 0 && r.acks != 1 && r.acks != -1) {
         refuse(error::kInvalidRequiredAcks,
@@ -128,7 +196,7 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         continue;
       }
       const BatchProducer producer = PeekBatchProducer(*p.records);
-      codecs[ti][pi] = producer.by_codec;
+      slot.codecs = producer.by_codec;
       if (producer.v2 && producer.transactional()) {
         refuse(error::kTransactionalIdAuthorizationFailed,
                "Ferry does not support transactions; the batch is transactional");
@@ -170,67 +238,31 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         continue;
       }
       if (records.empty()) {
-        results[ti][pi].second = (*t)->partitions[p.index]->end_offset();
+        slot.base_offset = (*t)->partitions[p.index]->end_offset();
         continue;
       }
       {
-        absl::MutexLock lock(&wait->mu);
-        ++wait->outstanding;
+        absl::MutexLock lock(&state->mu);
+        ++state->outstanding;
       }
-      auto* slot = &results[ti][pi];
-      ctx.broker->Publish(batch, [wait, slot](absl::Status s, const broker::PublishAcks* acks) {
-        slot->first = s;
-        if (s.ok() && acks != nullptr && acks->size() > 0) slot->second = acks->offset(0);
-        absl::MutexLock lock(&wait->mu);
-        --wait->outstanding;
+      // Publish queues the append in call order, so a later request of this connection,
+      // started before this one is durable, still appends after it.
+      ctx.broker->Publish(batch, [state, &slot](absl::Status s, const broker::PublishAcks* acks) {
+        slot.appended = s;
+        if (s.ok() && acks != nullptr && acks->size() > 0) slot.base_offset = acks->offset(0);
+        state->Answered();
       });
     }
   }
+  // The handler's own count (ProduceState::outstanding starts at 1): when it is the last, every
+  // append was answered already and the reply goes out at once.
   {
-    // Every append is answered (durable, refused or failed by shutdown), so this ends.
-    absl::MutexLock lock(&wait->mu);
-    wait->mu.Await(absl::Condition(
-        +[](int* n) { return *n == 0; }, &wait->outstanding));
+    absl::MutexLock lock(&state->mu);
+    if (--state->outstanding == 0) return state->Answer();
+    state->later = std::make_shared<LaterResult>();
   }
-  for (size_t ti = 0; ti < r.topics.size(); ++ti) {
-    ProduceResponse::Topic out;
-    out.name = r.topics[ti].name;
-    for (size_t pi = 0; pi < r.topics[ti].partitions.size(); ++pi) {
-      ProduceResponse::Partition p;
-      p.index = r.topics[ti].partitions[pi].index;
-      const Refusal& refusal = refusals[ti][pi];
-      p.error_code = refusal.code;
-      if (p.error_code == error::kNone) {
-        const absl::Status& appended = results[ti][pi].first;
-        p.error_code = ProduceError(appended);
-        if (p.error_code == error::kNone) {
-          ReportCodecs(ctx, codecs[ti][pi]);
-          p.base_offset = results[ti][pi].second;
-          p.log_start_offset = topics[ti]->partitions[p.index]->log_start_offset();
-        } else {
-          p.error_message = std::string(appended.message());
-        }
-      } else {
-        p.error_message = refusal.message;
-      }
-      out.partitions.push_back(std::move(p));
-    }
-    resp.topics.push_back(std::move(out));
-  }
-  if (r.acks == 0) {
-    // No response to carry an error: close the connection, as Kafka does, so the producer
-    // notices and refreshes its metadata instead of sending into the void.
-    for (const auto& t : resp.topics) {
-      for (const auto& p : t.partitions) {
-        if (p.error_code != error::kNone) {
-          return Result::Close(absl::StrCat("acks=0 produce to ", t.name, "-", p.index,
-                                            " failed with error ", p.error_code));
-        }
-      }
-    }
-    return Result::NoReply();
-  }
-  return Result::Reply(EncodeResponse(h, resp));
+  // Answered() completes `later` once every append is durable, refused or failed by shutdown.
+  return Result::Later(state->later);
 }
 
 std::string ProduceErrorResponse(const RequestHeader& h, int16_t /*error_code*/) {

@@ -80,12 +80,15 @@ bool SplitHostPort(const std::string& address, std::string* host, int* port) {
 }
 
 // Requests whose handler may wait long (durability, a long poll, a group barrier).
+// The API key of a request frame; -1 when it is too short to have one.
+int16_t ApiKeyOf(std::string_view frame) {
+  if (frame.size() < 2) return -1;
+  return static_cast<int16_t>((static_cast<uint16_t>(static_cast<uint8_t>(frame[0])) << 8) |
+                              static_cast<uint8_t>(frame[1]));
+}
+
 bool MayWait(std::string_view frame) {
-  if (frame.size() < 2) return false;
-  const int16_t key =
-      static_cast<int16_t>((static_cast<uint16_t>(static_cast<uint8_t>(frame[0])) << 8) |
-                           static_cast<uint8_t>(frame[1]));
-  switch (key) {
+  switch (ApiKeyOf(frame)) {
     case kProduce:
     case kFetch:
     case kJoinGroup:
@@ -101,6 +104,9 @@ bool MayWait(std::string_view frame) {
 
 // Most requests a connection may have read and not yet handled (besides the byte bound).
 constexpr size_t kMaxPendingRequests = 64;
+// Most Produces of one connection waiting for durability at once, the next request started
+// meanwhile (their appends are queued in order, so group commit takes them together).
+constexpr int kMaxLaterPerConnection = 16;
 // Most bytes read from one connection before the I/O thread turns to others.
 constexpr size_t kReadSlice = 1 << 20;
 
@@ -409,29 +415,69 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
-  // Hands the next request to a pool, when none is in progress.
+  // Hands the next request to a pool, when none is in progress and few enough Produces are
+  // waiting for durability.
   void Dispatch() {
     if (closed_ || busy_ || pending_.empty()) return;
+    if (later_in_flight_ >= kMaxLaterPerConnection) return;
+    // Only a Produce starts while earlier ones await durability (its appends queue after
+    // theirs); any other request sees every earlier request done, as Kafka serves them.
+    if (later_in_flight_ > 0 && ApiKeyOf(pending_.front().frame) != kProduce) return;
     // The responses not yet taken by the client bound what is produced next.
     if (out_bytes_ >= server_->options().max_queued_bytes) return;
     Pending p = std::move(pending_.front());
     pending_.pop_front();
     pending_bytes_ -= static_cast<int64_t>(p.frame.size());
     busy_ = true;
+    const uint64_t seq = next_seq_++;
     const bool may_wait = MayWait(p.frame);
-    server_->Submit(may_wait, [self = shared_from_this(), p = std::move(p)]() mutable {
+    server_->Submit(may_wait, [self = shared_from_this(), seq, p = std::move(p)]() mutable {
       Result r = self->server_->dispatcher().Handle(
           p.frame, self->host_, [raw = self.get()] { return raw->PeerGone(); }, p.received);
       std::string().swap(p.frame);
       asio::post(self->strand_,
-                 [self, r = std::move(r)]() mutable { self->OnHandled(std::move(r)); });
+                 [self, seq, r = std::move(r)]() mutable { self->OnHandled(seq, std::move(r)); });
     });
   }
 
-  void OnHandled(Result r) {
+  // The handler of request `seq` returned: its result, or a Produce still waiting for
+  // durability, whose appends are queued so the next request may start.
+  void OnHandled(uint64_t seq, Result r) {
     busy_ = false;
     last_activity_ = SteadyClock::now();
     if (closed_) return;
+    if (r.kind == Result::Kind::kLater) {
+      ++later_in_flight_;
+      r.later->Then([self = shared_from_this(), seq](Result done) {
+        asio::post(self->strand_, [self, seq, done = std::move(done)]() mutable {
+          --self->later_in_flight_;
+          self->OnDone(seq, std::move(done));
+        });
+      });
+      Dispatch();
+      MaybeFinish();
+      WaitRead();
+      return;
+    }
+    OnDone(seq, std::move(r));
+  }
+
+  // Request `seq` has its result: results go out in request order.
+  void OnDone(uint64_t seq, Result r) {
+    last_activity_ = SteadyClock::now();
+    if (closed_) return;
+    done_.emplace(seq, std::move(r));
+    for (auto it = done_.begin(); it != done_.end() && it->first == next_out_seq_;
+         it = done_.erase(it)) {
+      ++next_out_seq_;
+      if (!answered_close_) Deliver(std::move(it->second));
+    }
+    Dispatch();
+    MaybeFinish();
+    WaitRead();
+  }
+
+  void Deliver(Result r) {
     switch (r.kind) {
       case Result::Kind::kReply:
         out_bytes_ += static_cast<int64_t>(r.frame.size());
@@ -444,16 +490,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
         closed_logged_ = true;
         log::Event(log::Level::kWarn, "kafka_connection_closed",
                    {{"peer", peer_}, {"reason", r.close_reason}});
-        // Responses already due still go out; nothing after this request is served.
+        // Responses already due still go out; nothing after this request is served (nor
+        // answered, should a request started before this answer was known complete later).
         pending_.clear();
         pending_bytes_ = 0;
         stop_reading_ = true;
         close_when_done_ = true;
+        answered_close_ = true;
+        break;
+      case Result::Kind::kLater:  // OnHandled waits for it
         break;
     }
-    Dispatch();
-    MaybeFinish();
-    WaitRead();
   }
 
   void StartWrite() {
@@ -492,7 +539,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Closes once a connection that is to close has nothing left to do.
   void MaybeFinish() {
-    if (close_when_done_ && !busy_ && pending_.empty() && out_.empty() && !writing_) Close();
+    // Produces still awaiting durability are answered first, unless a request before them
+    // closed the connection.
+    const bool unanswered = later_in_flight_ > 0 || !done_.empty();
+    if (close_when_done_ && !busy_ && pending_.empty() && out_.empty() && !writing_ &&
+        (answered_close_ || !unanswered)) {
+      Close();
+    }
   }
 
   void ArmIdle(absl::Duration after) {
@@ -506,7 +559,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnIdleTimer() {
     const absl::Duration max_idle = server_->options().connections_max_idle;
-    if (busy_) {  // a request in progress (a long poll, a barrier) is not idleness
+    if (busy_ || later_in_flight_ > 0) {  // a request in progress (a long poll, a barrier,
+                                          // a Produce awaiting durability) is not idleness
       ArmIdle(max_idle);
       return;
     }
@@ -537,6 +591,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     idle_timer_.cancel();
     pending_.clear();
     out_.clear();
+    done_.clear();
     std::string().swap(inbuf_);
     if (!closed_logged_) log::Event(log::Level::kDebug, "kafka_disconnected", {{"peer", peer_}});
     server_->Forget(id_, host_);
@@ -557,12 +612,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t pending_bytes_ = 0;
   std::deque<std::string> out_;  // responses, in request order
   int64_t out_bytes_ = 0;
-  bool busy_ = false;  // a request is with a pool
+  bool busy_ = false;                // a request is with a pool
+  int later_in_flight_ = 0;          // Produces handled, waiting for durability
+  uint64_t next_seq_ = 0;            // of the next request handed to a pool
+  uint64_t next_out_seq_ = 0;        // of the next request whose result goes out
+  std::map<uint64_t, Result> done_;  // results waiting for an earlier request's
   bool writing_ = false;
   bool waiting_read_ = false;
   bool eof_ = false;
   bool stop_reading_ = false;
   bool close_when_done_ = false;
+  bool answered_close_ = false;  // a request's result closed it: later results are dropped
   bool closed_ = false;
   bool closed_logged_ = false;  // a kafka_connection_closed line said why
   SteadyClock::time_point last_activity_;

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
+#include "integration/test_client.h"
 #include "kafka/kafka_conn.h"
 #include "kafka/kafka_requests.h"
 #include "server/kafka/api.h"
@@ -261,6 +262,71 @@ TEST(KafkaServerTest, PipelinedRequestsAreAnsweredInOrder) {
     }
   }
   EXPECT_GT(produced, 3);
+}
+
+// A producer pipelines Produces (librdkafka up to 5 or more in flight): each is started while
+// the ones before it await durability, yet they are answered in order with ascending offsets,
+// a Fetch after them sees them all, and a request that closes the connection answers every
+// Produce before it and serves none after it.
+TEST(KafkaServerTest, PipelinedProducesAppendInOrderAndAClosingRequestCutsCleanly) {
+  FerrydProcess ferryd;
+  ASSERT_TRUE(ferryd.Start({"--fsync=always"}));
+  auto admin = ferryd.admin();
+  const std::string topic = "pipelined-produce";
+  ASSERT_TRUE(integration::CreateTopic(*admin, topic, 1).ok());
+  KafkaConn c;
+  ASSERT_TRUE(c.Connect(ferryd.kafka_port()));
+  constexpr int kFirst = 150;
+  std::vector<int32_t> ids;
+  for (int i = 0; i < kFirst; ++i) {
+    ids.push_back(c.Send(kProduce, 3, ProduceBody(3, topic, 0, Batch("k", absl::StrCat("v", i)))));
+  }
+  const int32_t fetch_id = c.Send(kFetch, 4, FetchBody(topic, 0, 0, 0, 0));
+  for (int i = 0; i < kFirst; ++i) {
+    auto body = c.Receive(ids[i]);  // checks the correlation id: answers in request order
+    ASSERT_TRUE(body.has_value()) << "no answer to Produce " << i;
+    auto [error, base] = ParseProduce(*body);
+    EXPECT_EQ(error, 0);
+    EXPECT_EQ(base, i);
+  }
+  auto fetched = c.Receive(fetch_id);
+  ASSERT_TRUE(fetched.has_value());
+  EXPECT_EQ(ParseFetch(*fetched).high_watermark, kFirst);
+
+  // 50 Produces, a request for an API key no one serves (closes the connection), 50 more, in
+  // one write (the connection may be closed before a second write could go out).
+  std::string frames;
+  int32_t correlation = 1000;
+  const auto frame = [&frames, &correlation](int16_t key, const std::string& body) {
+    Writer w(&frames);
+    const size_t size_at = w.ReserveInt32();
+    w.Int16(key);
+    w.Int16(key == kProduce ? 3 : 0);
+    w.Int32(correlation++);
+    w.String("it");
+    w.Raw(body);
+    w.PatchInt32(size_at, static_cast<int32_t>(frames.size() - size_at - 4));
+  };
+  ids.clear();
+  for (int i = 0; i < 50; ++i) {
+    ids.push_back(correlation);
+    frame(kProduce, ProduceBody(3, topic, 0, Batch("k", "before")));
+  }
+  frame(999, "");
+  for (int i = 0; i < 50; ++i) frame(kProduce, ProduceBody(3, topic, 0, Batch("k", "after")));
+  ASSERT_TRUE(c.SendRaw(frames));
+  for (int i = 0; i < 50; ++i) {
+    auto body = c.Receive(ids[i]);
+    ASSERT_TRUE(body.has_value()) << "no answer to Produce " << i << " before the bad request";
+    EXPECT_EQ(ParseProduce(*body).second, kFirst + i);
+  }
+  EXPECT_FALSE(c.Receive(ids.back() + 1).has_value()) << "answered past the closing request";
+
+  KafkaConn again;
+  ASSERT_TRUE(again.Connect(ferryd.kafka_port()));
+  auto body = again.Call(kFetch, 4, FetchBody(topic, 0, 0, 0, 0));
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ(ParseFetch(*body).high_watermark, kFirst + 50) << "a Produce after it was served";
 }
 
 TEST(KafkaServerTest, IdleConnectionsCloseAndActiveOnesStay) {
