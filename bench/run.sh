@@ -83,7 +83,9 @@ run_one() {
       FERRYD=$build/ferryd peer_start kafka
       local codec=none
       if [ "$system" = kafka-lz4 ]; then codec=lz4; fi
+      # As many records in flight as ferry-bench allows (32 requests of 1,000 records).
       "$build/bench/peers/kafka-bench" "${common[@]}" --fsync=always --compression=$codec \
+        --window=32000 \
         --port="$PEER_PORT" --server-pid="$PEER_PID" --timeout=120 "$@" >"$file"
       peer_stop "$PEER_PID"
       ;;
