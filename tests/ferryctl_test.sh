@@ -95,6 +95,15 @@ diff <(cut -d' ' -f1,2 "$work/all.txt" | sort) <(tr ':' ' ' <"$work/orders.txt" 
 expect_eq "partitions per key" "$(cut -d' ' -f1,3 "$work/all.txt" | sort -u | wc -l)" 5
 expect_eq "headers" "$(cut -d' ' -f4 "$work/all.txt" | sort -u)" "source=test,run=1"
 
+step "null and empty keys and values: -K and -Z on produce, %K %S and -Z on consume"
+ctl topic create nulls -p 1 >/dev/null
+# A line without the delimiter: null key; ':v' an empty key; 'k:' with -Z a null value.
+printf 'nokey\n:emptykey\ntomb:\n' | ctl produce nulls -K : -Z
+printf 'empty:\n' | ctl produce nulls -K :
+expect_eq "lengths (-1: null)" "$(ctl consume nulls -e -f '%K/%S ')" "-1/5 0/8 4/-1 5/0 "
+expect_eq "-Z prints NULL" "$(ctl consume nulls -e -Z -f '[%k=%v]')" \
+  "[NULL=nokey][=emptykey][tomb=NULL][empty=]"
+
 step "consume by partition: -e, -c, -o"
 for p in 0 1 2; do
   end=$(end_offset orders $p)

@@ -63,6 +63,8 @@ ConsumerRecord ToRecord(const std::string& topic, int32_t partition, v1::Record*
   c.partition = partition;
   c.offset = r->offset();
   c.timestamp_ms = r->timestamp_ms();
+  c.has_key = r->has_key();
+  c.has_value = r->has_value();
   c.key = std::move(*r->mutable_key());
   c.value = std::move(*r->mutable_value());
   for (v1::Header& h : *r->mutable_headers()) {

@@ -45,6 +45,10 @@ struct ConsumerRecord {
   std::string key;
   std::string value;
   std::vector<std::pair<std::string, std::string>> headers;
+  // False: the key / value is null (absent on the wire; a Kafka null key or tombstone, or an
+  // empty one sent by a stub without presence); `key` / `value` is then empty.
+  bool has_key = false;
+  bool has_value = false;
 };
 
 enum class OffsetReset { kEarliest, kLatest, kNone };

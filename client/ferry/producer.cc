@@ -245,8 +245,8 @@ void ProducerImpl::Send(ProducerRecord record, Callback callback) {
   }
   Unplaced u;
   u.bytes = kRecordOverhead + static_cast<int64_t>(record.key.size() + record.value.size());
-  u.record.set_key(std::move(record.key));
-  u.record.set_value(std::move(record.value));
+  if (record.has_key || !record.key.empty()) u.record.set_key(std::move(record.key));
+  if (!record.null_value) u.record.set_value(std::move(record.value));
   u.record.set_timestamp_ms(record.timestamp_ms);
   for (auto& [key, value] : record.headers) {
     u.bytes += static_cast<int64_t>(key.size() + value.size());
@@ -306,7 +306,7 @@ PartitionQueue* ProducerImpl::Queue(TopicState& t, int32_t partition) {
 }
 
 void ProducerImpl::Place(TopicState& t, const std::string& topic, Unplaced u) {
-  if (!u.record.key().empty()) {
+  if (u.record.has_key()) {  // a null key is spread; an empty one is hashed, as in Kafka
     const int32_t partition = PartitionForKey(u.record.key(), t.partitions);
     Append(t, topic, partition, std::move(u));
     return;

@@ -35,8 +35,14 @@ namespace ferry {
 
 struct ProducerRecord {
   std::string topic;
-  std::string key;  // empty: keyless (spread over partitions)
+  std::string key;  // empty and !has_key: a null key (keyless, spread over partitions)
   std::string value;
+  // Set with an empty `key`: send an empty key (not null), which murmur2("") places, as in
+  // Kafka. A non-empty key is always sent.
+  bool has_key = false;
+  // Set: send no value at all (null, a Kafka tombstone); `value` is ignored. Otherwise the
+  // value is sent even when empty, and Kafka consumers see an empty value, not null.
+  bool null_value = false;
   std::vector<std::pair<std::string, std::string>> headers;
   int64_t timestamp_ms = 0;          // 0: the broker's time
   std::optional<int32_t> partition;  // set: this partition; else Kafka's murmur2 of the key

@@ -414,6 +414,7 @@ absl::Status Consume(Context& ctx, const Args& args) {
   const std::string topic = args.positional()[0];
   absl::StatusOr<RecordFormat> format = RecordFormat::Parse(args.Get("format", "%v\\n"));
   if (!format.ok()) return format.status();
+  if (args.Has("null")) format->set_null_text("NULL");
   absl::StatusOr<int64_t> count = args.GetInt("count", 0, 1, INT64_MAX);
   if (!count.ok()) return count.status();
   if (args.Has("group") && args.Has("partition")) {
@@ -475,7 +476,11 @@ Command ConsumeCommand() {
                        {"format", 'f', "FORMAT",
                         "output format (default '%v\\n'): %t topic, %p partition, %o offset, "
                         "%k key, %v value, %T timestamp (ms), %h headers (k=v,...), %K key "
-                        "length, %S value length, %% a percent sign; \\n \\t \\r \\\\ escapes"},
+                        "length (-1: null), %S value length (-1: null), %% a percent sign; "
+                        "\\n \\t \\r \\\\ escapes"},
+                       {"null", 'Z', "",
+                        "print a null key or value (%k, %v) as NULL instead of nothing, as "
+                        "kcat -Z"},
                        {"count", 'c', "N", "stop after printing N records"},
                        {"exit", 'e', "",
                         "stop at the end: after the last record stored when consuming began "

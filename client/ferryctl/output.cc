@@ -102,19 +102,19 @@ std::string RecordFormat::Render(const ConsumerRecord& record) const {
         absl::StrAppend(&out, record.offset);
         break;
       case 'k':
-        out += record.key;
+        out += record.has_key ? record.key : null_text_;
         break;
       case 'v':
-        out += record.value;
+        out += record.has_value ? record.value : null_text_;
         break;
       case 'T':
         absl::StrAppend(&out, record.timestamp_ms);
         break;
       case 'K':
-        absl::StrAppend(&out, record.key.size());
+        absl::StrAppend(&out, record.has_key ? static_cast<int64_t>(record.key.size()) : -1);
         break;
       case 'S':
-        absl::StrAppend(&out, record.value.size());
+        absl::StrAppend(&out, record.has_value ? static_cast<int64_t>(record.value.size()) : -1);
         break;
       case 'h':
         for (size_t i = 0; i < record.headers.size(); ++i) {

@@ -26,11 +26,13 @@ class Table {
 
 // A parsed kcat-style format: %t topic, %p partition, %o offset, %k key, %v value,
 // %T timestamp (ms), %h headers (k=v,k=v), %K key length, %S value length, %% a percent sign;
-// \n, \t, \r and \\ escapes.
+// \n, \t, \r and \\ escapes. As kcat: %K and %S are -1 for a null key / value, and %k / %v
+// print a null one as nothing, or as `null_text` when set (kcat -Z: "NULL").
 class RecordFormat {
  public:
   static absl::StatusOr<RecordFormat> Parse(const std::string& format);
   std::string Render(const ConsumerRecord& record) const;
+  void set_null_text(std::string text) { null_text_ = std::move(text); }
 
  private:
   struct Piece {
@@ -38,6 +40,7 @@ class RecordFormat {
     std::string text;
   };
   std::vector<Piece> pieces_;
+  std::string null_text_;
 };
 
 }  // namespace ferry::ctl

@@ -52,6 +52,7 @@ class AckTally {
 absl::Status Produce(Context& ctx, const Args& args) {
   const std::string topic = args.positional()[0];
   const bool keyed = args.Has("key-delimiter");
+  const bool null_empty = args.Has("null");
   const std::string delimiter = args.Get("key-delimiter");
   if (keyed && delimiter.empty()) return UsageError("-K wants a non-empty key delimiter");
   std::vector<std::pair<std::string, std::string>> headers;
@@ -112,7 +113,9 @@ absl::Status Produce(Context& ctx, const Args& args) {
     if (keyed) split = line.find(delimiter);
     if (split != std::string::npos) {
       record.key = line.substr(0, split);
+      record.has_key = true;  // ":v" has an empty key; "v" (no delimiter) a null one
       record.value = line.substr(split + delimiter.size());
+      record.null_value = null_empty && record.value.empty();
     } else {
       record.value = std::move(line);
     }
@@ -155,9 +158,13 @@ Command ProduceCommand() {
                    "Sends each line of stdin (or --file) as one record; empty lines are skipped. "
                    "Without -K a line is the value and the record has no key (keyless records "
                    "are spread over partitions). With -K the key is the text before the first "
-                   "delimiter and the value the rest; a line without the delimiter has no key. "
-                   "Keyed records go to murmur2(key) mod partitions, as with Kafka.",
+                   "delimiter and the value the rest; a line without the delimiter has a null "
+                   "key, a line starting with the delimiter an empty key. Keyed records (an "
+                   "empty key too) go to murmur2(key) mod partitions, as with Kafka.",
                .options = {{"key-delimiter", 'K', "DELIM", "split each line into key DELIM value"},
+                           {"null", 'Z', "",
+                            "with -K, send an empty value (a line 'key' DELIM) as null, a "
+                            "tombstone, as kcat -Z"},
                            {"header", 'H', "KEY=VALUE",
                             "add this header to every record (repeatable)"},
                            {"partition", 'p', "N", "send every record to partition N"},

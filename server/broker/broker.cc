@@ -330,9 +330,11 @@ void Broker::Publish(const PublishBatch& request, PublishDone done) {
   if (request.partition.has_value()) {
     std::fill(target.begin(), target.end(), *request.partition);
   } else {
+    // As Kafka's default partitioner: a null key is spread, any other key (empty included)
+    // goes to murmur2(key).
     uint32_t keyless = 0;
     for (int i = 0; i < n; ++i) {
-      if (request.records[i].key.empty()) ++keyless;
+      if (!request.records[i].has_key) ++keyless;
     }
     uint32_t next = 0;
     if (keyless > 0) {
@@ -342,9 +344,9 @@ void Broker::Publish(const PublishBatch& request, PublishDone done) {
       cursor += keyless;
     }
     for (int i = 0; i < n; ++i) {
-      const std::string_view key = request.records[i].key;
-      target[i] = key.empty() ? static_cast<int32_t>(next++ % static_cast<uint32_t>(partitions))
-                              : PartitionForKey(key, partitions);
+      const RecordView& r = request.records[i];
+      target[i] = !r.has_key ? static_cast<int32_t>(next++ % static_cast<uint32_t>(partitions))
+                             : PartitionForKey(r.key, partitions);
     }
   }
 

@@ -145,10 +145,12 @@ absl::Status ParseRecordView(std::string_view encoded, RecordView* out) {
       case 1:  // key
         if (f.wire_type != kLengthDelimited) return Malformed("record: key is not bytes");
         out->key = f.bytes;
+        out->has_key = true;
         break;
       case 2:  // value
         if (f.wire_type != kLengthDelimited) return Malformed("record: value is not bytes");
         value_bytes = f.bytes.size();
+        out->has_value = true;
         break;
       case 3: {  // a header: key (string), value (bytes)
         if (f.wire_type != kLengthDelimited) return Malformed("record: header is not a message");
@@ -265,8 +267,9 @@ void EncodeRecord(const RecordFields& record, std::string* out) {
     AppendVarint(v.size(), out);
     out->append(v.data(), v.size());
   };
-  if (!record.key.empty()) bytes_field(1, record.key);
-  if (!record.value.empty()) bytes_field(2, record.value);
+  // Presence is the null/empty distinction: absent is null, zero-length is empty.
+  if (record.key_present()) bytes_field(1, record.key);
+  if (record.value_present()) bytes_field(2, record.value);
   for (const auto& [key, value] : record.headers) {
     const size_t size = (key.empty() ? 0 : 1 + VarintSize(key.size()) + key.size()) +
                         (value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size());
@@ -309,8 +312,10 @@ absl::Status DecodeRecord(std::string_view encoded, RecordFields* out) {
   while (NextField(&in, &f, &bad)) {
     if (f.number == 1 && f.wire_type == kLengthDelimited) {
       out->key = f.bytes;
+      out->has_key = true;
     } else if (f.number == 2 && f.wire_type == kLengthDelimited) {
       out->value = f.bytes;
+      out->has_value = true;
     } else if (f.number == 3 && f.wire_type == kLengthDelimited) {
       std::string_view h = f.bytes, hkey, hvalue;
       Field hf;

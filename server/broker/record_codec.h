@@ -18,7 +18,9 @@
 namespace ferry::broker {
 
 // Appends the stored encoding of `record` (a ferry.v1.Record message, no offset) to `out`:
-// for a door whose records arrive in another format (Kafka's record batches).
+// for a door whose records arrive in another format (Kafka's record batches). A null key or
+// value (RecordFields::key_present() false) is left out; an empty one is written as a
+// zero-length field, so the two stay apart.
 void EncodeRecord(const RecordFields& record, std::string* out);
 
 // Encodes `records` into `*storage` and points `out->records` at them: a publish batch for a
@@ -26,8 +28,10 @@ void EncodeRecord(const RecordFields& record, std::string* out);
 absl::Status EncodeBatch(const std::vector<RecordFields>& records, std::string* storage,
                          PublishBatch* out);
 
-// The fields of a stored record (`encoded`, from RecordReader), as views into it. DATA_LOSS
-// when it is malformed.
+// The fields of a stored record (`encoded`, from RecordReader), as views into it, with
+// has_key / has_value set when the field is present (absent: null). Records stored before
+// presence was kept wrote empty keys and values as absent, so they read back as null.
+// DATA_LOSS when it is malformed.
 absl::Status DecodeRecord(std::string_view encoded, RecordFields* out);
 
 // Walks a payload record by record.

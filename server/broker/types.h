@@ -59,12 +59,19 @@ struct StartPosition {
 enum class OffsetReset { kNone, kEarliest, kLatest };
 
 // One record's fields as views, for a door that does not have the stored encoding at hand
-// (Kafka's record batches). An empty key or value is stored as absent.
+// (Kafka's record batches). Null and empty differ, as in Kafka: a key (value) is null unless
+// `has_key` (`has_value`) is set or it is non-empty; a null one is stored absent, an empty
+// one as a zero-length field (proto3 explicit presence of ferry.v1.Record).
 struct RecordFields {
   std::string_view key;
   std::string_view value;
+  bool has_key = false;
+  bool has_value = false;
   std::vector<std::pair<std::string_view, std::string_view>> headers;
   int64_t timestamp_ms = 0;  // 0: the broker's time at append
+
+  bool key_present() const { return has_key || !key.empty(); }
+  bool value_present() const { return has_value || !value.empty(); }
 };
 
 // A record in the stored encoding (protobuf wire format of ferry.v1.Record, see
@@ -73,6 +80,8 @@ struct RecordFields {
 struct RecordView {
   std::string_view encoded;  // the record's bytes
   std::string_view key;      // the last `key` field, as protobuf parsing would keep
+  bool has_key = false;      // a `key` field is present (empty or not): not null
+  bool has_value = false;    // a `value` field is present: not null
   int64_t timestamp_ms = 0;  // 0 when absent
   bool has_offset = false;   // an `offset` field is present (output-only: dropped on store)
   size_t user_bytes = 0;     // key + value + header keys and values

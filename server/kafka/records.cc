@@ -146,11 +146,13 @@ absl::Status DecodeRecord(std::string_view bytes, int64_t base_timestamp, size_t
   if (key_length < -1) return Corrupt("negative record key length", at);
   if (key_length >= 0) {
     rec->key = r.Bytes(static_cast<size_t>(key_length));
+    rec->has_key = true;
   }
   const int32_t value_length = r.Varint();
   if (value_length < -1) return Corrupt("negative record value length", at);
   if (value_length >= 0) {
     rec->value = r.Bytes(static_cast<size_t>(value_length));
+    rec->has_value = true;
   }
   const int32_t header_count = r.Varint();
   if (!r.ok()) return Corrupt(absl::StrCat("malformed record: ", r.error()), at);
@@ -289,8 +291,14 @@ absl::Status DecodeMessage(std::string_view message, size_t at, Decompression& d
     return s.ok() ? s : WithPosition(s, "compressed message", at);
   }
   broker::RecordFields& rec = out->emplace_back();
-  if (key) rec.key = *key;
-  if (value) rec.value = *value;
+  if (key) {
+    rec.key = *key;
+    rec.has_key = true;
+  }
+  if (value) {
+    rec.value = *value;
+    rec.has_value = true;
+  }
   rec.timestamp_ms = NormalizeTimestamp(timestamp);
   return absl::OkStatus();
 }
@@ -336,16 +344,16 @@ size_t ZigzagSize(int64_t v) {
   return VarintSize((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
 }
 
-// Ferry does not keep Kafka's null/empty distinction; an empty key is a keyless record (which
-// clients expect as null), while an empty value stays empty (a null value means a tombstone).
-bool KeyIsNull(const broker::RecordFields& r) { return r.key.empty(); }
+// Null (length -1) and empty (length 0) stay apart, as stored (RecordFields presence).
+bool KeyIsNull(const broker::RecordFields& r) { return !r.key_present(); }
+bool ValueIsNull(const broker::RecordFields& r) { return !r.value_present(); }
 
 // The bytes of one v2 record after its length prefix.
 size_t RecordBodySize(const broker::RecordFields& r, int64_t timestamp_delta,
                       int32_t offset_delta) {
   size_t n = 1 + ZigzagSize(timestamp_delta) + ZigzagSize(offset_delta);
   n += KeyIsNull(r) ? 1 : ZigzagSize(static_cast<int64_t>(r.key.size())) + r.key.size();
-  n += ZigzagSize(static_cast<int64_t>(r.value.size())) + r.value.size();
+  n += ValueIsNull(r) ? 1 : ZigzagSize(static_cast<int64_t>(r.value.size())) + r.value.size();
   n += ZigzagSize(static_cast<int64_t>(r.headers.size()));
   for (const auto& [key, value] : r.headers) {
     n += ZigzagSize(static_cast<int64_t>(key.size())) + key.size();
@@ -427,8 +435,12 @@ void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* o
       w.Varint(static_cast<int32_t>(r.key.size()));
       w.Raw(r.key);
     }
-    w.Varint(static_cast<int32_t>(r.value.size()));
-    w.Raw(r.value);
+    if (ValueIsNull(r)) {
+      w.Varint(-1);
+    } else {
+      w.Varint(static_cast<int32_t>(r.value.size()));
+      w.Raw(r.value);
+    }
     w.Varint(static_cast<int32_t>(r.headers.size()));
     for (const auto& [key, value] : r.headers) {
       w.Varint(static_cast<int32_t>(key.size()));
@@ -464,7 +476,11 @@ void EncodeMessageSet(int8_t magic, const std::vector<FetchedRecord>& records, s
     } else {
       w.BytesField(r.key);
     }
-    w.BytesField(r.value);
+    if (ValueIsNull(r)) {
+      w.NullBytes();
+    } else {
+      w.BytesField(r.value);
+    }
     w.PatchInt32(size_at, static_cast<int32_t>(w.size() - size_at - 4));
     const std::string_view covered = std::string_view(*out).substr(crc_at + 4);
     w.PatchInt32(crc_at, static_cast<int32_t>(Crc32(covered)));

@@ -32,8 +32,8 @@ using DecompressedBuffers = std::deque<std::string>;
 
 // Decodes the `records` field of a Produce request: one or more record batches (magic 2) or a
 // message set (magic 0/1, compressed wrapper messages included). Appends one record per record
-// (key, value, headers, timestamp, as views into `data` or into `buffers`; a null key or value
-// becomes empty). Errors:
+// (key, value, headers, timestamp, as views into `data` or into `buffers`; has_key / has_value
+// set for a key / value of length >= 0, so a null one (-1) stays apart from an empty one). Errors:
 //   DATA_LOSS           malformed or truncated data, a CRC mismatch or corrupt compressed
 //                       data (Kafka CORRUPT_MESSAGE)
 //   RESOURCE_EXHAUSTED  compressed data decompressing past the cap (MESSAGE_TOO_LARGE)

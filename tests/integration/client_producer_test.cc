@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/partitioner.h"
+#include "ferry/consumer.h"
 #include "ferry/producer.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
@@ -234,6 +235,64 @@ TEST(ClientProducerTest, KeylessRecordsStickToOnePartitionPerBatch) {
   const absl::StatusOr<RecordMetadata> pm = pinned_ack.get();
   ASSERT_TRUE(pm.ok()) << pm.status();
   EXPECT_EQ(pm->partition, 2);
+}
+
+// Null and empty stay apart through the client library: an empty key sent with has_key goes
+// to murmur2("")'s partition and reads back as an empty key, a null key and a null value
+// (null_value) read back without has_key / has_value, an empty value as empty.
+TEST(ClientProducerTest, NullAndEmptyKeysAndValuesStayApart) {
+  FerrydProcess ferryd;
+  ASSERT_TRUE(ferryd.Start());
+  auto admin = ferryd.admin();
+  ASSERT_TRUE(IsOk(CreateTopic(*admin, "nulls", 3)));
+  ProducerOptions options;
+  options.broker = ferryd.address();
+  std::unique_ptr<Producer> producer = NewProducer(options);
+  ASSERT_NE(producer, nullptr);
+
+  ProducerRecord empty_key = Keyed("nulls", "", "");
+  empty_key.has_key = true;  // an empty key and an empty value
+  ProducerRecord tombstone = Keyed("nulls", "", "ignored");
+  tombstone.has_key = true;
+  tombstone.null_value = true;
+  auto a = producer->Send(empty_key);
+  auto b = producer->Send(tombstone);
+  ASSERT_TRUE(producer->Flush().ok());
+  const absl::StatusOr<RecordMetadata> ma = a.get(), mb = b.get();
+  ASSERT_TRUE(ma.ok() && mb.ok());
+  const int32_t hashed = PartitionForKey("", 3);
+  EXPECT_EQ(ma->partition, hashed);
+  EXPECT_EQ(mb->partition, hashed);
+  ProducerRecord null_key = Keyed("nulls", "", "");
+  null_key.partition = hashed;  // no key at all, an empty value
+  auto c = producer->Send(null_key);
+  ASSERT_TRUE(producer->Flush().ok());
+  ASSERT_TRUE(c.get().ok());
+
+  auto reader =
+      PartitionReader::Create(ferryd.address(), "nulls", hashed, PartitionReader::Start::kEarliest);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::vector<ConsumerRecord> got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (got.size() < 3 && absl::Now() < deadline) {
+    absl::StatusOr<std::vector<ConsumerRecord>> batch = (*reader)->Read(absl::Milliseconds(200));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    got.insert(got.end(), batch->begin(), batch->end());
+  }
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(got[0].has_key && got[0].has_value);
+  EXPECT_TRUE(got[1].has_key);
+  EXPECT_FALSE(got[1].has_value);
+  EXPECT_TRUE(got[1].value.empty());
+  EXPECT_FALSE(got[2].has_key);
+  EXPECT_TRUE(got[2].has_value);
+  // The same records through gRPC directly.
+  auto broker = ferryd.broker();
+  const std::vector<v1::Record> raw = ReadRange(*broker, "nulls", hashed, 0, 3);
+  ASSERT_EQ(raw.size(), 3u);
+  EXPECT_TRUE(raw[0].has_key() && raw[0].has_value());
+  EXPECT_TRUE(raw[1].has_key() && !raw[1].has_value());
+  EXPECT_TRUE(!raw[2].has_key() && raw[2].has_value());
 }
 
 TEST(ClientProducerTest, AutoCreatesTheTopicThenPartitionsByKey) {

@@ -55,7 +55,7 @@ std::string CodeName(grpc::StatusCode code) {
 
 Record MakeRecord(const std::string& key, const std::string& value, int64_t timestamp_ms) {
   Record record;
-  record.set_key(key);
+  if (!key.empty()) record.set_key(key);  // "": a null key (keyless)
   record.set_value(value);
   record.set_timestamp_ms(timestamp_ms);
   return record;

@@ -44,6 +44,7 @@ inline std::string ValuesBatch(const std::vector<std::string>& values, Codec cod
     records[i].offset = static_cast<int64_t>(i);
     records[i].fields.key = keys[i];
     records[i].fields.value = values[i];
+    records[i].fields.has_value = true;  // "" is an empty value, not null
     records[i].fields.timestamp_ms = 1700000000000 + static_cast<int64_t>(i);
   }
   std::string batch;
@@ -52,22 +53,16 @@ inline std::string ValuesBatch(const std::vector<std::string>& values, Codec cod
 }
 
 // A legacy message set (magic 0 or 1) of one wrapper message whose value is the `codec`
-// compression of an inner message set of `values`.
-inline std::string CompressedMessageSet(int8_t magic, const std::vector<std::string>& values,
-                                        Codec codec) {
-  std::vector<FetchedRecord> records(values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    records[i].offset = static_cast<int64_t>(i);
-    records[i].fields.value = values[i];
-    records[i].fields.timestamp_ms = 1700000000000;
-  }
+// compression of an inner message set of `records` (offsets 0..).
+inline std::string CompressedMessageSetOf(int8_t magic, const std::vector<FetchedRecord>& records,
+                                          Codec codec) {
   std::string inner;
   EncodeMessageSet(magic, records, &inner);
   std::string compressed;
   EXPECT_TRUE(Compress(codec, inner, &compressed).ok());
   // One message with that value, then its attributes set to the codec and the CRC redone.
   FetchedRecord wrapper;
-  wrapper.offset = static_cast<int64_t>(values.size()) - 1;
+  wrapper.offset = static_cast<int64_t>(records.size()) - 1;
   wrapper.fields.value = compressed;
   wrapper.fields.timestamp_ms = 1700000000000;
   std::string out;
@@ -75,6 +70,19 @@ inline std::string CompressedMessageSet(int8_t magic, const std::vector<std::str
   out[17] = static_cast<char>(codec);  // offset 8, size 4, crc 4, magic 1, then attributes
   PutInt32(&out, 12, Crc32(std::string_view(out).substr(16)));
   return out;
+}
+
+// As above, of `values` (keyless, timestamp 1700000000000).
+inline std::string CompressedMessageSet(int8_t magic, const std::vector<std::string>& values,
+                                        Codec codec) {
+  std::vector<FetchedRecord> records(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    records[i].offset = static_cast<int64_t>(i);
+    records[i].fields.value = values[i];
+    records[i].fields.has_value = true;
+    records[i].fields.timestamp_ms = 1700000000000;
+  }
+  return CompressedMessageSetOf(magic, records, codec);
 }
 
 }  // namespace ferry::kafka::ktest

@@ -177,6 +177,34 @@ TEST(CompressedBatchTest, PeekCountsBatchesByCodec) {
   EXPECT_EQ(PeekBatchProducer(cut).by_codec[1], 1);
 }
 
+// Null (-1) and empty (0) keys and values inside compressed batches and compressed message
+// sets (magic 0 and 1) stay apart.
+TEST(CompressedBatchTest, NullAndEmptyStayApartInsideCompressedData) {
+  std::vector<FetchedRecord> records(4);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].offset = static_cast<int64_t>(i);
+    records[i].fields.has_key = (i & 1) != 0;
+    records[i].fields.has_value = (i & 2) == 0;
+    records[i].fields.timestamp_ms = 1700000000000;
+  }
+  std::string batch;
+  EncodeRecordBatch(records, &batch);
+  const std::vector<std::string> inputs = {
+      ktest::CompressBatch(batch, Codec::kGzip, false),
+      ktest::CompressedMessageSetOf(0, records, Codec::kSnappy),
+      ktest::CompressedMessageSetOf(1, records, Codec::kGzip)};
+  for (size_t n = 0; n < inputs.size(); ++n) {
+    DecompressedBuffers buffers;
+    std::vector<broker::RecordFields> out;
+    ASSERT_TRUE(DecodeProduceRecords(inputs[n], ProduceDecodeOptions{}, &buffers, &out).ok()) << n;
+    ASSERT_EQ(out.size(), records.size()) << n;
+    for (size_t i = 0; i < out.size(); ++i) {
+      EXPECT_EQ(out[i].has_key, records[i].fields.has_key) << n << " " << i;
+      EXPECT_EQ(out[i].has_value, records[i].fields.has_value) << n << " " << i;
+    }
+  }
+}
+
 TEST(CompressedBatchTest, ZstdIsRefusedWhenNotAllowed) {
   ProduceDecodeOptions options;
   options.allow_zstd = false;

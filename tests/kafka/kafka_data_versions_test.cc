@@ -4,6 +4,7 @@
 // topics and partitions, and fetch sessions (KIP-227), which Ferry declines to create.
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
+#include "integration/test_client.h"
 #include "kafka/kafka_conn.h"
 #include "server/broker/types.h"
 #include "server/kafka/api.h"
@@ -63,6 +65,137 @@ std::string RecordsFor(int16_t version, const std::vector<std::string>& values,
   return out;
 }
 
+// A key or value as Kafka's wire has it: nullopt for length -1.
+using Nullable = std::optional<std::string>;
+struct RawRecord {
+  Nullable key;
+  Nullable value;
+  bool operator==(const RawRecord&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const RawRecord& r) {
+  const auto show = [&os](const Nullable& n) -> std::ostream& {
+    return n.has_value() ? os << '"' << *n << '"' : os << "null";
+  };
+  os << "{key ";
+  show(r.key) << ", value ";
+  return show(r.value) << "}";
+}
+
+// The four null/empty combinations, and an ordinary record.
+const std::vector<RawRecord> kNullAndEmpty = {
+    {std::nullopt, std::nullopt}, {std::nullopt, ""}, {"", std::nullopt}, {"", ""}, {"k", "v"}};
+
+// `records` in the format a Produce of `version` carries, written here field by field from
+// Kafka's schemas (not with Ferry's encoder), with -1 lengths for nullopt.
+std::string RawRecordsFor(int16_t version, const std::vector<RawRecord>& records) {
+  std::string out;
+  Writer w(&out);
+  const int64_t ts = 1700000000000;
+  if (version >= 3) {  // record batch v2
+    w.Int64(0);
+    const size_t length_at = w.ReserveInt32();
+    w.Int32(-1);  // partitionLeaderEpoch
+    w.Int8(2);
+    const size_t crc_at = w.ReserveInt32();
+    w.Int16(0);
+    w.Int32(static_cast<int32_t>(records.size()) - 1);
+    w.Int64(ts);
+    w.Int64(ts);
+    w.Int64(-1);
+    w.Int16(-1);
+    w.Int32(-1);
+    w.Int32(static_cast<int32_t>(records.size()));
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::string rec;
+      Writer rw(&rec);
+      rw.Int8(0);
+      rw.Varlong(0);
+      rw.Varint(static_cast<int32_t>(i));
+      for (const Nullable* field : {&records[i].key, &records[i].value}) {
+        rw.Varint(field->has_value() ? static_cast<int32_t>((*field)->size()) : -1);
+        if (field->has_value()) rw.Raw(**field);
+      }
+      rw.Varint(0);  // headers
+      w.Varint(static_cast<int32_t>(rec.size()));
+      w.Raw(rec);
+    }
+    w.PatchInt32(length_at, static_cast<int32_t>(out.size() - 12));
+    w.PatchInt32(crc_at, static_cast<int32_t>(Crc32c(std::string_view(out).substr(21))));
+    return out;
+  }
+  const int8_t magic = version == 2 ? 1 : 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    w.Int64(static_cast<int64_t>(i));
+    const size_t size_at = w.ReserveInt32();
+    const size_t crc_at = w.ReserveInt32();
+    w.Int8(magic);
+    w.Int8(0);
+    if (magic == 1) w.Int64(ts);
+    w.NullableBytes(records[i].key);
+    w.NullableBytes(records[i].value);
+    w.PatchInt32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
+    w.PatchInt32(crc_at, static_cast<int32_t>(Crc32(std::string_view(out).substr(crc_at + 4))));
+  }
+  return out;
+}
+
+// Walks a Fetch's record set by hand (Kafka's schemas, not Ferry's decoder): record batches v2
+// and message sets v0/v1, keys and values with length -1 as nullopt.
+std::vector<RawRecord> ParseRawRecords(std::string_view data) {
+  std::vector<RawRecord> out;
+  const auto bytes = [](Reader& r, int32_t length) -> Nullable {
+    if (length < 0) return std::nullopt;
+    return std::string(r.Bytes(static_cast<size_t>(length)));
+  };
+  while (data.size() > 16) {
+    Reader h(data);
+    h.Int64();
+    const int32_t size = h.Int32();
+    if (!h.ok() || size < 0 || static_cast<size_t>(size) > h.remaining()) break;
+    const std::string_view entry = data.substr(12, static_cast<size_t>(size));
+    data.remove_prefix(12 + static_cast<size_t>(size));
+    Reader r(entry);
+    if (entry.size() > 4 && entry[4] == 2) {  // magic, after partitionLeaderEpoch
+      r.Int32();
+      r.Int8();
+      r.Uint32();
+      r.Int16();
+      r.Int32();
+      r.Int64();
+      r.Int64();
+      r.Int64();
+      r.Int16();
+      r.Int32();
+      const int32_t count = r.Int32();
+      for (int32_t i = 0; i < count && r.ok(); ++i) {
+        r.Varint();  // length
+        r.Int8();
+        r.Varlong();
+        r.Varint();
+        RawRecord& rec = out.emplace_back();
+        rec.key = bytes(r, r.Varint());
+        rec.value = bytes(r, r.Varint());
+        const int32_t headers = r.Varint();
+        for (int32_t k = 0; k < headers && r.ok(); ++k) {
+          r.Bytes(static_cast<size_t>(r.Varint()));
+          bytes(r, r.Varint());
+        }
+      }
+    } else {
+      r.Uint32();
+      const int8_t magic = r.Int8();
+      r.Int8();
+      if (magic == 1) r.Int64();
+      RawRecord& rec = out.emplace_back();
+      rec.key = bytes(r, r.Int32());
+      rec.value = bytes(r, r.Int32());
+    }
+    EXPECT_TRUE(r.ok() && r.remaining() == 0) << r.error();
+  }
+  return out;
+}
+
 struct Produced {
   int16_t error = -100;
   int64_t base_offset = -2;
@@ -108,6 +241,7 @@ struct FetchedPartition {
   int32_t preferred_read_replica = -2;
   int8_t magic = -1;  // of the first record set, -1 when none
   std::vector<std::string> values;
+  std::vector<RawRecord> raw;  // the same records, keys and values as on the wire
 };
 
 struct Fetched {
@@ -226,6 +360,7 @@ class KafkaDataVersionsTest : public ::testing::Test {
           absl::Status s = DecodeProduceRecords(*records, &decoded);
           EXPECT_TRUE(s.ok()) << s;
           for (const auto& d : decoded) p.values.emplace_back(d.value);
+          p.raw = ParseRawRecords(*records);
         }
       }
       r.TaggedFields();
@@ -382,6 +517,51 @@ TEST_F(KafkaDataVersionsTest, FetchAtEveryVersion) {
     ASSERT_EQ(at_end.partitions.size(), 1u);
     EXPECT_EQ(at_end.partitions[0].error, 0);
     EXPECT_TRUE(at_end.partitions[0].values.empty());
+  }
+}
+
+// Kafka's null (-1) and empty (0) keys and values stay apart: produced at every record format
+// (message sets v0 and v1, record batch v2 at Produce v3 and at flexible v9), fetched back at
+// every Fetch version (magic 0, 1 and 2), and read through gRPC with has_key() / has_value().
+TEST_F(KafkaDataVersionsTest, NullAndEmptyKeysAndValuesStayApart) {
+  auto grpc = ferryd_.broker();
+  for (const int16_t pv : {int16_t{0}, int16_t{2}, int16_t{3}, MaxVersion(kProduce)}) {
+    SCOPED_TRACE(absl::StrCat("Produce v", pv));
+    const std::string topic = absl::StrCat("nulls-v", pv);
+    EnsureTopic(topic);
+    ASSERT_EQ(Produce(pv, topic, 1, RawRecordsFor(pv, kNullAndEmpty)).error, 0);
+    for (int16_t fv = 0; fv <= MaxVersion(kFetch); ++fv) {
+      const Fetched f = Fetch(fv, topic, 1, 0);
+      ASSERT_EQ(f.partitions.size(), 1u);
+      EXPECT_EQ(f.partitions[0].raw, kNullAndEmpty) << "Fetch v" << fv;
+    }
+    const std::vector<v1::Record> read =
+        integration::ReadRange(*grpc, topic, 1, 0, static_cast<int64_t>(kNullAndEmpty.size()));
+    ASSERT_EQ(read.size(), kNullAndEmpty.size());
+    for (size_t i = 0; i < read.size(); ++i) {
+      EXPECT_EQ(read[i].has_key(), kNullAndEmpty[i].key.has_value()) << i;
+      EXPECT_EQ(read[i].has_value(), kNullAndEmpty[i].value.has_value()) << i;
+      EXPECT_EQ(read[i].key(), kNullAndEmpty[i].key.value_or("")) << i;
+      EXPECT_EQ(read[i].value(), kNullAndEmpty[i].value.value_or("")) << i;
+    }
+  }
+}
+
+// A gRPC publish with presence (proto3 optional) reads back through Kafka Fetch with -1 for an
+// absent key or value and 0 for a present empty one.
+TEST_F(KafkaDataVersionsTest, GrpcPresenceReadsBackThroughFetch) {
+  EnsureTopic("nulls-grpc");
+  std::vector<v1::Record> records;
+  for (const RawRecord& want : kNullAndEmpty) {
+    v1::Record& r = records.emplace_back();
+    if (want.key.has_value()) r.set_key(*want.key);
+    if (want.value.has_value()) r.set_value(*want.value);
+  }
+  ASSERT_TRUE(integration::IsOk(integration::Publish(*ferryd_.broker(), "nulls-grpc", 2, records)));
+  for (int16_t fv = 0; fv <= MaxVersion(kFetch); ++fv) {
+    const Fetched f = Fetch(fv, "nulls-grpc", 2, 0);
+    ASSERT_EQ(f.partitions.size(), 1u);
+    EXPECT_EQ(f.partitions[0].raw, kNullAndEmpty) << "Fetch v" << fv;
   }
 }
 

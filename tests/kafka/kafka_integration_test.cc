@@ -39,7 +39,7 @@ using ktest::ProduceResult;
 
 v1::Record MakeRecord(const std::string& key, const std::string& value, int64_t ts = 0) {
   v1::Record r;
-  r.set_key(key);
+  if (!key.empty()) r.set_key(key);  // "": a null key (keyless)
   r.set_value(value);
   r.set_timestamp_ms(ts);
   return r;
@@ -52,6 +52,8 @@ std::string Batch(const std::vector<v1::Record>& records) {
     FetchedRecord& f = fetched.emplace_back();
     f.fields.key = r.key();
     f.fields.value = r.value();
+    f.fields.has_key = r.has_key();
+    f.fields.has_value = r.has_value();
     f.fields.timestamp_ms = r.timestamp_ms();
     for (const v1::Header& h : r.headers()) f.fields.headers.emplace_back(h.key(), h.value());
     f.offset = static_cast<int64_t>(fetched.size() - 1);
@@ -107,8 +109,8 @@ FetchResult ParseFetch(int16_t version, const std::string& body) {
     EXPECT_TRUE(s.ok()) << s;
     for (const broker::RecordFields& d : decoded) {
       v1::Record& r = out.records.emplace_back();
-      r.set_key(std::string(d.key));
-      r.set_value(std::string(d.value));
+      if (d.key_present()) r.set_key(std::string(d.key));
+      if (d.value_present()) r.set_value(std::string(d.value));
       r.set_timestamp_ms(d.timestamp_ms);
       for (const auto& [key, value] : d.headers) {
         v1::Header* h = r.add_headers();

@@ -85,6 +85,9 @@ struct TestRecord {
   int64_t timestamp_ms = 0;
   int64_t offset = 0;
   std::vector<std::pair<std::string, std::string>> headers;
+  // An empty `key` is null unless `empty_key`; `value` is null only with `null_value`.
+  bool empty_key = false;
+  bool null_value = false;
 };
 
 TestRecord MakeRecord(std::string key, std::string value, int64_t ts, int64_t offset,
@@ -99,6 +102,8 @@ std::vector<FetchedRecord> Fetched(const std::vector<TestRecord>& records) {
     FetchedRecord& f = out.emplace_back();
     f.fields.key = r.key;
     f.fields.value = r.value;
+    f.fields.has_key = r.empty_key;
+    f.fields.has_value = !r.null_value;
     f.fields.timestamp_ms = r.timestamp_ms;
     for (const auto& [k, v] : r.headers) f.fields.headers.emplace_back(k, v);
     f.offset = r.offset;
@@ -195,6 +200,45 @@ std::vector<TestRecord> PythonBatchRecords() {
           MakeRecord("kk", "v", kT + 3, 2, {{"\xc3\xbc-\xd0\xba", std::string("\x00\xff", 2)}})};
 }
 
+// Kafka's -1 (null) and 0 (empty) lengths stay apart: decoded as presence, encoded back as
+// the same lengths.
+TEST(RecordBatchTest, NullAndEmptyKeysAndValuesStayApart) {
+  const std::string data = Bytes(kPythonBatchWithNulls);
+  std::vector<broker::RecordFields> out;
+  ASSERT_TRUE(DecodeProduceRecords(data, &out).ok());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].has_key && out[0].has_value);
+  EXPECT_FALSE(out[1].key_present());    // key=None
+  EXPECT_TRUE(out[1].has_value);         // value=b""
+  EXPECT_TRUE(out[2].has_key);           // key=b""
+  EXPECT_FALSE(out[2].value_present());  // value=None
+
+  // The four combinations through a v2 batch and message sets v0 and v1.
+  std::vector<TestRecord> records;
+  for (int i = 0; i < 4; ++i) {
+    TestRecord& r = records.emplace_back(MakeRecord("", "", kT + i, i));
+    r.empty_key = (i & 1) != 0;
+    r.null_value = (i & 2) != 0;
+  }
+  for (const int magic : {2, 1, 0}) {
+    SCOPED_TRACE(magic);
+    std::string encoded;
+    if (magic == 2) {
+      EncodeRecordBatch(Fetched(records), &encoded);
+    } else {
+      EncodeMessageSet(static_cast<int8_t>(magic), Fetched(records), &encoded);
+    }
+    std::vector<broker::RecordFields> back;
+    ASSERT_TRUE(DecodeProduceRecords(encoded, &back).ok());
+    ASSERT_EQ(back.size(), 4u);
+    for (size_t i = 0; i < back.size(); ++i) {
+      EXPECT_EQ(back[i].has_key, records[i].empty_key) << i;
+      EXPECT_EQ(back[i].has_value, !records[i].null_value) << i;
+      EXPECT_TRUE(back[i].key.empty() && back[i].value.empty()) << i;
+    }
+  }
+}
+
 TEST(RecordBatchTest, EncodesTheSameBytesAsKafkaPython) {
   const std::vector<TestRecord> records = PythonBatchRecords();
   std::string encoded = "prefix";
@@ -266,7 +310,7 @@ TEST(RecordBatchTest, DecodesSeveralConcatenatedBatchesAndMixedFormats) {
   EncodeRecordBatch(Fetched(a), &data);
   EncodeRecordBatch(Fetched(b), &data);
   data += Bytes(kPythonBatch);
-  std::vector<broker::RecordFields> out = {{"already", "there", {}, 1}};
+  std::vector<broker::RecordFields> out = {{"already", "there", true, true, {}, 1}};
   ASSERT_TRUE(DecodeProduceRecords(data, &out).ok());
   ASSERT_EQ(out.size(), 7u);
   EXPECT_EQ(out[0].key, "already");
@@ -350,7 +394,7 @@ TEST(RecordBatchTest, EveryTruncationIsDataLossAndAppendsNothing) {
   boundaries.push_back(boundaries.back() + 39);  // second v1 message
   ASSERT_EQ(boundaries.back(), data.size());
   for (size_t n = 0; n <= data.size(); ++n) {
-    std::vector<broker::RecordFields> out = {{"keep", "me", {}, 1}};
+    std::vector<broker::RecordFields> out = {{"keep", "me", true, true, {}, 1}};
     const absl::Status s = DecodeProduceRecords(std::string_view(data).substr(0, n), &out);
     const bool whole = std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
     if (whole) {

@@ -59,7 +59,7 @@ class BrokerTest : public ::testing::Test {
     req.set_topic(topic);
     for (int i = 0; i < n; ++i) {
       v1::Record* r = req.add_records();
-      r->set_key(key);
+      if (!key.empty()) r->set_key(key);  // "": a null key (keyless)
       r->set_value("v" + std::to_string(i));
     }
     return req;
@@ -180,6 +180,53 @@ TEST_F(BrokerTest, KeylessRecordsSpreadEvenly) {
   ASSERT_TRUE(Publish(Request("spread", 30)).status.ok());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(Publish(Request("spread", 3)).status.ok());
   for (int p = 0; p < 3; ++p) EXPECT_EQ(ReadAll("spread", p).size(), 20u) << p;
+}
+
+// As Kafka's default partitioner: an empty key is a key (murmur2("") places every such
+// record on one partition), a null key is spread; both read back as they were sent.
+TEST_F(BrokerTest, EmptyKeyIsHashedAndNullKeyIsSpread) {
+  Open();  // 3 partitions by default
+  v1::PublishRequest req;
+  req.set_topic("keys");
+  for (int i = 0; i < 6; ++i) {
+    v1::Record* empty_key = req.add_records();
+    empty_key->set_key("");
+    if (i % 2 == 0) empty_key->set_value("");  // else a null value
+    req.add_records()->set_value("spread");    // null key
+  }
+  Result r = Publish(req);
+  ASSERT_TRUE(r.status.ok());
+  const int32_t hashed = PartitionForKey("", 3);
+  std::map<int32_t, int> spread;
+  for (int i = 0; i < 12; ++i) {
+    if (i % 2 == 0) {
+      EXPECT_EQ(r.response.acks(i).partition(), hashed) << i;
+    } else {
+      ++spread[r.response.acks(i).partition()];
+    }
+  }
+  EXPECT_EQ(spread, (std::map<int32_t, int>{{0, 2}, {1, 2}, {2, 2}}));
+  int empty_keys = 0;
+  for (int32_t p = 0; p < 3; ++p) {
+    for (const v1::Record& rec : ReadAll("keys", p)) {
+      if (rec.has_key()) {
+        ++empty_keys;
+        EXPECT_EQ(p, hashed);
+        EXPECT_TRUE(rec.key().empty());
+      } else {
+        EXPECT_TRUE(rec.has_value());
+        EXPECT_EQ(rec.value(), "spread");
+      }
+    }
+  }
+  EXPECT_EQ(empty_keys, 6);
+  // Null and empty values of the hashed partition, in publish order.
+  int n = 0;
+  for (const v1::Record& rec : ReadAll("keys", hashed)) {
+    if (!rec.has_key()) continue;
+    EXPECT_EQ(rec.has_value(), n % 2 == 0) << n;
+    ++n;
+  }
 }
 
 TEST_F(BrokerTest, RejectedPublishWritesNothing) {

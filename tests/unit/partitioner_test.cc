@@ -28,6 +28,14 @@ TEST(PartitionForKeyTest, PositiveModuloLikeKafka) {
   }
 }
 
+// Kafka hashes an empty (non-null) key like any other: murmur2 of no bytes is the seed mixed,
+// 275646681 (0x106e08d9).
+TEST(Murmur2Test, EmptyKeyHashesLikeKafka) {
+  EXPECT_EQ(Murmur2(""), 275646681);
+  EXPECT_EQ(PartitionForKey("", 7), 275646681 % 7);
+  EXPECT_EQ(PartitionForKey("", 3), 275646681 % 3);
+}
+
 TEST(PartitionForKeyTest, SameKeySamePartition) {
   EXPECT_EQ(PartitionForKey("user-42", 12), PartitionForKey("user-42", 12));
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """The same records through both front doors: gRPC publish -> Kafka fetch, and Kafka produce ->
 gRPC subscribe. Keys, values and headers must come out byte-identical (binary, NUL bytes,
-invalid UTF-8 included), with the same partitions, offsets and timestamps. Last, a gzip batch
+invalid UTF-8 included), with the same partitions, offsets and timestamps. Null and empty keys
+and values stay apart both ways: a tombstone (value=None) and an empty value (b"") from
+kafka-python and confluent-kafka come back as None and b"" and, through gRPC, without and with
+the field (HasField); an empty key is placed by murmur2(b"") on both doors. Last, a gzip batch
 from kafka-python is either stored decompressed or refused with UNSUPPORTED_COMPRESSION_TYPE,
 as Kafka would."""
 
@@ -112,10 +115,84 @@ def kafka_to_grpc(broker, pb, topic, compression=None):
     print(f"Kafka -> gRPC ({compression or 'uncompressed'}): {len(want)} records identical")
 
 
+# (key, value) pairs with every null/empty combination; kafka-python refuses a record with
+# neither key nor value, so that one comes from confluent-kafka only.
+NULLS = [(b"tomb", None), (b"empty", b""), (None, b""), (b"", None), (b"", b"")]
+# Kafka's murmur2(b"") (Utils.murmur2 of no bytes), which places every empty-keyed record.
+MURMUR2_EMPTY = 275646681
+
+
+def kafka_fetch_partition(topic, partition, count, timeout=20):
+    consumer = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, enable_auto_commit=False,
+                             auto_offset_reset="earliest")
+    consumer.assign([TopicPartition(topic, partition)])
+    consumer.seek_to_beginning()
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        for _, messages in consumer.poll(timeout_ms=500).items():
+            got.extend(messages)
+    consumer.close()
+    check(len(got) == count, f"kafka-python fetched {len(got)} records of {topic}/{partition}, "
+          f"expected {count}")
+    return got
+
+
+def grpc_pair(rec):
+    """A gRPC record's (key, value) with None for an absent field (proto3 optional)."""
+    return (rec.key if rec.HasField("key") else None,
+            rec.value if rec.HasField("value") else None)
+
+
+def null_and_empty(broker, admin, pb):
+    from confluent_kafka import Producer
+    topic = "xp-nulls"
+    admin.CreateTopic(pb.CreateTopicRequest(topic=topic, partitions=PARTITIONS), timeout=10)
+    # kafka-python (Produce v7, record batch v2) to partition 0.
+    producer = KafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP, max_block_ms=20000)
+    for k, v in NULLS:
+        producer.send(topic, key=k, value=v, partition=0).get(timeout=20)
+    producer.close(timeout=20)
+    # confluent-kafka (librdkafka) to partition 1, the record with neither key nor value too.
+    confluent_sent = NULLS + [(None, None)]
+    delivered = []
+    p = Producer({"bootstrap.servers": KAFKA_BOOTSTRAP})
+    for k, v in confluent_sent:
+        p.produce(topic, key=k, value=v, partition=1,
+                  on_delivery=lambda err, msg: delivered.append(err))
+    check(p.flush(20) == 0, "confluent-kafka could not deliver every record")
+    check(delivered == [None] * len(confluent_sent), f"confluent-kafka delivery: {delivered}")
+    for partition, sent in ((0, NULLS), (1, confluent_sent)):
+        got = [(m.key, m.value) for m in kafka_fetch_partition(topic, partition, len(sent))]
+        check(got == sent, f"{topic}/{partition}: Kafka fetch {got}, produced {sent}")
+        got = [grpc_pair(r) for r in grpc_subscribe_all(broker, pb, topic, partition, len(sent))]
+        check(got == sent, f"{topic}/{partition}: gRPC subscribe {got}, Kafka produced {sent}")
+    # And gRPC presence read through Kafka: absent is None, present and empty is b"".
+    grpc_sent = confluent_sent
+    broker.Publish(pb.PublishRequest(topic=topic, partition=2, records=[
+        pb.Record(**{name: x for name, x in (("key", k), ("value", v)) if x is not None})
+        for k, v in grpc_sent]), timeout=10)
+    got = [(m.key, m.value) for m in kafka_fetch_partition(topic, 2, len(grpc_sent))]
+    check(got == grpc_sent, f"{topic}/2: Kafka fetch {got}, gRPC published {grpc_sent}")
+    # An empty key is a key: murmur2(b"") places it, whichever door it comes through.
+    want = (MURMUR2_EMPTY & 0x7FFFFFFF) % PARTITIONS
+    producer = KafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP, max_block_ms=20000)
+    kafka_partition = producer.send("xp-empty-key", key=b"", value=b"k").get(timeout=20).partition
+    producer.close(timeout=20)
+    response = broker.Publish(pb.PublishRequest(topic="xp-empty-key", records=[
+        pb.Record(key=b"", value=b"g%d" % i) for i in range(6)]), timeout=10)
+    grpc_partitions = {ack.partition for ack in response.acks}
+    check(kafka_partition == want and grpc_partitions == {want},
+          f"empty key: kafka-python chose partition {kafka_partition}, gRPC publish "
+          f"{sorted(grpc_partitions)}, murmur2 says {want}")
+    print(f"null and empty keys and values: kept apart both ways; empty key -> partition {want}")
+
+
 def test():
     channel, broker, admin, pb = grpc_stubs()
     with channel:
         grpc_to_kafka(broker, admin, pb)
+        null_and_empty(broker, admin, pb)
         # Auto-created by the produce (3 partitions by default).
         kafka_to_grpc(broker, pb, "xp-kafka-to-grpc")
         try:

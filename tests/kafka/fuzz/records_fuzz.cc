@@ -1,7 +1,7 @@
 // libFuzzer target for the Produce record decoder: arbitrary bytes (compressed batches
 // included, within a 1 MiB cap) must decode or fail cleanly (never crash, never leave partial
 // output), and whatever decodes must survive a re-encode as
-// a record batch v2 and as a message set v1 unchanged.
+// a record batch v2 and as a message set v1 unchanged, null and empty keys and values included.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,6 +28,9 @@ void CheckSame(const std::vector<RecordFields>& a, const std::vector<RecordField
   for (size_t i = 0; i < a.size(); ++i) {
     Check(a[i].key == b[i].key);
     Check(a[i].value == b[i].value);
+    // Null (-1) and empty (0) survive the re-encode.
+    Check(a[i].key_present() == b[i].key_present());
+    Check(a[i].value_present() == b[i].value_present());
     Check(a[i].timestamp_ms == b[i].timestamp_ms);
     if (!headers) {
       Check(b[i].headers.empty());
