@@ -63,14 +63,33 @@ int64_t ReadFetch(const RequestHeader& h, const FetchRequest& r, std::vector<Fet
         const int64_t limit = std::min<int64_t>(p.max_bytes > 0 ? p.max_bytes : INT32_MAX,
                                                 total == 0 ? budget : budget - total);
         // The stored bytes are copied out while reading, then decoded into views of the copy.
+        // One Read gives at most a gRPC Subscribe message's worth (--max-subscribe-records),
+        // so reads repeat until the partition's Kafka limit is filled or the log is caught
+        // up: a consumer gets max_bytes per round trip, not 1,000 records.
         std::string arena;
         std::vector<std::pair<size_t, int64_t>> ends;  // end in `arena`, offset
-        auto read = reader.Read(0, static_cast<int32_t>(std::max<int64_t>(1, limit)),
-                                [&](std::string_view encoded, int64_t offset) {
-                                  arena.append(encoded.data(), encoded.size());
-                                  ends.emplace_back(arena.size(), offset);
-                                  return absl::OkStatus();
-                                });
+        bool full = false;
+        absl::StatusOr<int32_t> read = 0;
+        while (!full && static_cast<int64_t>(arena.size()) < limit) {
+          const int64_t room = std::max<int64_t>(1, limit - static_cast<int64_t>(arena.size()));
+          read = reader.Read(
+              0, static_cast<int32_t>(std::min<int64_t>(room, INT32_MAX)),
+              [&](std::string_view encoded, int64_t offset) {
+                // Past the first record, only what fits.
+                if (!arena.empty() && static_cast<int64_t>(arena.size() + encoded.size()) > limit) {
+                  full = true;
+                  return absl::ResourceExhaustedError("the fetch is full");
+                }
+                arena.append(encoded.data(), encoded.size());
+                ends.emplace_back(arena.size(), offset);
+                return absl::OkStatus();
+              });
+          if (!read.ok()) {
+            if (full) read = 0;  // the record that did not fit stays for the next Fetch
+            break;
+          }
+          if (*read == 0) break;  // caught up
+        }
         std::vector<FetchedRecord> records(ends.size());
         size_t begin = 0;
         for (size_t k = 0; k < ends.size() && read.ok(); ++k) {
