@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/broker/broker.h"
+#include "server/kafka/consumer_offsets.h"
 #include "server/kafka/producer_id.h"
 #include "server/kafka/records.h"
 #include "server/log.h"
@@ -94,6 +95,13 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         // No transactions: the error InitProducerId gives a transactional id.
         refuse(error::kTransactionalIdAuthorizationFailed,
                "Ferry does not support transactions; produce without a transactional id");
+        continue;
+      }
+      if (IsConsumerOffsetsTopic(topic.name)) {
+        // Kafka refuses client writes to its internal topics the same way.
+        refuse(error::kInvalidTopic,
+               "__consumer_offsets is read-only: it is derived from the groups' committed "
+               "offsets; commit with OffsetCommit");
         continue;
       }
       if (!t.ok()) {

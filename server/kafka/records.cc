@@ -341,11 +341,11 @@ size_t ZigzagSize(int64_t v) {
 bool KeyIsNull(const broker::RecordFields& r) { return r.key.empty(); }
 
 // The bytes of one v2 record after its length prefix.
-size_t RecordBodySize(const broker::RecordFields& r, int64_t timestamp_delta,
+size_t RecordBodySize(const broker::RecordFields& r, bool null_value, int64_t timestamp_delta,
                       int32_t offset_delta) {
   size_t n = 1 + ZigzagSize(timestamp_delta) + ZigzagSize(offset_delta);
   n += KeyIsNull(r) ? 1 : ZigzagSize(static_cast<int64_t>(r.key.size())) + r.key.size();
-  n += ZigzagSize(static_cast<int64_t>(r.value.size())) + r.value.size();
+  n += null_value ? 1 : ZigzagSize(static_cast<int64_t>(r.value.size())) + r.value.size();
   n += ZigzagSize(static_cast<int64_t>(r.headers.size()));
   for (const auto& [key, value] : r.headers) {
     n += ZigzagSize(static_cast<int64_t>(key.size())) + key.size();
@@ -384,8 +384,13 @@ absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::Rec
 void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* out) {
   // A batch with no records has no base offset; Fetch simply has nothing to send.
   if (records.empty()) return;
-  const int64_t base_offset = records.front().offset;
-  const int64_t base_timestamp = records.front().fields.timestamp_ms;
+  EncodeCompactedRecordBatch(records.front().offset, records.back().offset, records, out);
+}
+
+void EncodeCompactedRecordBatch(int64_t base_offset, int64_t last_offset,
+                                const std::vector<FetchedRecord>& records, std::string* out) {
+  // An empty batch (all its records compacted away) has no timestamps: -1, as Kafka's.
+  const int64_t base_timestamp = records.empty() ? -1 : records.front().fields.timestamp_ms;
   int64_t max_timestamp = base_timestamp;
   size_t estimate = kLogOverhead + kBatchHeaderAfterLength;
   for (const FetchedRecord& fr : records) {
@@ -404,7 +409,7 @@ void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* o
   w.Int8(2);   // magic
   const size_t crc_at = w.ReserveInt32();
   w.Int16(0);  // attributes: no compression, CreateTime, not transactional, not control.
-  w.Int32(static_cast<int32_t>(records.back().offset - base_offset));
+  w.Int32(static_cast<int32_t>(last_offset - base_offset));
   w.Int64(base_timestamp);
   w.Int64(max_timestamp);
   w.Int64(-1);  // producerId
@@ -417,7 +422,7 @@ void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* o
     const int64_t timestamp_delta = static_cast<int64_t>(static_cast<uint64_t>(r.timestamp_ms) -
                                                          static_cast<uint64_t>(base_timestamp));
     const int32_t offset_delta = static_cast<int32_t>(fr.offset - base_offset);
-    w.Varint(static_cast<int32_t>(RecordBodySize(r, timestamp_delta, offset_delta)));
+    w.Varint(static_cast<int32_t>(RecordBodySize(r, fr.null_value, timestamp_delta, offset_delta)));
     w.Int8(0);  // attributes
     w.Varlong(timestamp_delta);
     w.Varint(offset_delta);
@@ -427,8 +432,12 @@ void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* o
       w.Varint(static_cast<int32_t>(r.key.size()));
       w.Raw(r.key);
     }
-    w.Varint(static_cast<int32_t>(r.value.size()));
-    w.Raw(r.value);
+    if (fr.null_value) {
+      w.Varint(-1);
+    } else {
+      w.Varint(static_cast<int32_t>(r.value.size()));
+      w.Raw(r.value);
+    }
     w.Varint(static_cast<int32_t>(r.headers.size()));
     for (const auto& [key, value] : r.headers) {
       w.Varint(static_cast<int32_t>(key.size()));
@@ -464,7 +473,11 @@ void EncodeMessageSet(int8_t magic, const std::vector<FetchedRecord>& records, s
     } else {
       w.BytesField(r.key);
     }
-    w.BytesField(r.value);
+    if (fr.null_value) {
+      w.NullBytes();
+    } else {
+      w.BytesField(r.value);
+    }
     w.PatchInt32(size_at, static_cast<int32_t>(w.size() - size_at - 4));
     const std::string_view covered = std::string_view(*out).substr(crc_at + 4);
     w.PatchInt32(crc_at, static_cast<int32_t>(Crc32(covered)));
