@@ -1,7 +1,11 @@
 // The committed-offsets log (Kafka's __consumer_offsets, derived from the offsets column
 // family): sequences dense per log partition, kept across reopen, old values read and given
 // stable sequences, deletions as tombstones, and Kafka's group -> partition rule.
+#include <atomic>
+#include <map>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -226,6 +230,67 @@ TEST_F(OffsetLogTest, ReadsSayHowFarTheyCovered) {
   EXPECT_TRUE(read->entries.empty());
   EXPECT_EQ(read->end, 6);
   EXPECT_EQ(read->covered, 6);
+}
+
+TEST_F(OffsetLogTest, ConcurrentCommitsGetUniqueSequencesAndAReaderFollowingSeesTheLast) {
+  Open();
+  const int32_t p = OffsetLogPartitionFor("g", 50);
+  constexpr int kThreads = 4;
+  constexpr int kCommits = 150;
+  std::atomic<bool> writing{true};
+  // A reader that follows the log as a consumer would: from its position, to what it covered.
+  std::map<std::tuple<std::string, int32_t>, int64_t> seen;  // (topic, partition) -> offset
+  std::thread reader([&] {
+    int64_t position = 0;
+    int64_t last_sequence = -1;
+    while (true) {
+      const bool last_pass = !writing.load();
+      auto read = offsets().ReadLog(p, position, 512);
+      ASSERT_TRUE(read.ok()) << read.status();
+      for (const auto& e : read->entries) {
+        ASSERT_GT(e.sequence, last_sequence);
+        ASSERT_LT(e.sequence, read->end);
+        last_sequence = e.sequence;
+        seen[{e.topic, e.partition}] = e.value.has_value() ? e.value->offset : -1;
+      }
+      ASSERT_GE(read->covered, position);
+      position = read->covered;
+      if (last_pass && position == offsets().LogEnd(p)) break;
+      std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kCommits; ++i) {
+        // Keys shared between threads (partition i % 5) and one per thread.
+        CommittedOffset c;
+        c.topic = i % 2 == 0 ? "shared" : "own-" + std::to_string(t);
+        c.partition = i % 5;
+        c.offset = t * 1000 + i;
+        ASSERT_TRUE(offsets().CommitSync("g", {c}).ok());
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  writing.store(false);
+  reader.join();
+  EXPECT_EQ(offsets().LogEnd(p), kThreads * kCommits);
+  // Every key once, at its latest commit, which is what the store holds.
+  std::vector<OffsetLogEntry> entries = Read(p);
+  std::map<std::tuple<std::string, int32_t>, int64_t> final_state;
+  for (const auto& e : entries) {
+    ASSERT_TRUE(e.value.has_value());
+    EXPECT_TRUE(final_state.emplace(std::make_tuple(e.topic, e.partition), e.value->offset).second);
+    auto stored = offsets().Fetch("g", e.topic, e.partition);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->offset, e.value->offset) << e.topic << "/" << e.partition;
+  }
+  EXPECT_EQ(final_state.size(), 5u + kThreads * 5u);
+  EXPECT_EQ(seen, final_state);
+  Reopen();
+  EXPECT_EQ(offsets().LogEnd(p), kThreads * kCommits);
+  EXPECT_EQ(Read(p).size(), final_state.size());
 }
 
 }  // namespace
