@@ -245,27 +245,41 @@ void OffsetStore::AssignLocked(std::vector<LogChange>* changes) {
 }
 
 void OffsetStore::Apply(const std::vector<LogChange>& changes, const absl::Status& s) {
-  absl::MutexLock lock(&mu_);
-  for (const LogChange& c : changes) {
-    LogPartition& lp = log_[c.log_partition];
-    if (auto it = pending_.find(c.key); it != pending_.end() && --it->second == 0) {
-      pending_.erase(it);
+  std::vector<std::function<void()>> woken;  // called once the lock is released
+  {
+    absl::MutexLock lock(&mu_);
+    for (const LogChange& c : changes) {
+      LogPartition& lp = log_[c.log_partition];
+      if (auto it = pending_.find(c.key); it != pending_.end() && --it->second == 0) {
+        pending_.erase(it);
+      }
+      // A failed write keeps its sequence in flight, so LogEnd never passes a sequence that a
+      // restart could give again.
+      if (!s.ok()) continue;
+      lp.in_flight.erase(c.sequence);
+      auto slot = slots_.find(c.key);
+      if (slot != slots_.end()) {
+        if (slot->second.sequence > c.sequence) continue;
+        LogPartition& old = log_[slot->second.log_partition];
+        old.entries.erase(slot->second.sequence);
+        old.tombstones.erase(slot->second.sequence);
+      }
+      slots_[c.key] = Slot{c.log_partition, c.sequence};
+      lp.entries[c.sequence] = c.key;
+      if (c.tombstone) lp.tombstones.insert(c.sequence);
     }
-    // A failed write keeps its sequence in flight, so LogEnd never passes a sequence that a
-    // restart could give again.
-    if (!s.ok()) continue;
-    lp.in_flight.erase(c.sequence);
-    auto slot = slots_.find(c.key);
-    if (slot != slots_.end()) {
-      if (slot->second.sequence > c.sequence) continue;
-      LogPartition& old = log_[slot->second.log_partition];
-      old.entries.erase(slot->second.sequence);
-      old.tombstones.erase(slot->second.sequence);
+    for (auto it = waits_.begin(); it != waits_.end();) {
+      const LogPartition& lp = log_[it->second.log_partition];
+      const int64_t end = lp.in_flight.empty() ? lp.next : *lp.in_flight.begin();
+      if (end > it->second.end) {
+        woken.push_back(std::move(it->second.wake));
+        it = waits_.erase(it);
+      } else {
+        ++it;
+      }
     }
-    slots_[c.key] = Slot{c.log_partition, c.sequence};
-    lp.entries[c.sequence] = c.key;
-    if (c.tombstone) lp.tombstones.insert(c.sequence);
   }
+  for (auto& wake : woken) wake();
 }
 
 void OffsetStore::Commit(std::string_view group, const std::vector<CommittedOffset>& offsets,
@@ -462,6 +476,22 @@ absl::Status OffsetStore::DeleteTopic(std::string_view topic) {
   if (!it->status().ok()) return FromRocks(it->status());
   if (keys.empty()) return absl::OkStatus();
   return Delete(std::move(keys), {}, {});
+}
+
+std::optional<uint64_t> OffsetStore::WaitForLog(int32_t log_partition, int64_t end,
+                                                std::function<void()> wake) {
+  if (log_partition < 0 || log_partition >= log_partitions_) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  const LogPartition& lp = log_[log_partition];
+  if ((lp.in_flight.empty() ? lp.next : *lp.in_flight.begin()) > end) return std::nullopt;
+  const uint64_t id = next_wait_id_++;
+  waits_.emplace(id, LogWait{log_partition, end, std::move(wake)});
+  return id;
+}
+
+void OffsetStore::CancelLogWait(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  waits_.erase(id);
 }
 
 int64_t OffsetStore::LogEnd(int32_t log_partition) const {

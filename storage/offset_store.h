@@ -107,6 +107,13 @@ class OffsetStore {
   };
   absl::StatusOr<LogRead> ReadLog(int32_t log_partition, int64_t from, size_t max_bytes) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Calls `wake` once, on the commit thread (it must not block), when LogEnd(log_partition)
+  // passes `end`; nullopt, and nothing registered, when it already has (or the partition does
+  // not exist). Otherwise an id for CancelLogWait.
+  std::optional<uint64_t> WaitForLog(int32_t log_partition, int64_t end, std::function<void()> wake)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Forgets a wait (nothing when it has fired).
+  void CancelLogWait(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct LogPartition {
@@ -151,6 +158,13 @@ class OffsetStore {
   std::vector<LogPartition> log_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Slot> slots_ ABSL_GUARDED_BY(mu_);   // storage key -> its log entry
   std::map<std::string, int> pending_ ABSL_GUARDED_BY(mu_);  // keys with writes in flight
+  struct LogWait {
+    int32_t log_partition;
+    int64_t end;
+    std::function<void()> wake;
+  };
+  std::map<uint64_t, LogWait> waits_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_wait_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ferry::storage

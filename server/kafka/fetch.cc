@@ -35,7 +35,12 @@ int16_t ReadError(const absl::Status& s) {
 struct FetchPartition {
   std::optional<broker::TailReader> reader;
   int16_t error_code = error::kNone;
-  bool consumer_offsets = false;  // a partition of __consumer_offsets: read from the offsets log
+  // A partition of __consumer_offsets, read from the offsets log: its index, the log end the
+  // last pass saw, and the long poll's wait for it to grow.
+  bool consumer_offsets = false;
+  int32_t log_partition = 0;
+  int64_t log_end = -1;
+  std::optional<uint64_t> log_wait;
 };
 
 // One pass over a Fetch's partitions; returns the record bytes gathered.
@@ -68,6 +73,7 @@ int64_t ReadFetch(broker::Broker& broker, const RequestHeader& h, const FetchReq
           fp.high_watermark = broker.offsets().LogEnd(p.index);
           fp.log_start_offset = 0;
         }
+        part.log_end = fp.high_watermark;
         ft.partitions.push_back(std::move(fp));
         continue;
       }
@@ -150,6 +156,7 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       FetchPartition& part = parts.emplace_back();
       if (IsConsumerOffsetsTopic(topic.name)) {
         part.consumer_offsets = true;
+        part.log_partition = p.index;
         continue;
       }
       // Labelled apart from direct gRPC subscribers (observer.h): the group is not known.
@@ -186,6 +193,12 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       if (part.reader.has_value() && !part.reader->WaitAsync([state] { state->Wake(); })) {
         ready = true;
       }
+      if (part.consumer_offsets && part.log_end >= 0) {
+        // Woken by the next durable commit (or deletion) in the partition.
+        part.log_wait = ctx.broker->offsets().WaitForLog(part.log_partition, part.log_end,
+                                                         [state] { state->Wake(); });
+        if (!part.log_wait.has_value()) ready = true;
+      }
     }
     if (!ready) {
       absl::MutexLock lock(&state->mu);
@@ -193,6 +206,8 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     }
     for (FetchPartition& part : parts) {
       if (part.reader.has_value()) part.reader->CancelWait();
+      if (part.log_wait.has_value()) ctx.broker->offsets().CancelLogWait(*part.log_wait);
+      part.log_wait.reset();
     }
     ctx.serving->RemoveWait(state);
   }

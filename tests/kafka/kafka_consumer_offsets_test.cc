@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "ferry/v1/ferry.pb.h"
 #include "gtest/gtest.h"
@@ -226,11 +229,12 @@ class KafkaConsumerOffsetsTest : public ::testing::Test {
   }
 
   // Fetch of one __consumer_offsets partition from `offset`, at `v`.
-  FetchedLog Fetch(int16_t v, int32_t partition, int64_t offset) {
+  FetchedLog Fetch(int16_t v, int32_t partition, int64_t offset, KafkaConn* conn = nullptr,
+                   int32_t max_wait_ms = 0, int32_t min_bytes = 0) {
     Body b(kFetch, v);
     b.w.Int32(-1);
-    b.w.Int32(0);
-    b.w.Int32(0);
+    b.w.Int32(max_wait_ms);
+    b.w.Int32(min_bytes);
     if (v >= 3) b.w.Int32(1 << 20);
     if (v >= 4) b.w.Int8(0);
     if (v >= 7) {
@@ -251,7 +255,14 @@ class KafkaConsumerOffsetsTest : public ::testing::Test {
     if (v >= 7) b.w.ArrayCount(0);
     if (v >= 11) b.w.String("");
     b.w.TaggedFields();
-    const std::string body = Call(kFetch, v, b);
+    std::string body;
+    if (conn == nullptr) {
+      body = Call(kFetch, v, b);
+    } else {
+      auto got = conn->Call(kFetch, v, b.bytes);
+      EXPECT_TRUE(got.has_value());
+      body = got.value_or("");
+    }
     Reader r(body, IsFlexibleVersion(kFetch, v));
     FetchedLog out;
     if (v >= 1) r.Int32();
@@ -502,6 +513,26 @@ TEST_F(KafkaConsumerOffsetsTest, OffsetsNeverGoBackAfterKill9) {
   EXPECT_EQ(f.records[2].committed, 5);
   ASSERT_EQ(Commit(kGroup, 0, 10, ""), 0);
   EXPECT_EQ(ListOffsets(1, p, -1).second, 6);
+}
+
+TEST_F(KafkaConsumerOffsetsTest, ALongPollIsWokenByACommit) {
+  const int32_t p = storage::OffsetLogPartitionFor(kGroup, kLogPartitions);
+  KafkaConn poller;
+  ASSERT_TRUE(poller.Connect(ferryd_.kafka_port()));
+  FetchedLog got;
+  absl::Time answered;
+  const absl::Time started = absl::Now();
+  std::thread fetch([&] {
+    got = Fetch(MaxVersion(kFetch), p, 0, &poller, /*max_wait_ms=*/30000, /*min_bytes=*/1);
+    answered = absl::Now();
+  });
+  // The commit may come before or after the poll starts waiting: either way it is answered
+  // with the commit, long before the 30 s wait is over.
+  ASSERT_EQ(Commit(kGroup, 0, 4, ""), 0);
+  fetch.join();
+  ASSERT_EQ(got.records.size(), 1u);
+  EXPECT_EQ(got.records[0].committed, 4);
+  EXPECT_LT(answered - started, absl::Seconds(15));
 }
 
 TEST_F(KafkaConsumerOffsetsTest, WritesAndChangesAreRefused) {

@@ -232,6 +232,26 @@ TEST_F(OffsetLogTest, ReadsSayHowFarTheyCovered) {
   EXPECT_EQ(read->covered, 6);
 }
 
+TEST_F(OffsetLogTest, WaitersAreWokenWhenTheLogGrows) {
+  Open();
+  const int32_t p = OffsetLogPartitionFor("g", 50);
+  Commit("g", "t", 0, 1);
+  EXPECT_FALSE(offsets().WaitForLog(p, 0, [] {}).has_value());  // already past 0
+  int woken = 0;
+  auto id = offsets().WaitForLog(p, 1, [&] { ++woken; });
+  ASSERT_TRUE(id.has_value());
+  auto cancelled = offsets().WaitForLog(p, 1, [&] { woken += 100; });
+  ASSERT_TRUE(cancelled.has_value());
+  offsets().CancelLogWait(*cancelled);
+  Commit("other-group", "t", 0, 1);  // another partition
+  EXPECT_EQ(woken, 0);
+  Commit("g", "t", 1, 1);  // CommitSync returns after the waiter ran (on the commit thread)
+  EXPECT_EQ(woken, 1);
+  Commit("g", "t", 2, 1);
+  EXPECT_EQ(woken, 1);  // once
+  EXPECT_FALSE(offsets().WaitForLog(p + 50, 0, [] {}).has_value());
+}
+
 TEST_F(OffsetLogTest, ConcurrentCommitsGetUniqueSequencesAndAReaderFollowingSeesTheLast) {
   Open();
   const int32_t p = OffsetLogPartitionFor("g", 50);
