@@ -46,6 +46,10 @@ ABSL_FLAG(std::string, fsync, "always",
 ABSL_FLAG(int32_t, fsync_interval_ms, 100, "WAL sync period for --fsync=interval");
 ABSL_FLAG(bool, auto_create_topics, true, "Create a topic on its first publish");
 ABSL_FLAG(int32_t, default_partitions, 3, "Partitions of an auto-created topic");
+ABSL_FLAG(int32_t, offsets_topic_partitions, 50,
+          "Partitions of the Kafka door's __consumer_offsets (offsets.topic.num.partitions); a "
+          "group's partition depends on it, so changing it moves groups and renumbers their "
+          "entries");
 ABSL_FLAG(int32_t, max_partitions, 10000, "Most partitions a topic may have");
 ABSL_FLAG(int32_t, max_record_bytes, 1 << 20, "Largest record (key + value + headers) accepted");
 ABSL_FLAG(int64_t, max_batch_bytes, 16 << 20, "Largest publish request (sum of its records)");
@@ -152,6 +156,7 @@ int Run() {
                                      << 20;
   options.auto_create_topics = absl::GetFlag(FLAGS_auto_create_topics);
   options.default_partitions = absl::GetFlag(FLAGS_default_partitions);
+  options.store.offsets_log_partitions = absl::GetFlag(FLAGS_offsets_topic_partitions);
   options.max_partitions = absl::GetFlag(FLAGS_max_partitions);
   options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
   options.max_batch_bytes = absl::GetFlag(FLAGS_max_batch_bytes);
@@ -162,10 +167,12 @@ int Run() {
   if (options.default_partitions < 1 || options.max_partitions < options.default_partitions ||
       options.max_record_bytes < 1 || options.max_batch_bytes < options.max_record_bytes ||
       options.max_subscribe_records < 1 || options.max_subscribe_bytes < 1 ||
-      options.store.fsync_interval <= absl::ZeroDuration()) {
+      options.store.fsync_interval <= absl::ZeroDuration() ||
+      options.store.offsets_log_partitions < 1 || options.store.offsets_log_partitions > 10000) {
     std::fprintf(stderr,
-                 "ferryd: limits must be positive, --max-partitions >= --default-partitions and "
-                 "--max-batch-bytes >= --max-record-bytes\n");
+                 "ferryd: limits must be positive, --max-partitions >= --default-partitions, "
+                 "--max-batch-bytes >= --max-record-bytes and --offsets-topic-partitions at "
+                 "most 10000\n");
     return 2;
   }
 

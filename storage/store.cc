@@ -49,8 +49,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   auto producer_ids = ProducerIdAllocator::Open(db->db(), db->meta_cf());
   if (!producer_ids.ok()) return producer_ids.status();
   recovery->duration = absl::Now() - started;
-  return std::unique_ptr<Store>(
+  std::unique_ptr<Store> store(
       new Store(options, std::move(db), std::move(catalog), *std::move(producer_ids), *recovery));
+  if (absl::Status s = store->offsets_->Load(); !s.ok()) return s;
+  return store;
 }
 
 Store::Store(const StoreOptions& options, std::unique_ptr<Database> db,
@@ -59,7 +61,9 @@ Store::Store(const StoreOptions& options, std::unique_ptr<Database> db,
     : db_(std::move(db)),
       catalog_(std::move(catalog)),
       queue_(std::make_unique<CommitQueue>(db_->db(), QueueOptions(options))),
-      offsets_(std::make_unique<OffsetStore>(db_->db(), db_->offsets_cf(), queue_.get())),
+      offsets_(std::make_unique<OffsetStore>(db_->db(), db_->offsets_cf(), db_->meta_cf(),
+                                             queue_.get(), options.clock,
+                                             options.offsets_log_partitions)),
       retention_(std::make_unique<Retention>(db_->db(), catalog_.get(), queue_.get())),
       producer_ids_(std::move(producer_ids)),
       recovery_(recovery),

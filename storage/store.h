@@ -60,6 +60,9 @@ struct StoreOptions {
   size_t write_buffer_bytes = 128 << 20;
   // How long idempotent producers' state is kept per partition, and how many producers.
   ProducerStateLimits producer_limits;
+  // Partitions of the committed-offsets log (Kafka's __consumer_offsets,
+  // offsets.topic.num.partitions); a group's partition depends on it.
+  int32_t offsets_log_partitions = 50;
 };
 
 // RocksDB's health, for metrics.

@@ -84,6 +84,7 @@ absl::StatusOr<int64_t> Broker::EnforceRetention() {
 absl::StatusOr<std::shared_ptr<const storage::Topic>> Broker::CreateTopic(
     std::string_view name, int32_t partitions, const TopicConfig& config) {
   absl::Status s = ValidateTopicName(name);
+  if (s.ok()) s = CheckTopicNameNotReserved(name);
   if (!s.ok()) return s;
   if (partitions == 0) partitions = options_.default_partitions;
   if (partitions < 0 || partitions > options_.max_partitions) {

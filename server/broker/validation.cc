@@ -30,6 +30,14 @@ absl::Status ValidateTopicName(std::string_view name) {
   return absl::OkStatus();
 }
 
+absl::Status CheckTopicNameNotReserved(std::string_view name) {
+  if (name != kOffsetsTopicName) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "topic name '", std::string(name),
+      "' is reserved: the Kafka listener serves it, read-only, from the groups' committed "
+      "offsets"));
+}
+
 absl::Status ValidateGroupName(std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("group name is empty");
   if (name.size() > kMaxNameLength) {

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/broker/broker.h"
 #include "server/broker/validation.h"
+#include "server/kafka/consumer_offsets.h"
+#include "storage/offset_store.h"
 
 namespace ferry::kafka {
 namespace {
@@ -63,6 +65,13 @@ Result HandleCreatePartitions(ApiContext& ctx, const RequestHeader& h, Reader& b
       out.error_code = code;
       out.error_message = std::move(message);
     };
+    if (IsConsumerOffsetsTopic(t.name)) {
+      fail(error::kInvalidTopic,
+           absl::StrCat("__consumer_offsets has ", ctx.broker->offsets().log_partitions(),
+                        " partitions, set by ferryd --offsets-topic-partitions"));
+      resp.topics.push_back(std::move(out));
+      continue;
+    }
     auto topic = ctx.broker->GetTopic(t.name);
     const int32_t max = ctx.broker->options().max_partitions;
     bool foreign_broker = false;

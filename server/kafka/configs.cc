@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/broker/broker.h"
 #include "server/broker/validation.h"
+#include "server/kafka/consumer_offsets.h"
 
 namespace ferry::kafka {
 namespace {
@@ -126,6 +127,11 @@ AlterConfigsResponse::Resource AlterResource(ApiContext& ctx,
     return fail(error::kInvalidRequest,
                 absl::StrCat("resource type ", res.type,
                              " is not supported; Ferry alters topic (2) configs"));
+  }
+  if (IsConsumerOffsetsTopic(res.name)) {
+    return fail(error::kInvalidTopic,
+                "__consumer_offsets is derived from the groups' committed offsets; its configs "
+                "cannot be changed");
   }
   broker::TopicConfigChange change;
   if (!incremental) {
@@ -292,7 +298,14 @@ Result HandleDescribeConfigs(ApiContext& ctx, const RequestHeader& h, Reader& bo
     DescribeConfigsResponse::Result out;
     out.type = res.type;
     out.name = res.name;
-    if (res.type == kResourceTopic) {
+    if (res.type == kResourceTopic && IsConsumerOffsetsTopic(res.name)) {
+      Config cleanup =
+          MakeConfig("cleanup.policy", "compact", true, config_source::kTopic, config_type::kList,
+                     "__consumer_offsets keeps the latest commit of each group, topic and "
+                     "partition (derived from Ferry's committed offsets).");
+      AddSynonym(cleanup, "cleanup.policy", "compact", config_source::kTopic);
+      out.configs = Select({std::move(cleanup)}, res.keys, r);
+    } else if (res.type == kResourceTopic) {
       auto topic = ctx.broker->GetTopic(res.name);
       if (topic.ok()) {
         out.configs = Select(TopicConfigs(ctx.broker->options(), (*topic)->meta), res.keys, r);

@@ -17,8 +17,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/broker/broker.h"
+#include "server/kafka/consumer_offsets.h"
 #include "server/kafka/observer.h"
 #include "server/kafka/records.h"
+#include "storage/offset_store.h"
 
 namespace ferry::kafka {
 namespace {
@@ -33,11 +35,17 @@ int16_t ReadError(const absl::Status& s) {
 struct FetchPartition {
   std::optional<broker::TailReader> reader;
   int16_t error_code = error::kNone;
+  // A partition of __consumer_offsets, read from the offsets log: its index, the log end the
+  // last pass saw, and the long poll's wait for it to grow.
+  bool consumer_offsets = false;
+  int32_t log_partition = 0;
+  int64_t log_end = -1;
+  std::optional<uint64_t> log_wait;
 };
 
 // One pass over a Fetch's partitions; returns the record bytes gathered.
-int64_t ReadFetch(const RequestHeader& h, const FetchRequest& r, std::vector<FetchPartition>& parts,
-                  FetchResponse* out) {
+int64_t ReadFetch(broker::Broker& broker, const RequestHeader& h, const FetchRequest& r,
+                  std::vector<FetchPartition>& parts, FetchResponse* out) {
   out->topics.clear();
   int64_t total = 0;
   const int64_t budget = r.max_bytes > 0 ? r.max_bytes : INT32_MAX;
@@ -50,6 +58,25 @@ int64_t ReadFetch(const RequestHeader& h, const FetchRequest& r, std::vector<Fet
       FetchResponse::Partition fp;
       fp.index = p.index;
       fp.error_code = part.error_code;
+      if (part.consumer_offsets) {
+        const int64_t limit = std::min<int64_t>(p.max_bytes > 0 ? p.max_bytes : INT32_MAX,
+                                                total == 0 ? budget : budget - total);
+        if (total == 0 || total < budget) {
+          ConsumerOffsetsRead read =
+              ReadConsumerOffsets(broker, h.api_version, p.index, p.fetch_offset, limit);
+          fp.error_code = read.error_code;
+          fp.high_watermark = read.high_watermark;
+          fp.log_start_offset = read.log_start_offset;
+          fp.records = std::move(read.records);
+          total += static_cast<int64_t>(fp.records.size());
+        } else {
+          fp.high_watermark = broker.offsets().LogEnd(p.index);
+          fp.log_start_offset = 0;
+        }
+        part.log_end = fp.high_watermark;
+        ft.partitions.push_back(std::move(fp));
+        continue;
+      }
       if (!part.reader.has_value()) {
         ft.partitions.push_back(std::move(fp));
         continue;
@@ -146,6 +173,11 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   for (const auto& topic : r.topics) {
     for (const auto& p : topic.partitions) {
       FetchPartition& part = parts.emplace_back();
+      if (IsConsumerOffsetsTopic(topic.name)) {
+        part.consumer_offsets = true;
+        part.log_partition = p.index;
+        continue;
+      }
       // Labelled apart from direct gRPC subscribers (observer.h): the group is not known.
       auto reader = ctx.broker->OpenReader(
           topic.name, p.index, broker::StartPosition::AtOffset(p.fetch_offset),
@@ -166,7 +198,7 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const broker::Clock& clock = ctx.broker->clock();
   const absl::Time deadline = clock.Now() + absl::Milliseconds(std::max(0, r.max_wait_ms));
   while (true) {
-    const int64_t bytes = ReadFetch(h, r, parts, &resp);
+    const int64_t bytes = ReadFetch(*ctx.broker, h, r, parts, &resp);
     bool failed = false;
     for (const auto& t : resp.topics) {
       for (const auto& p : t.partitions) failed |= p.error_code != error::kNone;
@@ -180,6 +212,12 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       if (part.reader.has_value() && !part.reader->WaitAsync([state] { state->Wake(); })) {
         ready = true;
       }
+      if (part.consumer_offsets && part.log_end >= 0) {
+        // Woken by the next durable commit (or deletion) in the partition.
+        part.log_wait = ctx.broker->offsets().WaitForLog(part.log_partition, part.log_end,
+                                                         [state] { state->Wake(); });
+        if (!part.log_wait.has_value()) ready = true;
+      }
     }
     if (!ready) {
       absl::MutexLock lock(&state->mu);
@@ -187,6 +225,8 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     }
     for (FetchPartition& part : parts) {
       if (part.reader.has_value()) part.reader->CancelWait();
+      if (part.log_wait.has_value()) ctx.broker->offsets().CancelLogWait(*part.log_wait);
+      part.log_wait.reset();
     }
     ctx.serving->RemoveWait(state);
   }

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "server/broker/broker.h"
+#include "server/kafka/consumer_offsets.h"
 
 namespace ferry::kafka {
 
@@ -19,6 +20,25 @@ Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) 
     for (const auto& p : topic.partitions) {
       ListOffsetsResponse::Partition lp;
       lp.index = p.index;
+      if (IsConsumerOffsetsTopic(topic.name)) {
+        if (p.timestamp < -3 || (p.timestamp == -3 && h.api_version < 7)) {
+          lp.error_code = error::kInvalidRequest;
+        } else {
+          const ConsumerOffsetsListed listed =
+              ListConsumerOffsets(*ctx.broker, p.index, p.timestamp);
+          lp.error_code = listed.error_code;
+          lp.offset = listed.offset;
+          if (p.timestamp >= 0 || p.timestamp == -3) lp.timestamp = listed.timestamp;
+          // No entry at or after the timestamp: v0 gives the end, v1+ gives none.
+          if (h.api_version == 0 && p.timestamp >= 0 && lp.offset < 0) {
+            lp.offset = ListConsumerOffsets(*ctx.broker, p.index, -1).offset;
+          }
+        }
+        if (h.api_version == 0 && p.max_num_offsets <= 0) lp.offset = -1;
+        if (lp.error_code == error::kNone && lp.offset >= 0) lp.leader_epoch = 0;
+        lt.partitions.push_back(lp);
+        continue;
+      }
       auto log = ctx.broker->GetPartition(topic.name, p.index);
       if (!log.ok()) {
         lp.error_code = error::kUnknownTopicOrPartition;

@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "server/broker/broker.h"
+#include "server/kafka/consumer_offsets.h"
+#include "storage/offset_store.h"
 
 namespace ferry::kafka {
 namespace {
@@ -61,9 +63,38 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     }
     resp.topics.push_back(std::move(mt));
   };
-  for (const auto& t : topics) add_topic(*t);
+  // Kafka's internal topic, derived from the committed offsets (consumer_offsets.h).
+  const auto add_offsets_topic = [&] {
+    MetadataResponse::Topic mt;
+    mt.name = std::string(kConsumerOffsetsTopic);
+    mt.topic_id = ConsumerOffsetsTopicId();
+    mt.is_internal = true;
+    mt.authorized_operations = topic_operations;
+    const int32_t n = ctx.broker->offsets().log_partitions();
+    for (int32_t p = 0; p < n; ++p) {
+      mt.partitions.push_back({error::kNone, p, kNodeId, {kNodeId}, {kNodeId}, 0});
+    }
+    resp.topics.push_back(std::move(mt));
+  };
+  if (!r.topics.has_value()) {
+    bool listed = false;
+    for (const auto& t : topics) {
+      if (!listed && t->meta.name >= kConsumerOffsetsTopic) {
+        add_offsets_topic();
+        listed = true;
+      }
+      // A stored topic of that name (made before the name was reserved) is hidden here.
+      if (!IsConsumerOffsetsTopic(t->meta.name)) add_topic(*t);
+    }
+    if (!listed) add_offsets_topic();
+  }
   if (r.topics.has_value()) {
     for (const auto& wanted : *r.topics) {
+      if ((wanted.name.has_value() && IsConsumerOffsetsTopic(*wanted.name)) ||
+          (!wanted.name.has_value() && wanted.topic_id == ConsumerOffsetsTopicId())) {
+        add_offsets_topic();
+        continue;
+      }
       if (!wanted.name.has_value()) {
         auto topic =
             IsZero(wanted.topic_id) ? nullptr : ctx.broker->FindTopicByUuid(wanted.topic_id);

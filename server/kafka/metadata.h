@@ -44,6 +44,7 @@ struct MetadataResponse {
     std::optional<std::string> name;  // null (v12+) for an unknown topic id
     std::vector<Partition> partitions;
     Uuid topic_id{};                                               // v10+
+    bool is_internal = false;                                      // v1+
     int32_t authorized_operations = kAuthorizedOperationsOmitted;  // v8+
   };
   std::vector<Broker> brokers;

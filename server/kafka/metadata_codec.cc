@@ -63,7 +63,7 @@ std::string EncodeResponse(const RequestHeader& h, const MetadataResponse& r) {
       w.String(t.name.value_or(""));
     }
     if (v >= 10) w.Raw(std::string_view(reinterpret_cast<const char*>(t.topic_id.data()), 16));
-    if (v >= 1) w.Bool(false);  // is_internal
+    if (v >= 1) w.Bool(t.is_internal);
     w.ArrayCount(static_cast<int32_t>(t.partitions.size()));
     for (const auto& p : t.partitions) {
       w.Int16(p.error_code);

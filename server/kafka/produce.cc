@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/broker/broker.h"
 #include "server/kafka/compression.h"
+#include "server/kafka/consumer_offsets.h"
 #include "server/kafka/observer.h"
 #include "server/kafka/producer_id.h"
 #include "server/kafka/records.h"
@@ -177,6 +178,13 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         // No transactions: the error InitProducerId gives a transactional id.
         refuse(error::kTransactionalIdAuthorizationFailed,
                "Ferry does not support transactions; produce without a transactional id");
+        continue;
+      }
+      if (IsConsumerOffsetsTopic(topic.name)) {
+        // Kafka refuses client writes to its internal topics the same way.
+        refuse(error::kInvalidTopic,
+               "__consumer_offsets is read-only: it is derived from the groups' committed "
+               "offsets; commit with OffsetCommit");
         continue;
       }
       if (!t.ok()) {

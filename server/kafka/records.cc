@@ -392,8 +392,13 @@ absl::Status DecodeProduceRecords(std::string_view data, std::vector<broker::Rec
 void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* out) {
   // A batch with no records has no base offset; Fetch simply has nothing to send.
   if (records.empty()) return;
-  const int64_t base_offset = records.front().offset;
-  const int64_t base_timestamp = records.front().fields.timestamp_ms;
+  EncodeCompactedRecordBatch(records.front().offset, records.back().offset, records, out);
+}
+
+void EncodeCompactedRecordBatch(int64_t base_offset, int64_t last_offset,
+                                const std::vector<FetchedRecord>& records, std::string* out) {
+  // An empty batch (all its records compacted away) has no timestamps: -1, as Kafka's.
+  const int64_t base_timestamp = records.empty() ? -1 : records.front().fields.timestamp_ms;
   int64_t max_timestamp = base_timestamp;
   size_t estimate = kLogOverhead + kBatchHeaderAfterLength;
   for (const FetchedRecord& fr : records) {
@@ -412,7 +417,7 @@ void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* o
   w.Int8(2);   // magic
   const size_t crc_at = w.ReserveInt32();
   w.Int16(0);  // attributes: no compression, CreateTime, not transactional, not control.
-  w.Int32(static_cast<int32_t>(records.back().offset - base_offset));
+  w.Int32(static_cast<int32_t>(last_offset - base_offset));
   w.Int64(base_timestamp);
   w.Int64(max_timestamp);
   w.Int64(-1);  // producerId

@@ -58,9 +58,15 @@ struct FetchedRecord {
   int64_t offset = 0;
 };
 
-// Appends one record batch v2 holding `records` (their offsets must be consecutive from
-// records[0].offset) to `out`, with the CRC-32C filled in.
+// Appends one record batch v2 holding `records` (offsets ascending from records[0].offset;
+// gaps are allowed, as in a compacted log) to `out`, with the CRC-32C filled in.
 void EncodeRecordBatch(const std::vector<FetchedRecord>& records, std::string* out);
+
+// As above for a batch of a compacted log: it spans [base_offset, last_offset] whatever the
+// offsets of its records (any number, none included), so a consumer moves past the gaps (its
+// next fetch offset is last_offset + 1, as after Kafka's log cleaner).
+void EncodeCompactedRecordBatch(int64_t base_offset, int64_t last_offset,
+                                const std::vector<FetchedRecord>& records, std::string* out);
 
 // Appends a legacy message set (magic 0 or 1) holding `records`, one message per record.
 void EncodeMessageSet(int8_t magic, const std::vector<FetchedRecord>& records, std::string* out);

@@ -13,6 +13,7 @@
 #include "server/broker/broker.h"
 #include "server/broker/validation.h"
 #include "server/kafka/configs.h"
+#include "server/kafka/consumer_offsets.h"
 
 namespace ferry::kafka {
 namespace {
@@ -45,6 +46,12 @@ CreateTopicsResponse::Topic CreateOne(ApiContext& ctx, const CreateTopicsRequest
   };
   if (absl::Status valid = broker::ValidateTopicName(t.name); !valid.ok()) {
     return fail(error::kInvalidTopic, std::string(valid.message()));
+  }
+  if (IsConsumerOffsetsTopic(t.name)) {
+    // It exists (Metadata lists it), as on a Kafka broker.
+    return fail(error::kTopicAlreadyExists,
+                "topic '__consumer_offsets' already exists: it is derived from the groups' "
+                "committed offsets");
   }
   if (t.replication_factor != 1 && t.replication_factor != -1) {
     return fail(error::kInvalidReplicationFactor,
@@ -133,6 +140,15 @@ Result HandleDeleteTopics(ApiContext& ctx, const RequestHeader& h, Reader& body)
       }
       name = topic->meta.name;
       out.name = name;
+    }
+    if (IsConsumerOffsetsTopic(name)) {
+      out.topic_id = ConsumerOffsetsTopicId();
+      out.error_code = error::kInvalidTopic;
+      out.error_message =
+          "__consumer_offsets cannot be deleted: it is derived from the groups' committed "
+          "offsets (delete a group's offsets with DeleteGroups or OffsetDelete)";
+      resp.topics.push_back(std::move(out));
+      continue;
     }
     absl::Status s = ctx.broker->DeleteTopic(name);
     if (absl::IsNotFound(s)) {

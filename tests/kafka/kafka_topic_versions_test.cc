@@ -510,7 +510,11 @@ TEST_F(KafkaTopicVersionsTest, MetadataWithAutoCreationOffCreatesNothing) {
     EXPECT_EQ(m.topics[0].error, kUnknownTopicOrPartition) << "v" << v;
     EXPECT_EQ(m.topics[0].name, name) << "v" << v;
   }
-  EXPECT_TRUE(Metadata(1, {}).topics.empty());
+  // Every topic: none stored, only the internal __consumer_offsets (derived, never created).
+  const MetaAnswer all = Metadata(1, {});
+  ASSERT_EQ(all.topics.size(), 1u);
+  EXPECT_EQ(all.topics[0].name, "__consumer_offsets");
+  EXPECT_TRUE(all.topics[0].internal);
 }
 
 TEST_F(KafkaTopicVersionsTest, CreateTopicsEveryVersion) {
