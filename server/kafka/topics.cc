@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "server/broker/broker.h"
@@ -113,19 +114,48 @@ CreateTopicsResponse::Topic CreateOne(ApiContext& ctx, const CreateTopicsRequest
 Result HandleCreateTopics(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const CreateTopicsRequest r = DecodeCreateTopicsRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  // A name given twice is refused in each of its entries and created by none, as Kafka does:
+  // which entry's settings would win is not the client's to guess.
+  absl::flat_hash_map<std::string, int> seen;
+  for (const auto& t : r.topics) ++seen[t.name];
   CreateTopicsResponse resp;
-  for (const auto& t : r.topics) resp.topics.push_back(CreateOne(ctx, t, r.validate_only));
+  for (const auto& t : r.topics) {
+    if (seen[t.name] > 1) {
+      CreateTopicsResponse::Topic out;
+      out.name = t.name;
+      out.error_code = error::kInvalidRequest;
+      out.error_message = absl::StrCat("topic '", t.name, "' appears ", seen[t.name],
+                                       " times in this request; name each topic once");
+      resp.topics.push_back(std::move(out));
+      continue;
+    }
+    resp.topics.push_back(CreateOne(ctx, t, r.validate_only));
+  }
   return Result::Reply(EncodeResponse(h, resp));
 }
 
 Result HandleDeleteTopics(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const DeleteTopicsRequest r = DecodeDeleteTopicsRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  // A topic named (or identified) twice is refused in each entry and deleted by none, as
+  // Kafka does.
+  const auto key_of = [](const DeleteTopicsRequest::Topic& t) {
+    return t.name.has_value() ? "n" + *t.name
+                              : "i" + std::string(t.topic_id.begin(), t.topic_id.end());
+  };
+  absl::flat_hash_map<std::string, int> seen;
+  for (const auto& t : r.topics) ++seen[key_of(t)];
   DeleteTopicsResponse resp;
   for (const auto& t : r.topics) {
     DeleteTopicsResponse::Topic out;
     out.name = t.name;
     out.topic_id = t.topic_id;
+    if (seen[key_of(t)] > 1) {
+      out.error_code = error::kInvalidRequest;
+      out.error_message = "this topic appears more than once in the request; name each once";
+      resp.topics.push_back(std::move(out));
+      continue;
+    }
     std::string name;
     if (t.name.has_value()) {
       name = *t.name;

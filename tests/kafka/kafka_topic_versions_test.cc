@@ -658,6 +658,35 @@ TEST_F(KafkaTopicVersionsTest, DeleteTopicsEveryVersion) {
   }
 }
 
+// A topic named twice in one request is refused in both entries (INVALID_REQUEST) and neither
+// creates nor deletes it; the other topics of the request are served.
+TEST_F(KafkaTopicVersionsTest, ATopicNamedTwiceInOneRequestIsRefused) {
+  StartFerryd();
+  for (int16_t v : {int16_t{0}, int16_t{5}, MaxVersion(kCreateTopics)}) {
+    const std::string twice = absl::StrCat("twice-", v);
+    const std::string once = absl::StrCat("once-", v);
+    std::vector<Created> c = Create(v, {{twice, 1}, {once, 1}, {twice, 3}});
+    ASSERT_EQ(c.size(), 3u) << "CreateTopics v" << v;
+    EXPECT_EQ(c[0].error, error::kInvalidRequest) << "CreateTopics v" << v;
+    EXPECT_EQ(c[1].error, 0) << "CreateTopics v" << v;
+    EXPECT_EQ(c[2].error, error::kInvalidRequest) << "CreateTopics v" << v;
+    if (v >= 1) {
+      EXPECT_NE(c[0].message.value_or("").find("2 times"), std::string::npos);
+    }
+    EXPECT_EQ(TopicAtMax(twice).error, error::kUnknownTopicOrPartition) << "created anyway";
+    EXPECT_EQ(TopicAtMax(once).error, 0);
+  }
+  ASSERT_EQ(Create(0, {{"del-twice", 1}, {"del-once", 1}})[0].error, 0);
+  for (int16_t v : {int16_t{0}, MaxVersion(kDeleteTopics)}) {
+    std::vector<Deleted> d = Delete(v, {{"del-twice", {}}, {"del-twice", {}}});
+    ASSERT_EQ(d.size(), 2u) << "DeleteTopics v" << v;
+    EXPECT_EQ(d[0].error, error::kInvalidRequest) << "DeleteTopics v" << v;
+    EXPECT_EQ(d[1].error, error::kInvalidRequest) << "DeleteTopics v" << v;
+    EXPECT_EQ(TopicAtMax("del-twice").error, 0) << "deleted anyway";
+  }
+  EXPECT_EQ(Delete(0, {{"del-twice", {}}, {"del-once", {}}})[1].error, 0);
+}
+
 TEST_F(KafkaTopicVersionsTest, TopicIdsAreUniqueAndNewOnRecreation) {
   StartFerryd();
   ASSERT_EQ(Create(7, {{"id-a", 1}, {"id-b", 1}})[0].error, 0);
