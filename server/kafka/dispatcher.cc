@@ -36,18 +36,20 @@ Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
     // Observed when it completes, with its whole latency; the frame is gone by then, and
     // Observe needs only its API key and version (its first 4 bytes).
     auto observed = std::make_shared<LaterResult>();
-    result.later->Then(
-        [this, observed, head = std::string(frame.substr(0, 4)), received](Result done) {
-          Observe(head, done, received);
-          observed->Complete(std::move(done));
-        });
+    // The observer, not the dispatcher: the engine may answer after the listener is gone.
+    result.later->Then([observer = observer_, observed, head = std::string(frame.substr(0, 4)),
+                        received](Result done) {
+      Observe(observer, head, done, received);
+      observed->Complete(std::move(done));
+    });
     return Result::Later(std::move(observed));
   }
-  Observe(frame, result, received);
+  Observe(observer_, frame, result, received);
   return result;
 }
 
-void Dispatcher::Observe(std::string_view frame, const Result& result, absl::Time received) const {
+void Dispatcher::Observe(KafkaObserver* observer, std::string_view frame, const Result& result,
+                         absl::Time received) {
   // The labels stay bounded: an API not served is "Unknown", a version outside the served
   // range "unsupported", whatever the client sent.
   Reader r(frame);
@@ -75,9 +77,9 @@ void Dispatcher::Observe(std::string_view frame, const Result& result, absl::Tim
       }
       break;
   }
-  observer_->OnRequest(api != nullptr ? ApiName(key) : "Unknown",
-                       in_range ? std::to_string(version) : "unsupported", code,
-                       absl::Now() - received);
+  observer->OnRequest(api != nullptr ? ApiName(key) : "Unknown",
+                      in_range ? std::to_string(version) : "unsupported", code,
+                      absl::Now() - received);
 }
 
 Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host,

@@ -28,7 +28,8 @@ class Dispatcher {
   // The address Metadata and FindCoordinator give clients. Set before serving.
   void SetAdvertisedAddress(std::string host, int32_t port);
   // Where every request handled is reported (api, version, error code, latency); null for
-  // none. Set before serving; must outlive the dispatcher.
+  // none. Set before serving; must outlive the dispatcher and the engine's answers to the
+  // Produces it handled (they report when they complete).
   void SetObserver(KafkaObserver* observer) { observer_ = observer; }
 
   // Handles one request frame (the bytes after the size prefix). Reply: the response frame
@@ -50,7 +51,8 @@ class Dispatcher {
 
  private:
   Result Serve(std::string_view frame, std::string_view peer_host, std::function<bool()> peer_gone);
-  void Observe(std::string_view frame, const Result& result, absl::Time received) const;
+  static void Observe(KafkaObserver* observer, std::string_view frame, const Result& result,
+                      absl::Time received);
 
   broker::Broker* const broker_;
   group::ConsumerGroups* const groups_;
