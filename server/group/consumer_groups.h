@@ -73,6 +73,10 @@ class ConsumerGroups {
   // Shutdown: ends every member stream with `why` and every classic Join's wait.
   void Shutdown(const absl::Status& why);
   int64_t Rebalances(const std::string& group) const { return coordinator_.Rebalances(group); }
+  std::map<TopicPartition, std::string> ClassicOwners(std::string_view client_id,
+                                                      std::string_view client_host) const {
+    return coordinator_.ClassicOwners(client_id, client_host);
+  }
 
   // --- offsets ------------------------------------------------------------------------------
   // Validates the request (group name, at least one offset), checks each partition with the

@@ -865,6 +865,20 @@ int64_t GroupCoordinator::Rebalances(const std::string& group) const {
   return it == groups_.end() ? 0 : it->second.rebalances;
 }
 
+std::map<TopicPartition, std::string> GroupCoordinator::ClassicOwners(
+    std::string_view client_id, std::string_view client_host) const {
+  std::map<TopicPartition, std::string> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, g] : groups_) {
+    for (const auto& [id, m] : g.members) {
+      if (!m.classic || m.client_id != client_id || m.client_host != client_host) continue;
+      for (const auto& [tp, since] : m.owned) out.emplace(tp, name);
+      for (const auto& [tp, revoke] : m.revoking) out.emplace(tp, name);
+    }
+  }
+  return out;
+}
+
 void GroupCoordinator::Dispatch() {
   absl::MutexLock order(&dispatch_mu_);
   while (true) {

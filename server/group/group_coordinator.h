@@ -237,6 +237,11 @@ class GroupCoordinator {
   absl::Status Delete(const std::string& group);
   // Total rebalances of `group` since start-up (0 when unknown).
   int64_t Rebalances(const std::string& group) const;
+  // The partitions that classic (Kafka) members with this client id, connected from this
+  // host, own or are giving up, each with its group: a Kafka Fetch names no group, so this is
+  // how its records are counted under the group that reads them.
+  std::map<TopicPartition, std::string> ClassicOwners(std::string_view client_id,
+                                                      std::string_view client_host) const;
 
  private:
   struct Member {

@@ -6,6 +6,7 @@
 #include "server/kafka/fetch.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/broker/broker.h"
+#include "server/group/consumer_groups.h"
 #include "server/kafka/consumer_offsets.h"
 #include "server/kafka/observer.h"
 #include "server/kafka/records.h"
@@ -169,6 +171,13 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   }
   // A reader per partition at the fetch offset. Kafka clients apply auto.offset.reset
   // themselves, so the engine's reset rule here is kNone: OFFSET_OUT_OF_RANGE.
+  // A Fetch names no group: a partition that a Kafka member with this client id and host owns
+  // is counted under that member's group, any other apart from direct gRPC subscribers
+  // (observer.h).
+  const std::map<group::TopicPartition, std::string> owners =
+      ctx.groups != nullptr && h.client_id.has_value() && !h.client_id->empty()
+          ? ctx.groups->ClassicOwners(*h.client_id, "/" + std::string(ctx.peer_host))
+          : std::map<group::TopicPartition, std::string>();
   std::vector<FetchPartition> parts;
   for (const auto& topic : r.topics) {
     for (const auto& p : topic.partitions) {
@@ -178,10 +187,11 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         part.log_partition = p.index;
         continue;
       }
-      // Labelled apart from direct gRPC subscribers (observer.h): the group is not known.
+      const auto owner = owners.find({topic.name, p.index});
       auto reader = ctx.broker->OpenReader(
           topic.name, p.index, broker::StartPosition::AtOffset(p.fetch_offset),
-          broker::OffsetReset::kNone, std::string(kKafkaFetchReaderLabel));
+          broker::OffsetReset::kNone,
+          owner != owners.end() ? owner->second : std::string(kKafkaFetchReaderLabel));
       if (reader.ok()) {
         part.reader.emplace(*std::move(reader));
       } else {

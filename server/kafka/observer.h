@@ -12,9 +12,10 @@
 
 namespace ferry::kafka {
 
-// The group label Kafka Fetch readers give the engine (Broker::OpenReader): a Kafka Fetch
-// does not name its group, so its deliveries are counted apart (ferry_kafka_records_fetched_
-// total), neither as a group's nor as a direct gRPC subscriber's. Not a label a group can
+// The group label Kafka Fetch readers give the engine (Broker::OpenReader) when no group
+// member with the Fetch's client id and host owns the partition (a Fetch does not name its
+// group): its deliveries are counted apart (ferry_kafka_records_fetched_total), neither as a
+// group's nor as a direct gRPC subscriber's. Not a label a group can
 // have: group readers pass their group's name, which the coordinator never starts with \x01.
 inline constexpr std::string_view kKafkaFetchReaderLabel = "\x01kafka-fetch";
 

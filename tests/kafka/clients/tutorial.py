@@ -5,7 +5,7 @@ kafka-python produces "Message 0".."Message 9" with keys "key-0".."key-9" to my-
 created, 3 partitions); KafkaConsumer('my-topic', group_id='my-group',
 auto_offset_reset='earliest') receives all ten; then the group's committed offsets and lag show
 in `ferryctl group describe` and in ferryd's /metrics (lag 0 on every partition, 10 records
-published). Each key must sit on the partition Kafka's murmur2 partitioner picks, both as
+published, and the group's fetches counted under my-group). Each key must sit on the partition Kafka's murmur2 partitioner picks, both as
 kafka-python reports it and as Ferry stores it, and Ferry's own gRPC partitioner must agree.
 """
 
@@ -116,6 +116,19 @@ def test():
     published = series(metrics(), "ferry_records_published_total", topic=TOPIC)
     check([v for _, v in published] == [COUNT],
           f"ferry_records_published_total{{topic={TOPIC}}} is {published}, expected {COUNT}")
+
+    # A Kafka Fetch names no group; ferryd counts what my-group's member fetched under
+    # my-group (its client id and host own those partitions), not as unattributed fetches.
+    delivered = sum(v for _, v in series(metrics(), "ferry_records_delivered_total",
+                                         topic=TOPIC, group=GROUP))
+    check(delivered >= COUNT,
+          f"ferry_records_delivered_total{{topic={TOPIC},group={GROUP}}} is {delivered}, "
+          f"expected at least {COUNT}")
+    unattributed = sum(v for _, v in series(metrics(), "ferry_kafka_records_fetched_total",
+                                            topic=TOPIC))
+    check(unattributed == 0,
+          f"{unattributed} records of {TOPIC} fetched by the group counted as no group's")
+    print(f"metrics: {delivered:.0f} records delivered to {GROUP}, none unattributed")
 
 
 if __name__ == "__main__":
