@@ -34,6 +34,17 @@ namespace ferry::kafka {
 
 // Ferry is a single Kafka node: the id Metadata and FindCoordinator give clients.
 inline constexpr int32_t kNodeId = 0;
+// The leader epoch of every partition (Metadata v7+ gives it): one node, never a new leader.
+inline constexpr int32_t kLeaderEpoch = 0;
+
+// Kafka's check of a request's current_leader_epoch (Fetch v9+, ListOffsets v4+): -1 is "not
+// known" (no check); older than the leader's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH
+// (the client saw a leader this broker has not heard of), so the client refreshes its metadata.
+inline int16_t LeaderEpochError(int32_t current_leader_epoch) {
+  if (current_leader_epoch == -1 || current_leader_epoch == kLeaderEpoch) return 0;
+  return current_leader_epoch < kLeaderEpoch ? error::kFencedLeaderEpoch
+                                             : error::kUnknownLeaderEpoch;
+}
 
 class LaterResult;
 

@@ -193,7 +193,9 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
           broker::OffsetReset::kNone,
           owner != owners.end() ? owner->second : std::string(kKafkaFetchReaderLabel));
       if (reader.ok()) {
-        part.reader.emplace(*std::move(reader));
+        // Checked once the partition is known to exist, as Kafka does.
+        part.error_code = LeaderEpochError(p.current_leader_epoch);
+        if (part.error_code == error::kNone) part.reader.emplace(*std::move(reader));
       } else {
         // INVALID_ARGUMENT: a bad topic name or partition, or a negative offset.
         const bool bad_offset =

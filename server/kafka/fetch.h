@@ -16,7 +16,7 @@ namespace ferry::kafka {
 struct FetchRequest {
   struct Partition {
     int32_t index = 0;
-    int32_t current_leader_epoch = -1;  // v9+: not checked (Ferry's leader epoch is 0)
+    int32_t current_leader_epoch = -1;  // v9+: checked (LeaderEpochError)
     int64_t fetch_offset = 0;
     int32_t last_fetched_epoch = -1;  // v12+
     int64_t log_start_offset = -1;    // v5+ (followers only)

@@ -42,6 +42,9 @@ Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) 
       auto log = ctx.broker->GetPartition(topic.name, p.index);
       if (!log.ok()) {
         lp.error_code = error::kUnknownTopicOrPartition;
+      } else if (const int16_t fenced = LeaderEpochError(p.current_leader_epoch);
+                 fenced != error::kNone) {
+        lp.error_code = fenced;
       } else if (p.timestamp == -3 && h.api_version >= 7) {
         // Kafka's MAX_TIMESTAMP (KIP-734): none (-1, -1) when the log is empty.
         auto match = ctx.broker->FindMaxTimestamp(**log);

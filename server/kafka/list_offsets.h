@@ -16,7 +16,7 @@ namespace ferry::kafka {
 struct ListOffsetsRequest {
   struct Partition {
     int32_t index = 0;
-    int32_t current_leader_epoch = -1;  // v4+: not checked (Ferry's leader epoch is 0)
+    int32_t current_leader_epoch = -1;  // v4+: checked (LeaderEpochError)
     int64_t timestamp = -1;             // -1 latest, -2 earliest, -3 max timestamp (v7+)
     int32_t max_num_offsets = 1;        // v0
   };

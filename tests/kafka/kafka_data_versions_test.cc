@@ -293,7 +293,8 @@ class KafkaDataVersionsTest : public ::testing::Test {
 
   // A full fetch (no session unless given) of one partition from `offset`.
   Fetched Fetch(int16_t v, const std::string& topic, int32_t partition, int64_t offset,
-                int32_t session_id = 0, int32_t session_epoch = -1) {
+                int32_t session_id = 0, int32_t session_epoch = -1,
+                int32_t current_leader_epoch = 0) {
     Body b(kFetch, v);
     b.w.Int32(-1);  // replica id: a consumer
     b.w.Int32(0);   // max wait
@@ -308,7 +309,7 @@ class KafkaDataVersionsTest : public ::testing::Test {
     b.w.String(topic);
     b.w.ArrayCount(1);
     b.w.Int32(partition);
-    if (v >= 9) b.w.Int32(0);  // current leader epoch
+    if (v >= 9) b.w.Int32(current_leader_epoch);
     b.w.Int64(offset);
     if (v >= 12) b.w.Int32(-1);  // last fetched epoch
     if (v >= 5) b.w.Int64(-1);   // log start offset: followers only
@@ -378,7 +379,8 @@ class KafkaDataVersionsTest : public ::testing::Test {
     std::vector<int64_t> old_style_offsets;  // v0
   };
 
-  Listed ListOffsets(int16_t v, const std::string& topic, int32_t partition, int64_t timestamp) {
+  Listed ListOffsets(int16_t v, const std::string& topic, int32_t partition, int64_t timestamp,
+                     int32_t current_leader_epoch = 0) {
     Body b(kListOffsets, v);
     b.w.Int32(-1);
     if (v >= 2) b.w.Int8(0);
@@ -386,7 +388,7 @@ class KafkaDataVersionsTest : public ::testing::Test {
     b.w.String(topic);
     b.w.ArrayCount(1);
     b.w.Int32(partition);
-    if (v >= 4) b.w.Int32(0);  // current leader epoch
+    if (v >= 4) b.w.Int32(current_leader_epoch);
     b.w.Int64(timestamp);
     if (v == 0) b.w.Int32(5);  // max_num_offsets
     b.w.TaggedFields();
@@ -581,6 +583,39 @@ TEST_F(KafkaDataVersionsTest, FetchErrorsAtEveryVersion) {
     const Fetched past_end = Fetch(v, kTopic, 2, 5);
     ASSERT_EQ(past_end.partitions.size(), 1u);
     EXPECT_EQ(past_end.partitions[0].error, error::kOffsetOutOfRange);
+  }
+}
+
+// The current leader epoch a client sends (Fetch v9+, ListOffsets v4+) is checked against the
+// partition's (0, as Metadata says): -1 skips the check, an older one is FENCED_LEADER_EPOCH, a
+// newer one UNKNOWN_LEADER_EPOCH (refresh the metadata), and a wrong epoch returns no records.
+TEST_F(KafkaDataVersionsTest, CurrentLeaderEpochIsChecked) {
+  ASSERT_EQ(Produce(3, kTopic, 1, RecordsFor(3, {"le0"})).error, 0);
+  for (int16_t v = 9; v <= MaxVersion(kFetch); ++v) {
+    SCOPED_TRACE(absl::StrCat("Fetch v", v));
+    for (int32_t epoch : {-1, 0}) {
+      const Fetched ok = Fetch(v, kTopic, 1, 0, 0, -1, epoch);
+      ASSERT_EQ(ok.partitions.size(), 1u);
+      EXPECT_EQ(ok.partitions[0].error, 0) << "epoch " << epoch;
+      EXPECT_EQ(ok.partitions[0].values, std::vector<std::string>{"le0"}) << "epoch " << epoch;
+    }
+    const Fetched newer = Fetch(v, kTopic, 1, 0, 0, -1, 1);
+    ASSERT_EQ(newer.partitions.size(), 1u);
+    EXPECT_EQ(newer.partitions[0].error, error::kUnknownLeaderEpoch);
+    EXPECT_TRUE(newer.partitions[0].values.empty());
+    const Fetched older = Fetch(v, kTopic, 1, 0, 0, -1, -5);
+    ASSERT_EQ(older.partitions.size(), 1u);
+    EXPECT_EQ(older.partitions[0].error, error::kFencedLeaderEpoch);
+    // A partition that does not exist is that first.
+    EXPECT_EQ(Fetch(v, kTopic, 9, 0, 0, -1, 1).partitions[0].error,
+              error::kUnknownTopicOrPartition);
+  }
+  for (int16_t v = 4; v <= MaxVersion(kListOffsets); ++v) {
+    SCOPED_TRACE(absl::StrCat("ListOffsets v", v));
+    EXPECT_EQ(ListOffsets(v, kTopic, 1, -1, -1).error, 0);
+    EXPECT_EQ(ListOffsets(v, kTopic, 1, -1, 0).offset, 1);
+    EXPECT_EQ(ListOffsets(v, kTopic, 1, -1, 1).error, error::kUnknownLeaderEpoch);
+    EXPECT_EQ(ListOffsets(v, kTopic, 1, -1, -5).error, error::kFencedLeaderEpoch);
   }
 }
 
