@@ -34,11 +34,13 @@ def records(tag):
     return out
 
 
-def kafka_fetch_all(topic, count, timeout=20):
-    """Every record of topic from the beginning, read with kafka-python without a group."""
+def kafka_fetch_all(topic, count, timeout=20, partitions=None):
+    """Every record of topic (of `partitions`, default all) from the beginning, read with
+    kafka-python without a group."""
     consumer = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, enable_auto_commit=False,
                              auto_offset_reset="earliest")
-    consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+    partitions = list(range(PARTITIONS)) if partitions is None else partitions
+    consumer.assign([TopicPartition(topic, p) for p in partitions])
     consumer.seek_to_beginning()
     got = []
     deadline = time.monotonic() + timeout
@@ -46,8 +48,8 @@ def kafka_fetch_all(topic, count, timeout=20):
         for _, messages in consumer.poll(timeout_ms=500).items():
             got.extend(messages)
     consumer.close()
-    check(len(got) == count, f"kafka-python fetched {len(got)} records of {topic}, "
-          f"expected {count}")
+    check(len(got) == count, f"kafka-python fetched {len(got)} records of {topic} "
+          f"{partitions}, expected {count}")
     return got
 
 
@@ -123,19 +125,8 @@ MURMUR2_EMPTY = 275646681
 
 
 def kafka_fetch_partition(topic, partition, count, timeout=20):
-    consumer = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, enable_auto_commit=False,
-                             auto_offset_reset="earliest")
-    consumer.assign([TopicPartition(topic, partition)])
-    consumer.seek_to_beginning()
-    got = []
-    deadline = time.monotonic() + timeout
-    while len(got) < count and time.monotonic() < deadline:
-        for _, messages in consumer.poll(timeout_ms=500).items():
-            got.extend(messages)
-    consumer.close()
-    check(len(got) == count, f"kafka-python fetched {len(got)} records of {topic}/{partition}, "
-          f"expected {count}")
-    return got
+    """Every record of one partition from the beginning, read with kafka-python."""
+    return kafka_fetch_all(topic, count, timeout, partitions=[partition])
 
 
 def grpc_pair(rec):
