@@ -20,6 +20,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/version.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
 #include "server/grpc/admin_service.h"
@@ -399,6 +400,10 @@ int main(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h" || arg == "--helpfull") {
       PrintHelp();
+      return 0;
+    }
+    if (arg == "--version" || arg == "-V") {
+      std::printf("%s\n", ferry::version::Line("ferryd").c_str());
       return 0;
     }
   }
