@@ -3,11 +3,16 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -107,6 +112,40 @@ int Fail(std::string_view event, const std::string& message, int code) {
   return code;
 }
 
+// Why `address` (host:port) cannot be listened on, found by binding it the way gRPC would
+// (without SO_REUSEPORT): "Address already in use", or why it does not resolve.
+std::string BindError(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "not host:port";
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) return std::string("cannot resolve: ") + gai_strerror(rc);
+  std::string error = "invalid address";
+  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      error = std::strerror(errno);
+    } else {
+      error = "the address was free again when checked";
+    }
+    close(fd);
+    if (error != "the address was free again when checked") break;
+  }
+  freeaddrinfo(res);
+  return error;
+}
+
 absl::Status WritePortFile(const std::string& path, int port) {
   const std::string tmp = path + ".tmp";
   {
@@ -202,6 +241,9 @@ int Run() {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  // gRPC turns SO_REUSEPORT on by default: a second broker on the same port would start and
+  // take half of the connections. Off, a port in use is an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&broker_service);
   builder.RegisterService(&admin_service);
   // Room for a full batch plus protobuf framing; larger requests get RESOURCE_EXHAUSTED.
@@ -212,14 +254,23 @@ int Run() {
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return Fail("start_failed", "cannot listen on " + listen + " (address in use or invalid?)", 1);
+    return Fail("start_failed",
+                "gRPC listener (--listen): cannot listen on " + listen + ": " + BindError(listen),
+                1);
   }
-  server->GetHealthCheckService()->SetServingStatus(false);
+  // Per service as well as overall (""), so a client checking "ferry.v1.Broker" gets an
+  // answer rather than NOT_FOUND. SetServingStatus(bool) later flips every name set here.
+  for (const char* service : {"", "ferry.v1.Broker", "ferry.v1.Admin"}) {
+    server->GetHealthCheckService()->SetServingStatus(service, false);
+  }
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {
     auto m = metrics::MetricsServer::Start(metrics_listen, &engine, &engine_counters, registry);
-    if (!m.ok()) return Fail("start_failed", std::string(m.status().message()), 1);
+    if (!m.ok()) {
+      return Fail("start_failed",
+                  std::string(m.status().message()) + " (" + BindError(metrics_listen) + ")", 1);
+    }
     metrics_server = *std::move(m);
   }
   const std::string port_file = absl::GetFlag(FLAGS_port_file);

@@ -20,6 +20,21 @@ v1::GroupState ToProto(group::GroupState state) {
 
 }  // namespace
 
+AdminService::AdminService(const Engine* engine)
+    : StrictUnaryMethods("ferry.v1.Admin"), engine_(engine) {
+  Strict("CreateTopic", &AdminService::CreateTopic);
+  Strict("DeleteTopic", &AdminService::DeleteTopic);
+  Strict("ListTopics", &AdminService::ListTopics);
+  Strict("DescribeTopic", &AdminService::DescribeTopic);
+  Strict("CreatePartitions", &AdminService::CreatePartitions);
+  Strict("AlterTopicConfig", &AdminService::AlterTopicConfig);
+  Strict("DeleteRecords", &AdminService::DeleteRecords);
+  Strict("ListGroups", &AdminService::ListGroups);
+  Strict("DescribeGroup", &AdminService::DescribeGroup);
+  Strict("DeleteGroup", &AdminService::DeleteGroup);
+  Strict("ResetOffsets", &AdminService::ResetOffsets);
+}
+
 grpc::ServerUnaryReactor* AdminService::CreateTopic(grpc::CallbackServerContext* context,
                                                     const v1::CreateTopicRequest* request,
                                                     v1::CreateTopicResponse* response) {

@@ -6,12 +6,13 @@
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
 #include "server/grpc/engine.h"
+#include "server/grpc/strict_unary.h"
 
 namespace ferry::grpc_server {
 
-class AdminService final : public v1::Admin::CallbackService {
+class AdminService final : public StrictUnaryMethods<v1::Admin::CallbackService> {
  public:
-  explicit AdminService(const Engine* engine) : engine_(engine) {}
+  explicit AdminService(const Engine* engine);
 
   grpc::ServerUnaryReactor* CreateTopic(grpc::CallbackServerContext* context,
                                         const v1::CreateTopicRequest* request,

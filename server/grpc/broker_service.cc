@@ -299,6 +299,16 @@ class RefusedBidiReactor final
 
 }  // namespace
 
+BrokerService::BrokerService(const Engine* engine)
+    : StrictUnaryMethods("ferry.v1.Broker"), engine_(engine) {
+  // Publish is a raw method: it parses its own bytes.
+  Strict("JoinGroup", &BrokerService::JoinGroup);
+  Strict("Heartbeat", &BrokerService::Heartbeat);
+  Strict("LeaveGroup", &BrokerService::LeaveGroup);
+  Strict("CommitOffset", &BrokerService::CommitOffset);
+  Strict("FetchOffsets", &BrokerService::FetchOffsets);
+}
+
 grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {

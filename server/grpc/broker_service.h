@@ -11,6 +11,7 @@
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
 #include "server/grpc/engine.h"
+#include "server/grpc/strict_unary.h"
 
 namespace ferry::grpc_server {
 
@@ -24,9 +25,9 @@ using BrokerServiceBase = v1::Broker::WithRawCallbackMethod_Publish<
             v1::Broker::WithCallbackMethod_LeaveGroup<v1::Broker::WithCallbackMethod_CommitOffset<
                 v1::Broker::WithCallbackMethod_FetchOffsets<v1::Broker::Service>>>>>>>>;
 
-class BrokerService final : public BrokerServiceBase {
+class BrokerService final : public StrictUnaryMethods<BrokerServiceBase> {
  public:
-  explicit BrokerService(const Engine* engine) : engine_(engine) {}
+  explicit BrokerService(const Engine* engine);
 
   // Shutdown: open PublishStreams stop reading and end (UNAVAILABLE) once their answers in
   // flight are written, instead of holding the server's shutdown until its deadline.

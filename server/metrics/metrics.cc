@@ -1,7 +1,9 @@
 #include "server/metrics/metrics.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <exception>
@@ -10,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "CivetServer.h"
+#include "civetweb.h"
+#include "common/version.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/text_serializer.h"
 
@@ -67,7 +70,36 @@ void ProcessMetrics(std::vector<MetricFamily>* out) {
           Family("process_resident_memory_bytes", "Resident memory of ferryd.", MetricType::Gauge);
       Add(&rss, {}, std::stod(fields[21]) * static_cast<double>(sysconf(_SC_PAGESIZE)));
       out->push_back(std::move(rss));
+      auto vsize = Family("process_virtual_memory_bytes", "Virtual memory size of ferryd.",
+                          MetricType::Gauge);
+      Add(&vsize, {}, std::stod(fields[20]));
+      out->push_back(std::move(vsize));
+      // Start time: field 22, in clock ticks since boot; boot time is /proc/stat's btime.
+      std::ifstream proc_stat("/proc/stat");
+      for (std::string line; std::getline(proc_stat, line);) {
+        if (line.rfind("btime ", 0) != 0) continue;
+        auto start =
+            Family("process_start_time_seconds",
+                   "Start time of ferryd since the Unix epoch, in seconds.", MetricType::Gauge);
+        Add(&start, {}, std::stod(line.substr(6)) + std::stod(fields[19]) / ticks);
+        out->push_back(std::move(start));
+        break;
+      }
     }
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    auto max_fds =
+        Family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge);
+    Add(&max_fds, {}, limit.rlim_cur == RLIM_INFINITY ? -1 : static_cast<double>(limit.rlim_cur));
+    out->push_back(std::move(max_fds));
+  }
+  if (getrlimit(RLIMIT_AS, &limit) == 0) {
+    auto max_vm = Family("process_virtual_memory_max_bytes",
+                         "Maximum amount of virtual memory available, in bytes (-1: unlimited).",
+                         MetricType::Gauge);
+    Add(&max_vm, {}, limit.rlim_cur == RLIM_INFINITY ? -1 : static_cast<double>(limit.rlim_cur));
+    out->push_back(std::move(max_vm));
   }
   int fds = 0;
   if (DIR* d = opendir("/proc/self/fd")) {
@@ -75,6 +107,14 @@ void ProcessMetrics(std::vector<MetricFamily>* out) {
     closedir(d);
     fds -= 2;  // . and ..
   }
+  auto build = Family("ferry_build_info",
+                      "1, labelled with the version, git revision and build type of ferryd.",
+                      MetricType::Gauge);
+  Add(&build,
+      {L("version", version::Version()), L("revision", version::Revision()),
+       L("build_type", version::BuildType())},
+      1);
+  out->push_back(std::move(build));
   auto open_fds = Family("process_open_fds", "Open file descriptors of ferryd.", MetricType::Gauge);
   Add(&open_fds, {}, fds);
   out->push_back(std::move(open_fds));
@@ -197,44 +237,81 @@ void GroupMetrics(group::ConsumerGroups& groups, std::vector<MetricFamily>* out)
 
 }  // namespace
 
-class Handler : public CivetHandler {
- public:
-  enum class Kind { kMetrics, kHealth, kReady };
-  Handler(const MetricsServer* server, Kind kind) : server_(server), kind_(kind) {}
+namespace {
 
-  bool handleGet(CivetServer* /*server*/, mg_connection* conn) override {
-    std::string body;
-    int code = 200;
-    const char* type = "text/plain; charset=utf-8";
-    switch (kind_) {
-      case Kind::kMetrics:
-        body = server_->Scrape();
-        type = "text/plain; version=0.0.4; charset=utf-8";
-        break;
-      case Kind::kHealth:
-        body = "ok\n";
-        break;
-      case Kind::kReady:
-        if (server_->Ready()) {
-          body = "ready\n";
-        } else {
-          code = 503;
-          body = "not ready: recovering storage or shutting down\n";
-        }
-        break;
-    }
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Connection: close\r\n\r\n",
-              code, code == 200 ? "OK" : "Service Unavailable", type, body.size());
-    mg_write(conn, body.data(), body.size());
-    return true;
+// The body gzip-compressed (RFC 1952), or empty if zlib fails.
+std::string Gzip(const std::string& body) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return "";
   }
+  std::string out(deflateBound(&z, body.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  z.avail_in = static_cast<uInt>(body.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
+}
 
- private:
-  const MetricsServer* const server_;
-  const Kind kind_;
-};
+bool AcceptsGzip(mg_connection* conn) {
+  const char* accept = mg_get_header(conn, "Accept-Encoding");
+  return accept != nullptr && std::string_view(accept).find("gzip") != std::string_view::npos;
+}
+
+void Reply(mg_connection* conn, int code, const char* type, std::string body, bool head,
+           bool gzip_ok) {
+  std::string encoding;
+  if (gzip_ok && body.size() > 1024 && AcceptsGzip(conn)) {
+    std::string z = Gzip(body);
+    if (!z.empty()) {
+      body = std::move(z);
+      encoding = "Content-Encoding: gzip\r\n";
+    }
+  }
+  const char* reason = code == 200   ? "OK"
+                       : code == 405 ? "Method Not Allowed"
+                                     : "Service Unavailable";
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s"
+            "Connection: close\r\n\r\n",
+            code, reason, type, body.size(), encoding.c_str(),
+            code == 405 ? "Allow: GET, HEAD\r\n" : "");
+  if (!head) mg_write(conn, body.data(), body.size());
+}
+
+}  // namespace
+
+int MetricsServer::Handle(mg_connection* conn, void* cbdata) {
+  const auto* route = static_cast<const Route*>(cbdata);
+  const mg_request_info* info = mg_get_request_info(conn);
+  const std::string_view method = info->request_method == nullptr ? "" : info->request_method;
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    Reply(conn, 405, "text/plain; charset=utf-8", "use GET or HEAD\n", false, false);
+    return 405;
+  }
+  switch (route->kind) {
+    case Route::Kind::kMetrics:
+      Reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", route->server->Scrape(), head,
+            true);
+      return 200;
+    case Route::Kind::kHealth:
+      Reply(conn, 200, "text/plain; charset=utf-8", "ok\n", head, false);
+      return 200;
+    case Route::Kind::kReady:
+      if (route->server->Ready()) {
+        Reply(conn, 200, "text/plain; charset=utf-8", "ready\n", head, false);
+        return 200;
+      }
+      Reply(conn, 503, "text/plain; charset=utf-8",
+            "not ready: recovering storage or shutting down\n", head, false);
+      return 503;
+  }
+  return 500;
+}
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& listen, const grpc_server::Engine* engine, const EngineCounters* counters,
@@ -243,29 +320,40 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   server->engine_ = engine;
   server->counters_ = counters;
   server->registry_ = std::move(registry);
-  try {
-    server->server_ = std::make_unique<CivetServer>(
-        std::vector<std::string>{"listening_ports", listen, "num_threads", "2"});
-  } catch (const std::exception& e) {
-    return absl::FailedPreconditionError("cannot serve metrics on " + listen + ": " + e.what());
+  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
+  mg_callbacks callbacks{};
+  // civetweb logs to stderr by default; its errors reach the caller through `error` instead.
+  callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.configuration_options = options;
+  char text[256] = {0};
+  mg_error_data error{};
+  error.text = text;
+  error.text_buffer_size = sizeof(text);
+  server->ctx_ = mg_start2(&init, &error);
+  if (server->ctx_ == nullptr) {
+    return absl::FailedPreconditionError("metrics listener (--metrics-listen): cannot listen on " +
+                                         listen + ": " + (text[0] != 0 ? text : "unknown error"));
   }
-  const std::pair<const char*, Handler::Kind> routes[] = {{"/metrics", Handler::Kind::kMetrics},
-                                                          {"/healthz", Handler::Kind::kHealth},
-                                                          {"/readyz", Handler::Kind::kReady}};
-  for (const auto& [path, kind] : routes) {
-    server->handlers_.push_back(std::make_unique<Handler>(server.get(), kind));
-    server->server_->addHandler(path, server->handlers_.back().get());
+  server->routes_ = {Route{server.get(), Route::Kind::kMetrics},
+                     Route{server.get(), Route::Kind::kHealth},
+                     Route{server.get(), Route::Kind::kReady}};
+  const char* paths[] = {"/metrics$", "/healthz$", "/readyz$"};
+  for (int i = 0; i < 3; ++i) {
+    mg_set_request_handler(server->ctx_, paths[i], &MetricsServer::Handle, &server->routes_[i]);
   }
   return server;
 }
 
 MetricsServer::~MetricsServer() {
-  if (server_ != nullptr) server_->close();
+  if (ctx_ != nullptr) mg_stop(ctx_);
 }
 
 int MetricsServer::port() const {
-  std::vector<int> ports = server_->getListeningPorts();
-  return ports.empty() ? 0 : ports[0];
+  mg_server_port ports[4];
+  const int n = mg_get_server_ports(ctx_, 4, ports);
+  return n > 0 ? ports[0].port : 0;
 }
 
 bool MetricsServer::Ready() const { return !shutting_down_.load() && engine_->Get().ok(); }

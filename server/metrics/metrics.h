@@ -15,11 +15,10 @@
 #include "server/grpc/engine.h"
 #include "server/metrics/engine_counters.h"
 
-class CivetServer;
+struct mg_connection;
+struct mg_context;
 
 namespace ferry::metrics {
-
-class Handler;
 
 class MetricsServer {
  public:
@@ -42,12 +41,21 @@ class MetricsServer {
  private:
   MetricsServer() = default;
 
+  // One path served: the handler's callback data.
+  struct Route {
+    enum class Kind { kMetrics, kHealth, kReady };
+    const MetricsServer* server;
+    Kind kind;
+  };
+  // civetweb's request handler: GET or HEAD; /metrics is gzipped when the client accepts it.
+  static int Handle(mg_connection* conn, void* cbdata);
+
   const grpc_server::Engine* engine_ = nullptr;
   const EngineCounters* counters_ = nullptr;
   std::shared_ptr<prometheus::Registry> registry_;
   std::atomic<bool> shutting_down_{false};
-  std::unique_ptr<CivetServer> server_;
-  std::vector<std::unique_ptr<Handler>> handlers_;
+  mg_context* ctx_ = nullptr;
+  std::vector<Route> routes_;
 };
 
 }  // namespace ferry::metrics

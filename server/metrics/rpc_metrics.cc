@@ -22,25 +22,19 @@ std::string CodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
-// "/ferry.v1.Broker/Publish" -> "Publish"; other services keep their full name, so the label
-// set stays bounded by the methods the server has.
-std::string MethodLabel(const char* full) {
-  std::string m = full == nullptr ? "" : full;
-  if (m.starts_with("/ferry.v1.")) {
-    const size_t slash = m.rfind('/');
-    return m.substr(slash + 1);
-  }
-  return m;
-}
-
 class RpcMetrics {
  public:
   explicit RpcMetrics(prometheus::Registry* registry)
       : duration_(prometheus::BuildHistogram()
                       .Name("ferry_rpc_duration_seconds")
-                      .Help("Time from a call's start to its status, by method and status code; "
-                            "for streams, the stream's lifetime.")
+                      .Help("Time from a unary call's start to its status, by method and status "
+                            "code (streams: ferry_rpc_stream_duration_seconds).")
                       .Register(*registry)),
+        stream_duration_(prometheus::BuildHistogram()
+                             .Name("ferry_rpc_stream_duration_seconds")
+                             .Help("Lifetime of streaming calls, from start to status, by "
+                                   "method and status code.")
+                             .Register(*registry)),
         in_flight_(prometheus::BuildGauge()
                        .Name("ferry_rpc_in_flight")
                        .Help("Calls (and streams) in progress, by method.")
@@ -53,16 +47,20 @@ class RpcMetrics {
     return *g;
   }
 
-  void Observe(const std::string& method, grpc::StatusCode code, double seconds) {
+  void Observe(const std::string& method, bool stream, grpc::StatusCode code, double seconds) {
     prometheus::Histogram* h;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto& slot = duration_by_key_[{method, code}];
       if (slot == nullptr) {
-        slot = &duration_.Add({{"method", method}, {"code", CodeName(code)}},
-                              prometheus::Histogram::BucketBoundaries{
-                                  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                  0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+        // Unary calls take microseconds to seconds; streams live seconds to days.
+        slot = stream ? &stream_duration_.Add({{"method", method}, {"code", CodeName(code)}},
+                                              prometheus::Histogram::BucketBoundaries{
+                                                  0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400})
+                      : &duration_.Add({{"method", method}, {"code", CodeName(code)}},
+                                       prometheus::Histogram::BucketBoundaries{
+                                           0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                           0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
       }
       h = slot;
     }
@@ -71,6 +69,7 @@ class RpcMetrics {
 
  private:
   prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Histogram>& stream_duration_;
   prometheus::Family<prometheus::Gauge>& in_flight_;
   std::mutex mu_;
   std::map<std::pair<std::string, grpc::StatusCode>, prometheus::Histogram*> duration_by_key_;
@@ -79,8 +78,8 @@ class RpcMetrics {
 
 class RpcInterceptor final : public grpc::experimental::Interceptor {
  public:
-  RpcInterceptor(RpcMetrics* metrics, std::string method)
-      : metrics_(metrics), method_(std::move(method)) {}
+  RpcInterceptor(RpcMetrics* metrics, std::string method, bool stream)
+      : metrics_(metrics), method_(std::move(method)), stream_(stream) {}
   ~RpcInterceptor() override { Done(); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -111,13 +110,15 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
     started_ = false;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    metrics_->Observe(method_, status_sent_ ? code_ : grpc::StatusCode::CANCELLED, seconds);
+    metrics_->Observe(method_, stream_, status_sent_ ? code_ : grpc::StatusCode::CANCELLED,
+                      seconds);
     metrics_->InFlight(method_).Decrement();
     if (counts_as_active_) g_active_rpcs.fetch_sub(1, std::memory_order_relaxed);
   }
 
   RpcMetrics* const metrics_;
   const std::string method_;
+  const bool stream_;
   std::chrono::steady_clock::time_point start_;
   grpc::StatusCode code_ = grpc::StatusCode::OK;
   bool status_sent_ = false;
@@ -130,7 +131,11 @@ class RpcInterceptorFactory final : public grpc::experimental::ServerInterceptor
   explicit RpcInterceptorFactory(prometheus::Registry* registry) : metrics_(registry) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcInterceptor(&metrics_, MethodLabel(info->method()));
+    // The full method name ("/ferry.v1.Broker/Publish"): bounded by the methods the server
+    // has, and the same form for every service.
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    return new RpcInterceptor(&metrics_, info->method() == nullptr ? "" : info->method(),
+                              info->type() != Type::UNARY);
   }
 
  private:

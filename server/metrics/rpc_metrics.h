@@ -1,5 +1,6 @@
 // RPC metrics for every gRPC method, recorded by a server interceptor:
-// ferry_rpc_duration_seconds{method,code} (histogram) and ferry_rpc_in_flight{method}.
+// ferry_rpc_duration_seconds{method,code} (unary calls), ferry_rpc_stream_duration_seconds
+// {method,code} (streams) and ferry_rpc_in_flight{method}; method is the full gRPC name.
 #ifndef FERRY_SERVER_METRICS_RPC_METRICS_H_
 #define FERRY_SERVER_METRICS_RPC_METRICS_H_
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -68,6 +69,38 @@ TEST(FerrydProcessTest, FailedStartReportsTheLog) {
   EXPECT_TRUE(absl::StrContains(absl::AsciiStrToLower(started.message()), "unknown"))
       << started.message();
   EXPECT_FALSE(ferryd.running());
+}
+
+// A second broker on an address a running one holds exits non-zero, naming the listener and
+// the address, for each of the three listeners; the first broker keeps every connection.
+TEST(FerrydProcessTest, RefusesAnAddressInUse) {
+  FerrydProcess first;
+  ASSERT_TRUE(first.Start(
+      {"--metrics-listen=127.0.0.1:0", "--metrics-port-file=" + first.dir() + "/metrics.port"}));
+  std::string metrics_port;
+  std::ifstream(first.dir() + "/metrics.port") >> metrics_port;
+  ASSERT_FALSE(metrics_port.empty());
+  struct Case {
+    std::string flag, listener;
+  };
+  const std::vector<Case> cases = {
+      {"--listen=" + first.address(), "gRPC listener (--listen)"},
+      {"--metrics-listen=127.0.0.1:" + metrics_port, "metrics listener (--metrics-listen)"},
+      {"--kafka-listen=127.0.0.1:" + std::to_string(first.kafka_port()), "Kafka clients"}};
+  for (const Case& c : cases) {
+    FerrydProcess second;
+    const ::testing::AssertionResult started = second.Start({c.flag});
+    ASSERT_FALSE(started) << c.flag;
+    const std::string address = c.flag.substr(c.flag.find('=') + 1);
+    EXPECT_TRUE(absl::StrContains(started.message(), c.listener)) << started.message();
+    EXPECT_TRUE(absl::StrContains(started.message(), "cannot listen on " + address) ||
+                absl::StrContains(started.message(), "on " + address + ": "))
+        << started.message();
+    EXPECT_TRUE(absl::StrContains(started.message(), "Address already in use"))
+        << started.message();
+    EXPECT_TRUE(absl::StrContains(started.message(), "exit code 1")) << started.message();
+  }
+  EXPECT_TRUE(first.running());
 }
 
 TEST(WaitForTest, ReturnsWhenTheConditionHoldsOrTimesOut) {

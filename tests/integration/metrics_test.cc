@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -63,7 +64,9 @@ struct HttpResponse {
 
 // GET http://127.0.0.1:`port``path` over a plain socket (HTTP/1.0: the server closes the
 // connection after the body, so the body is everything after the headers).
-::testing::AssertionResult HttpGet(int port, const std::string& path, HttpResponse* out) {
+::testing::AssertionResult HttpGet(int port, const std::string& path, HttpResponse* out,
+                                   const std::string& method = "GET",
+                                   const std::string& extra_headers = "") {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ::testing::AssertionFailure() << "socket: " << std::strerror(errno);
   struct FdCloser {
@@ -82,8 +85,8 @@ struct HttpResponse {
     return ::testing::AssertionFailure()
            << "connect 127.0.0.1:" << port << ": " << std::strerror(errno);
   }
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1:", port, "\r\n\r\n");
+  const std::string request = absl::StrCat(method, " ", path, " HTTP/1.0\r\nHost: 127.0.0.1:", port,
+                                           "\r\n", extra_headers, "\r\n");
   for (size_t sent = 0; sent < request.size();) {
     const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
@@ -401,10 +404,22 @@ TEST_F(MetricsTest, ExpositionPassesPromtool) {
   auto rpc_type = fresh.types().find("ferry_rpc_duration_seconds");
   ASSERT_NE(rpc_type, fresh.types().end()) << fresh.text();
   EXPECT_EQ(rpc_type->second, "histogram");
-  for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
-                           "process_open_fds", "ferry_rocksdb_memtable_bytes"}) {
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+        "process_max_fds", "process_virtual_memory_bytes", "process_virtual_memory_max_bytes",
+        "process_start_time_seconds", "ferry_build_info", "ferry_rocksdb_memtable_bytes"}) {
     ASSERT_EQ(fresh.Find(name).size(), 1u) << name << " in\n" << fresh.text();
   }
+  // Started within the last hour, by the clock of this machine.
+  const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  EXPECT_NEAR(fresh.Find("process_start_time_seconds")[0].value, now, 3600);
+  EXPECT_GT(fresh.Find("process_max_fds")[0].value, fresh.Find("process_open_fds")[0].value);
+  EXPECT_EQ(fresh.Find("ferry_build_info", {{"version", "0.1.0"}}).size(), 1u) << fresh.text();
+  // Health checks are named in full, like every other method.
+  EXPECT_FALSE(
+      fresh.Find("ferry_rpc_duration_seconds_count", {{"method", "/grpc.health.v1.Health/Check"}})
+          .empty())
+      << fresh.text();
   EXPECT_GT(fresh.Find("process_resident_memory_bytes")[0].value, 0);
   EXPECT_GT(fresh.Find("process_open_fds")[0].value, 0);
 
@@ -447,15 +462,16 @@ TEST_F(MetricsTest, KnownScenarioFigures) {
 
   // The interceptor records a call as the server closes it, which may be just after the client
   // has the answer.
-  const Labels publish_ok = {{"method", "Publish"}, {"code", "OK"}};
-  const Labels publish_invalid = {{"method", "Publish"}, {"code", "INVALID_ARGUMENT"}};
-  const Labels commit_ok = {{"method", "CommitOffset"}, {"code", "OK"}};
+  const Labels publish_ok = {{"method", "/ferry.v1.Broker/Publish"}, {"code", "OK"}};
+  const Labels publish_invalid = {{"method", "/ferry.v1.Broker/Publish"},
+                                  {"code", "INVALID_ARGUMENT"}};
+  const Labels commit_ok = {{"method", "/ferry.v1.Broker/CommitOffset"}, {"code", "OK"}};
   EXPECT_TRUE(ScrapeUntil(
       [&](const Exposition& e) {
         return e.Value("ferry_rpc_duration_seconds_count", publish_ok).value_or(0) >= 4 &&
                e.Value("ferry_rpc_duration_seconds_count", publish_invalid).value_or(0) >= 1 &&
                e.Value("ferry_rpc_duration_seconds_count", commit_ok).value_or(0) >= 1 &&
-               e.Value("ferry_rpc_in_flight", {{"method", "Publish"}}) == 0;
+               e.Value("ferry_rpc_in_flight", {{"method", "/ferry.v1.Broker/Publish"}}) == 0;
       },
       &m))
       << m.SeriesOf("ferry_rpc_duration_seconds_count") << m.SeriesOf("ferry_rpc_in_flight");
@@ -477,17 +493,20 @@ TEST_F(MetricsTest, KnownScenarioFigures) {
         m.Has("ferry_records_delivered_total", {{"topic", kTopic}, {"group", ""}}, kRecords));
     EXPECT_TRUE(m.Has("ferry_subscribe_streams", {{"mode", "direct"}}, 1));
     EXPECT_TRUE(m.Has("ferry_subscribe_streams", {{"mode", "group"}}, 0));
-    EXPECT_TRUE(m.Has("ferry_rpc_in_flight", {{"method", "Subscribe"}}, 1));
+    EXPECT_TRUE(m.Has("ferry_rpc_in_flight", {{"method", "/ferry.v1.Broker/Subscribe"}}, 1));
   }
   EXPECT_TRUE(ScrapeUntil(
       [](const Exposition& e) {
         return e.Value("ferry_subscribe_streams", {{"mode", "direct"}}) == 0 &&
-               e.Value("ferry_rpc_in_flight", {{"method", "Subscribe"}}) == 0;
+               e.Value("ferry_rpc_in_flight", {{"method", "/ferry.v1.Broker/Subscribe"}}) == 0;
       },
       &m))
       << m.SeriesOf("ferry_subscribe_streams") << m.SeriesOf("ferry_rpc_in_flight");
-  EXPECT_TRUE(m.Has("ferry_rpc_duration_seconds_count",
-                    {{"method", "Subscribe"}, {"code", "CANCELLED"}}, 1));
+  // A stream's lifetime is in its own histogram, not among unary latencies.
+  EXPECT_TRUE(m.Has("ferry_rpc_stream_duration_seconds_count",
+                    {{"method", "/ferry.v1.Broker/Subscribe"}, {"code", "CANCELLED"}}, 1));
+  EXPECT_TRUE(m.Find("ferry_rpc_duration_seconds_count", {{"method", "/ferry.v1.Broker/Subscribe"}})
+                  .empty());
 
   // A deleted topic's series disappear, whichever family they are in.
   ASSERT_TRUE(IsOk(DeleteTopic(*admin_, kTopic)));
@@ -508,6 +527,48 @@ TEST_F(MetricsTest, HealthAndReadinessEndpoints) {
   EXPECT_EQ(response.status, 200) << response.body;
   ASSERT_TRUE(HttpGet(metrics_port_, "/no-such-page", &response));
   EXPECT_EQ(response.status, 404) << response.body;
+}
+
+TEST_F(MetricsTest, MetricsAnswersHeadAndGzip) {
+  HttpResponse plain;
+  ASSERT_TRUE(HttpGet(metrics_port_, "/metrics", &plain));
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.headers.find("Content-Encoding"), std::string::npos) << plain.headers;
+
+  // HEAD: the headers of a GET, no body.
+  HttpResponse head;
+  ASSERT_TRUE(HttpGet(metrics_port_, "/metrics", &head, "HEAD"));
+  EXPECT_EQ(head.status, 200) << head.headers;
+  EXPECT_TRUE(head.body.empty()) << head.body.size();
+  EXPECT_NE(head.headers.find("Content-Length: "), std::string::npos) << head.headers;
+  EXPECT_NE(head.headers.find("text/plain; version=0.0.4"), std::string::npos) << head.headers;
+  HttpResponse ready_head;
+  ASSERT_TRUE(HttpGet(metrics_port_, "/readyz", &ready_head, "HEAD"));
+  EXPECT_EQ(ready_head.status, 200);
+
+  // gzip when the scraper accepts it (Prometheus does): smaller, and the same exposition.
+  HttpResponse zipped;
+  ASSERT_TRUE(HttpGet(metrics_port_, "/metrics", &zipped, "GET", "Accept-Encoding: gzip\r\n"));
+  ASSERT_EQ(zipped.status, 200);
+  EXPECT_NE(zipped.headers.find("Content-Encoding: gzip"), std::string::npos) << zipped.headers;
+  EXPECT_LT(zipped.body.size(), plain.body.size());
+  z_stream z{};
+  ASSERT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string text(plain.body.size() * 4 + 4096, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(zipped.body.data());
+  z.avail_in = static_cast<uInt>(zipped.body.size());
+  z.next_out = reinterpret_cast<Bytef*>(text.data());
+  z.avail_out = static_cast<uInt>(text.size());
+  EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
+  text.resize(z.total_out);
+  inflateEnd(&z);
+  EXPECT_NE(text.find("# TYPE ferry_build_info gauge"), std::string::npos) << text;
+
+  // Other methods are refused, saying which are allowed.
+  HttpResponse post;
+  ASSERT_TRUE(HttpGet(metrics_port_, "/metrics", &post, "POST"));
+  EXPECT_EQ(post.status, 405);
+  EXPECT_NE(post.headers.find("Allow: GET, HEAD"), std::string::npos) << post.headers;
 }
 
 // ---- grpc.health.v1 --------------------------------------------------------------------------
@@ -576,6 +637,19 @@ TEST(HealthTest, ServingAfterStartUp) {
   HealthCheckResponse response;
   ASSERT_TRUE(IsOk(ferryd.health()->Check(&context, request, &response)));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  // Each service by its name, too; an unknown name is NOT_FOUND, as the protocol says.
+  for (const char* service : {"ferry.v1.Broker", "ferry.v1.Admin", "no.such.Service"}) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    request.set_service(service);
+    grpc::Status s = ferryd.health()->Check(&ctx, request, &response);
+    if (std::string(service) == "no.such.Service") {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    } else {
+      ASSERT_TRUE(IsOk(s)) << service;
+      EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << service;
+    }
+  }
 }
 
 TEST(HealthTest, WatchSeesNotServingOnSigterm) {
