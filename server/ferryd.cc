@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/version.h"
@@ -166,7 +166,8 @@ int Run() {
   options.store.on_writable_changed = [data_dir = options.store.data_dir](const absl::Status& s) {
     if (!s.ok()) {
       log::Event(log::Level::kError, "storage_writes_refused",
-                 {{"data_dir", data_dir}, {"code", absl::StatusCodeToString(s.code())},
+                 {{"data_dir", data_dir},
+                  {"code", absl::StatusCodeToString(s.code())},
                   {"error", std::string(s.message())}});
     } else {
       log::Event(log::Level::kInfo, "storage_writes_resumed", {{"data_dir", data_dir}});

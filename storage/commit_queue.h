@@ -64,7 +64,7 @@ struct CommitUnit {
   // Takes back, under mu(), what was changed in memory when the unit was enqueued, should its
   // write fail; units are undone newest first. May be empty.
   std::function<void()> undo;
-  size_t bytes = 0;                        // payload bytes, to bound a group
+  size_t bytes = 0;  // payload bytes, to bound a group
 };
 
 class CommitQueue : public Writer {

@@ -21,9 +21,9 @@ absl::Status Marked(absl::Status s) {
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  const std::string message = what.empty()
-                                  ? absl::StrCat("storage: ", s.ToString())
-                                  : absl::StrCat("storage: ", std::string(what), ": ", s.ToString());
+  const std::string message =
+      what.empty() ? absl::StrCat("storage: ", s.ToString())
+                   : absl::StrCat("storage: ", std::string(what), ": ", s.ToString());
   if (s.IsNoSpace()) return Marked(absl::ResourceExhaustedError(message));
   if (s.IsIOError()) return Marked(absl::InternalError(message));
   return absl::InternalError(message);
@@ -36,9 +36,9 @@ absl::Status WriteFailure(const rocksdb::Status& s, std::string_view data_dir) {
         absl::StrCat("no space left on the data dir ", dir,
                      ": writes are refused until space is freed (", s.ToString(), ")")));
   }
-  return Marked(absl::UnavailableError(absl::StrCat(
-      "the data dir ", dir, " failed a write: writes are refused until it recovers (",
-      s.ToString(), ")")));
+  return Marked(absl::UnavailableError(
+      absl::StrCat("the data dir ", dir, " failed a write: writes are refused until it recovers (",
+                   s.ToString(), ")")));
 }
 
 bool IsStorageWriteFailure(const absl::Status& s) {

@@ -125,8 +125,8 @@ class Store {
   };
   // `base_offsets[i]` is the offset of the first record of `parts[i]`. While writes are refused
   // (StoreStats::writable), RESOURCE_EXHAUSTED naming the data dir (full disk) or UNAVAILABLE;
-  // a failed append takes its offsets back, so its retry gets the same ones. An idempotent part that
-  // repeats one of the producer's last kMaxCachedBatches batches is not stored again: its base
+  // a failed append takes its offsets back, so its retry gets the same ones. An idempotent part
+  // that repeats one of the producer's last kMaxCachedBatches batches is not stored again: its base
   // offset is the original's, and `done` runs once the original is durable. A refused
   // idempotent part refuses the whole append: OUT_OF_RANGE for a sequence gap, ABORTED for a
   // stale epoch (see ProducerStateTable::Evaluate), FAILED_PRECONDITION for a producer id this
