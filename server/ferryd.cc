@@ -23,6 +23,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/version.h"
@@ -197,6 +198,20 @@ int Run() {
   options.auto_create_topics = absl::GetFlag(FLAGS_auto_create_topics);
   options.default_partitions = absl::GetFlag(FLAGS_default_partitions);
   options.store.offsets_log_partitions = absl::GetFlag(FLAGS_offsets_topic_partitions);
+  // One line per episode, not per refused request. Health stays SERVING and /readyz 200 while
+  // writes are refused: reads (Subscribe, Fetch, offsets, metadata) still work, and a failing
+  // readiness probe would take them away too, with nowhere else to send them. The signals are
+  // this log line, the ferry_storage_writable gauge and its alert (docs/operations.md).
+  options.store.on_writable_changed = [data_dir = options.store.data_dir](const absl::Status& s) {
+    if (!s.ok()) {
+      log::Event(log::Level::kError, "storage_writes_refused",
+                 {{"data_dir", data_dir},
+                  {"code", absl::StatusCodeToString(s.code())},
+                  {"error", std::string(s.message())}});
+    } else {
+      log::Event(log::Level::kInfo, "storage_writes_resumed", {{"data_dir", data_dir}});
+    }
+  };
   options.max_partitions = absl::GetFlag(FLAGS_max_partitions);
   options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
   options.max_batch_bytes = absl::GetFlag(FLAGS_max_batch_bytes);

@@ -1,5 +1,9 @@
 #include "storage/commit_queue.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -15,10 +19,18 @@ constexpr size_t kMaxGroupBytes = 32 << 20;
 constexpr size_t kBatchCapacity = 1 << 20;
 constexpr size_t kMaxKeptBatchCapacity = 8 << 20;
 
+// Between attempts to resume RocksDB after a failure: doubling from the first to the last.
+constexpr absl::Duration kFirstResumeBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxResumeBackoff = absl::Seconds(1);
+// After a full disk, RocksDB is resumed once the data dir has this much room: resuming flushes
+// every memtable and starts a new (preallocated) WAL, so resuming with less would fill the disk
+// again at once and make writes flap between refused and accepted.
+constexpr uintmax_t kResumeHeadroomBytes = 16 << 20;
+
 }  // namespace
 
 CommitQueue::CommitQueue(rocksdb::DB* db, const CommitQueueOptions& options)
-    : db_(db), options_(options) {
+    : db_(db), options_(options), resume_backoff_(kFirstResumeBackoff) {
   commit_thread_ = std::thread([this] { CommitLoop(); });
   notify_thread_ = std::thread([this] { NotifyLoop(); });
 }
@@ -37,7 +49,7 @@ void CommitQueue::Write(std::vector<WriteOp> ops, std::function<void(absl::Statu
     if (closing_) {
       rejected = absl::UnavailableError("the broker is shutting down");
     } else if (!failed_.ok()) {
-      rejected = absl::UnavailableError(absl::StrCat("storage failed: ", failed_.message()));
+      rejected = failed_;
     } else {
       auto unit = std::make_unique<CommitUnit>();
       for (const auto& op : ops) unit->bytes += op.key.size() + op.value.size();
@@ -51,6 +63,70 @@ void CommitQueue::Write(std::vector<WriteOp> ops, std::function<void(absl::Statu
 }
 
 absl::Status CommitQueue::Barrier() { return WriteSync({}); }
+
+absl::Status CommitQueue::WriteFailureStatus() {
+  absl::MutexLock lock(&mu_);
+  return failed_;
+}
+
+void CommitQueue::OnBackgroundError(const absl::Status& error, bool stops_writes) {
+  absl::MutexLock lock(&mu_);
+  needs_resume_ = true;
+  ++background_errors_;
+  // The commit thread refuses writes (FailLocked) and reports it, in its own order.
+  if (stops_writes && pending_failure_.ok()) pending_failure_ = error;
+  cv_.Signal();
+}
+
+bool CommitQueue::FailLocked(const absl::Status& failure,
+                             std::vector<std::unique_ptr<CommitUnit>>* units) {
+  const bool first = failed_.ok();
+  if (first) failed_ = failure;
+  needs_resume_ = true;
+  // Units queued behind a failed one were given offsets after its: none may be written, or it
+  // would land past a gap.
+  while (!queue_.empty()) {
+    units->push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  for (auto it = units->rbegin(); it != units->rend(); ++it) {
+    if ((*it)->undo) (*it)->undo();
+  }
+  return first;
+}
+
+void CommitQueue::MaybeResume() {
+  uint64_t errors_seen;
+  bool disk_full;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = options_.clock->Now();
+    if (!needs_resume_ || closing_ || now < next_resume_) return;
+    next_resume_ = now + resume_backoff_;
+    resume_backoff_ = std::min(resume_backoff_ * 2, kMaxResumeBackoff);
+    errors_seen = background_errors_;
+    disk_full = absl::IsResourceExhausted(failed_);
+  }
+  if (disk_full && !options_.data_dir.empty()) {
+    std::error_code ec;
+    const std::filesystem::space_info space = std::filesystem::space(options_.data_dir, ec);
+    if (!ec && space.available < kResumeHeadroomBytes) return;
+  }
+  // Flushes the memtables and switches to a new WAL; fails (or is Busy) while the cause lasts.
+  if (!db_->Resume().ok()) return;
+  bool resumed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    // A background error reported during Resume needs another round.
+    if (background_errors_ != errors_seen) return;
+    needs_resume_ = false;
+    resumed = !failed_.ok();
+    failed_ = absl::OkStatus();
+    resume_backoff_ = kFirstResumeBackoff;
+    next_resume_ = absl::InfinitePast();
+  }
+  if (resumed && options_.on_writable_changed) options_.on_writable_changed(absl::OkStatus());
+}
 
 void CommitQueue::Notify(std::vector<PartitionLog::Waiter> fired) {
   if (fired.empty()) return;
@@ -79,7 +155,7 @@ bool CommitQueue::TakeGroup(absl::Time deadline, std::vector<std::unique_ptr<Com
       // A timeout rather than a deadline: the deadline is on the injected clock.
       cv_.WaitWithTimeout(&mu_, deadline - options_.clock->Now());
     } else {
-      while (queue_.empty() && !closing_) cv_.Wait(&mu_);
+      while (queue_.empty() && !closing_ && !needs_resume_) cv_.Wait(&mu_);
     }
   }
   size_t bytes = 0;
@@ -119,12 +195,15 @@ bool CommitQueue::CommitGroup(const rocksdb::WriteOptions& wo,
   }
   absl::Status status;
   const bool written = wb->Count() > 0;
+  bool first_failure = false;
   if (written) {
-    status = FromRocks(db_->Write(wo, wb), "write");
+    const rocksdb::Status rs = db_->Write(wo, wb);
     commit_groups_.fetch_add(1, std::memory_order_relaxed);
-    if (!status.ok()) {
+    if (!rs.ok()) {
       absl::MutexLock lock(&mu_);
-      if (failed_.ok()) failed_ = status;
+      // The first failure of an episode names the cause; later units get the same refusal.
+      status = failed_.ok() ? WriteFailure(rs, options_.data_dir) : failed_;
+      first_failure = FailLocked(status, units);
     }
   }
   std::vector<PartitionLog::Waiter> fired;
@@ -135,6 +214,7 @@ bool CommitQueue::CommitGroup(const rocksdb::WriteOptions& wo,
     if (unit->done) unit->done(status);
   }
   Notify(std::move(fired));
+  if (first_failure && options_.on_writable_changed) options_.on_writable_changed(status);
   return written;
 }
 
@@ -148,8 +228,26 @@ void CommitQueue::CommitLoop() {
   rocksdb::WriteBatch wb(kBatchCapacity);
   while (true) {
     std::vector<std::unique_ptr<CommitUnit>> units;
-    const bool stop =
-        TakeGroup(unsynced ? last_sync + options_.sync_interval : absl::InfiniteFuture(), &units);
+    absl::Time deadline = unsynced ? last_sync + options_.sync_interval : absl::InfiniteFuture();
+    absl::Status failure;
+    bool first_failure = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (needs_resume_) deadline = std::min(deadline, next_resume_);
+      if (!pending_failure_.ok()) {
+        failure = failed_.ok() ? pending_failure_ : failed_;
+        pending_failure_ = absl::OkStatus();
+        first_failure = FailLocked(failure, &units);
+      }
+    }
+    if (!failure.ok()) {
+      for (auto& unit : units) {
+        if (unit->done) unit->done(failure);
+      }
+      units.clear();
+      if (first_failure && options_.on_writable_changed) options_.on_writable_changed(failure);
+    }
+    const bool stop = TakeGroup(deadline, &units);
     if (!units.empty() && CommitGroup(wo, &units, &wb)) unsynced = unsynced || interval_sync;
     if (unsynced && (stop || options_.clock->Now() - last_sync >= options_.sync_interval)) {
       db_->SyncWAL();
@@ -157,6 +255,7 @@ void CommitQueue::CommitLoop() {
       last_sync = options_.clock->Now();
     }
     if (stop) break;
+    MaybeResume();
   }
 }
 

@@ -173,6 +173,11 @@ int64_t PartitionLog::AssignOffsets(uint32_t count, int64_t bytes, int64_t* size
   return base;
 }
 
+void PartitionLog::UnassignOffsets(uint32_t count, int64_t bytes) {
+  next_offset_ -= count;
+  size_bytes_.fetch_sub(bytes);
+}
+
 int64_t PartitionLog::MoveLogStart(int64_t start, int64_t bytes) {
   log_start_.store(start, std::memory_order_release);
   return size_bytes_.fetch_sub(bytes) - bytes;

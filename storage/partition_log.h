@@ -120,12 +120,14 @@ class PartitionLog {
   // Changed by the store under the commit queue's mutex, with the appends it describes.
   ProducerStateTable& mutable_producers() { return producers_; }
 
-  // The next three are called under the commit queue's mutex only.
+  // The next four are called under the commit queue's mutex only.
   // The offset the next append gets: ahead of end_offset() while appends are in the queue.
   int64_t next_offset() const { return next_offset_; }
   // Assigns offsets to an append of `count` records, `bytes` stored bytes; returns the first.
   // `*size` gets the log's stored bytes with the append.
   int64_t AssignOffsets(uint32_t count, int64_t bytes, int64_t* size);
+  // Takes back the last AssignOffsets(count, bytes), whose write failed.
+  void UnassignOffsets(uint32_t count, int64_t bytes);
   // Moves the log start forward to `start`, releasing `bytes` stored bytes; returns the stored
   // bytes left.
   int64_t MoveLogStart(int64_t start, int64_t bytes);

@@ -181,6 +181,22 @@ void ProducerStateTable::Restore(int64_t producer_id, ProducerEntry entry) {
   producers_[producer_id] = std::move(entry);
 }
 
+std::optional<ProducerEntry> ProducerStateTable::Find(int64_t producer_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = producers_.find(producer_id);
+  if (it == producers_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ProducerStateTable::Reset(int64_t producer_id, std::optional<ProducerEntry> entry) {
+  absl::MutexLock lock(&mu_);
+  if (entry.has_value()) {
+    producers_[producer_id] = *std::move(entry);
+  } else {
+    producers_.erase(producer_id);
+  }
+}
+
 std::vector<std::pair<int64_t, ProducerEntry>> ProducerStateTable::Snapshot() const {
   absl::MutexLock lock(&mu_);
   return {producers_.begin(), producers_.end()};

@@ -11,6 +11,7 @@
 #define FERRY_STORAGE_PRODUCER_STATE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,6 +99,11 @@ class ProducerStateTable {
 
   // Loads persisted state (at recovery).
   void Restore(int64_t producer_id, ProducerEntry entry);
+
+  // One producer's state, to put back with Reset when the write recording a change failed.
+  std::optional<ProducerEntry> Find(int64_t producer_id) const;
+  // Sets (or, with nullopt, forgets) one producer's state.
+  void Reset(int64_t producer_id, std::optional<ProducerEntry> entry);
 
   // Every producer's state, for DescribeProducers.
   std::vector<std::pair<int64_t, ProducerEntry>> Snapshot() const;

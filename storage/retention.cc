@@ -120,7 +120,9 @@ absl::StatusOr<int64_t> Retention::DeleteBefore(PartitionLog& log, int64_t offse
         status = std::move(s);
         written.Notify();
       })) {
-    return log.deleted() ? log.GoneError() : absl::UnavailableError("the broker is shutting down");
+    if (log.deleted()) return log.GoneError();
+    absl::Status failed = queue_->WriteFailureStatus();
+    return failed.ok() ? absl::UnavailableError("the broker is shutting down") : failed;
   }
   written.WaitForNotification();
   if (!status.ok()) return status;
@@ -129,9 +131,13 @@ absl::StatusOr<int64_t> Retention::DeleteBefore(PartitionLog& log, int64_t offse
 
 bool Retention::Apply(PartitionLog& log, const Cut& cut, std::function<void(absl::Status)> done) {
   absl::MutexLock lock(queue_->mu());
-  if (queue_->closing() || log.deleted()) return false;
+  if (queue_->closing() || log.deleted() || !queue_->failed().ok()) return false;
   auto unit = std::make_unique<CommitUnit>();
+  const int64_t old_start = log.log_start_offset();
   const int64_t size = log.MoveLogStart(cut.start, cut.bytes);
+  // The batches stay when the write fails: so do the log start and the bytes counted. `log`
+  // outlives the unit: deleting its topic waits for the queue (Store::DeleteTopic's barrier).
+  unit->undo = [&log, old_start, bytes = cut.bytes] { log.MoveLogStart(old_start, -bytes); };
   if (cut.batches > 0) {
     WriteOp del;
     del.kind = WriteOp::Kind::kDeleteRange;

@@ -66,7 +66,7 @@ class Retention {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves `log`'s start to the cut and queues the deletion of the batches below it with the new
   // stats; `done` (may be empty) runs once they are written. False when the log is gone or the
-  // store is closing: nothing changed.
+  // store is closing or refusing writes: nothing changed.
   bool Apply(PartitionLog& log, const Cut& cut, std::function<void(absl::Status)> done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

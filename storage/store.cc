@@ -1,12 +1,16 @@
 #include "storage/store.h"
 
+#include <atomic>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/statistics.h"
 #include "storage/catalog.h"
 #include "storage/commit_queue.h"
@@ -16,12 +20,40 @@
 #include "storage/producer_ids.h"
 #include "storage/retention.h"
 #include "storage/rocks_options.h"
+#include "storage/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
 
+// Hands RocksDB's background errors (a failed flush, compaction or WAL write) to the commit
+// queue, and turns off RocksDB's own recovery from them: the queue resumes the database itself,
+// so that it knows when writes are accepted again and no two recoveries race (a manual Resume
+// during RocksDB's is refused as Busy).
+class BackgroundErrorListener : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrorListener(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  void Attach(CommitQueue* queue) { queue_.store(queue, std::memory_order_release); }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    CommitQueue* queue = queue_.load(std::memory_order_acquire);
+    if (queue == nullptr || error->ok()) return;
+    queue->OnBackgroundError(WriteFailure(*error, data_dir_),
+                             error->severity() >= rocksdb::Status::Severity::kHardError);
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+
+ private:
+  const std::string data_dir_;
+  std::atomic<CommitQueue*> queue_{nullptr};
+};
+
 CommitQueueOptions QueueOptions(const StoreOptions& options) {
   CommitQueueOptions queue;
+  queue.data_dir = options.data_dir;
+  queue.on_writable_changed = options.on_writable_changed;
   queue.sync_writes = options.fsync == FsyncPolicy::kAlways;
   if (options.fsync == FsyncPolicy::kInterval) queue.sync_interval = options.fsync_interval;
   queue.clock = options.clock;
@@ -42,15 +74,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   const absl::Time started = absl::Now();
   std::unique_ptr<Database> db;
   std::unique_ptr<Catalog> catalog;
-  absl::StatusOr<RecoverySummary> recovery = Recover(
-      options.data_dir, MakeRocksOptions(options.block_cache_bytes, options.write_buffer_bytes),
-      &db, &catalog);
+  RocksOptions rocks = MakeRocksOptions(options.block_cache_bytes, options.write_buffer_bytes);
+  auto listener = std::make_shared<BackgroundErrorListener>(options.data_dir);
+  rocks.db.listeners.push_back(listener);
+  absl::StatusOr<RecoverySummary> recovery = Recover(options.data_dir, rocks, &db, &catalog);
   if (!recovery.ok()) return recovery.status();
   auto producer_ids = ProducerIdAllocator::Open(db->db(), db->meta_cf());
   if (!producer_ids.ok()) return producer_ids.status();
   recovery->duration = absl::Now() - started;
   std::unique_ptr<Store> store(
       new Store(options, std::move(db), std::move(catalog), *std::move(producer_ids), *recovery));
+  // Outlives the queue: Close() stops the queue, then closes the database.
+  listener->Attach(store->queue_.get());
   if (absl::Status s = store->offsets_->Load(); !s.ok()) return s;
   return store;
 }
@@ -148,9 +183,7 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
     if (queue_->closing()) {
       rejected = absl::UnavailableError("the broker is shutting down");
     } else if (!queue_->failed().ok()) {
-      rejected = absl::UnavailableError(
-          absl::StrCat("storage failed earlier and accepts no writes until a restart: ",
-                       queue_->failed().message()));
+      rejected = queue_->failed();
     } else {
       for (const auto& part : parts) {
         if (part.log->deleted()) {
@@ -176,20 +209,31 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
     if (rejected.ok()) {
       auto unit = std::make_unique<CommitUnit>();
       unit->ops.reserve(parts.size() * 3);
-      bool duplicate = false;
+      // What to take back if the write fails, so the retry gets the same offsets and
+      // sequence checks: appended parts' offsets and bytes, producers' prior state.
+      struct Undo {
+        std::shared_ptr<PartitionLog> log;
+        uint32_t count;
+        int64_t bytes;
+        int64_t producer_id;
+        std::optional<ProducerEntry> producer_before;
+        std::vector<std::pair<int64_t, ProducerEntry>> evicted_before;
+      };
+      std::vector<Undo> undo;
       const int64_t now_ms = clock_->NowMs();
       for (size_t i = 0; i < parts.size(); ++i) {
         AppendPart& part = parts[i];
         if (checks[i].kind == ProducerStateTable::Check::Kind::kDuplicate) {
           // Stored already; its unit is ahead in the queue, so this one's `done` follows it.
           bases.push_back(checks[i].duplicate_base_offset);
-          duplicate = true;
           continue;
         }
         PartitionLog& log = *part.log;
         const int64_t stored = static_cast<int64_t>(kBatchHeaderBytes + part.payload.size());
         int64_t size;
         const int64_t base = log.AssignOffsets(part.count, stored, &size);
+        Undo& u = undo.emplace_back(
+            Undo{part.log, part.count, stored, part.producer.producer_id, std::nullopt, {}});
         bases.push_back(base);
         unit->bytes += stored;
 
@@ -202,6 +246,11 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         unit->ops.push_back(
             catalog_->StatsWrite(log, {log.next_offset(), log.log_start_offset(), size}));
         if (part.producer.producer_id >= 0) {
+          u.producer_before = log.producers().Find(part.producer.producer_id);
+          // Only a full table evicts; then all of it is kept, to put the evicted back.
+          if (log.producers().size() >= producer_limits_.max_producers) {
+            u.evicted_before = log.producers().Snapshot();
+          }
           std::vector<int64_t> evicted;
           const ProducerEntry entry = log.mutable_producers().Record(
               part.producer, part.count, base, now_ms, producer_limits_, &evicted);
@@ -220,16 +269,20 @@ void Store::Append(std::vector<AppendPart> parts, AppendDone done) {
         }
         unit->advances.emplace_back(part.log, log.next_offset());
       }
-      unit->done = [this, duplicate, done = std::move(done),
-                    bases = std::move(bases)](absl::Status s) {
-        if (s.ok() && duplicate) {
-          // The original may have been in an earlier group whose write failed.
-          absl::MutexLock lock(queue_->mu());
-          if (!queue_->failed().ok()) {
-            s = absl::UnavailableError(
-                absl::StrCat("storage failed: ", queue_->failed().message()));
+      unit->undo = [undo = std::move(undo)] {
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+          it->log->UnassignOffsets(it->count, it->bytes);
+          if (it->producer_id < 0) continue;
+          ProducerStateTable& producers = it->log->mutable_producers();
+          producers.Reset(it->producer_id, it->producer_before);
+          for (const auto& [id, entry] : it->evicted_before) {
+            if (!producers.Find(id).has_value()) producers.Reset(id, entry);
           }
         }
+      };
+      // A duplicate's original is ahead of it in the queue: when the original's write fails,
+      // this unit fails with it (CommitQueue fails every unit queued behind a failed one).
+      unit->done = [done = std::move(done), bases = std::move(bases)](absl::Status s) {
         done(s, bases);
       };
       queue_->Enqueue(std::move(unit));
@@ -304,6 +357,7 @@ StoreStats Store::Stats() const {
   st.write_stall_micros =
       static_cast<int64_t>(rocks.statistics->getTickerCount(rocksdb::STALL_MICROS));
   st.commit_groups = queue_->commit_groups();
+  st.writable = queue_->WriteFailureStatus().ok();
   return st;
 }
 

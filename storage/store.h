@@ -63,6 +63,10 @@ struct StoreOptions {
   // Partitions of the committed-offsets log (Kafka's __consumer_offsets,
   // offsets.topic.num.partitions); a group's partition depends on it.
   int32_t offsets_log_partitions = 50;
+  // Called when writes start being refused (with why: RESOURCE_EXHAUSTED for a full disk, else
+  // UNAVAILABLE; see WriteFailure) and when they are accepted again (OK), once per change, on
+  // the commit thread; must not block. May be empty.
+  std::function<void(const absl::Status&)> on_writable_changed;
 };
 
 // RocksDB's health, for metrics.
@@ -74,6 +78,9 @@ struct StoreStats {
   int64_t write_stall_micros = 0;  // time writes were delayed or stopped, since start-up
   bool write_stopped = false;
   int64_t commit_groups = 0;  // RocksDB writes made by the commit queue
+  // False while writes are refused after a failed write (full disk, I/O error) until RocksDB
+  // has resumed; reads are served meanwhile.
+  bool writable = true;
 };
 
 class Store {
@@ -116,8 +123,10 @@ class Store {
     // partition's producer state in the same atomic write as the records.
     ProducerAppend producer;
   };
-  // `base_offsets[i]` is the offset of the first record of `parts[i]`. An idempotent part that
-  // repeats one of the producer's last kMaxCachedBatches batches is not stored again: its base
+  // `base_offsets[i]` is the offset of the first record of `parts[i]`. While writes are refused
+  // (StoreStats::writable), RESOURCE_EXHAUSTED naming the data dir (full disk) or UNAVAILABLE;
+  // a failed append takes its offsets back, so its retry gets the same ones. An idempotent part
+  // that repeats one of the producer's last kMaxCachedBatches batches is not stored again: its base
   // offset is the original's, and `done` runs once the original is durable. A refused
   // idempotent part refuses the whole append: OUT_OF_RANGE for a sequence gap, ABORTED for a
   // stale epoch (see ProducerStateTable::Evaluate), FAILED_PRECONDITION for a producer id this

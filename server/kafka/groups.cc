@@ -17,6 +17,7 @@
 #include "server/broker/validation.h"
 #include "server/group/consumer_groups.h"
 #include "server/log.h"
+#include "storage/rocks_status.h"
 
 namespace ferry::kafka {
 namespace {
@@ -46,6 +47,8 @@ int16_t GroupErrorCode(const absl::Status& s) {
     case group::GroupError::kNone:
       break;
   }
+  // The committed offsets could not be written (full disk): Kafka clients retry this one.
+  if (storage::IsStorageWriteFailure(s)) return error::kCoordinatorNotAvailable;
   switch (s.code()) {
     case absl::StatusCode::kNotFound:
       return error::kUnknownTopicOrPartition;

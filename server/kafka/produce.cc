@@ -19,6 +19,7 @@
 #include "server/kafka/producer_id.h"
 #include "server/kafka/records.h"
 #include "server/log.h"
+#include "storage/rocks_status.h"
 
 namespace ferry::kafka {
 namespace {
@@ -27,6 +28,8 @@ namespace {
 constexpr int16_t kMinZstdProduceVersion = 7;
 
 int16_t ProduceError(const absl::Status& s) {
+  // A full or failing data dir: Kafka's answer for a failed log dir, which clients retry.
+  if (storage::IsStorageWriteFailure(s)) return error::kKafkaStorageError;
   switch (s.code()) {
     case absl::StatusCode::kOk:
       return error::kNone;

@@ -191,8 +191,13 @@ void BrokerMetrics(const broker::Broker& broker, const EngineCounters& counters,
                        "Group commits: RocksDB writes that carried one or more appends.",
                        MetricType::Counter);
   Add(&groups, {}, static_cast<double>(st.commit_groups));
+  auto writable = Family("ferry_storage_writable",
+                         "1 while the data dir accepts writes; 0 while they are refused (disk "
+                         "full or I/O error) until it recovers. Reads are served either way.",
+                         MetricType::Gauge);
+  Add(&writable, {}, st.writable ? 1 : 0);
   for (auto* f : {&published, &bytes, &delivered, &kafka_fetched, &streams, &end, &start, &size,
-                  &memtable, &cache, &pending, &syncs, &stalls, &stopped, &groups}) {
+                  &memtable, &cache, &pending, &syncs, &stalls, &stopped, &groups, &writable}) {
     out->push_back(std::move(*f));
   }
 }
