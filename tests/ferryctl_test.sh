@@ -297,6 +297,19 @@ expect_fail 1 "beyond" topic delete-records trim -p 0 --before 99
 expect_usage topic delete-records trim -p 0
 ctl topic delete-records trim -p 0 --before -1 | grep -q "now starts at offset 10"
 
+step "escapes, --format json on consume/produce/topics, --offset-reset, --timeout 1, DNS"
+ctl topic create tabs -p 1 --format json | json 'd["topic"], d["partitions"]' | grep -qx "('tabs', 1)"
+printf 'a\tb\nnokey\n' | ctl produce tabs -K '\t' --format json >"$work/acks.json"
+expect_eq "produce json" "$(json 'sorted((l["partition"], l["offset"], l["line"]) for l in lines)' <"$work/acks.json")" "[(0, 0, 1), (0, 1, 2)]"
+expect_eq "-K '\t' and \x1f in -f" "$(ctl consume tabs -e -f '%k\x1f%v;')" "$(printf 'a\x1fb;\x1fnokey;')"
+expect_eq "consume json" "$(ctl consume tabs -e --format json | json '[(l["offset"], l["key"], l["value"], l["headers"]) for l in lines]')" \
+  "[(0, 'a', 'b', []), (1, None, 'nokey', [])]"
+expect_eq "topic list json" "$(ctl topic list --format json | json '[t["partitions"] for t in d["topics"] if t["topic"] == "tabs"]')" "[1]"
+expect_fail 1 "--offset-reset" consume tabs -p 0 -o 99 -e
+expect_eq "--offset-reset earliest" "$(ctl consume tabs -p 0 -o 99 --offset-reset earliest -c 1 -f '%o')" 0
+ctl topic list --timeout 1 >/dev/null || fail "--timeout 1 refused"
+expect_fail 3 "cannot resolve host 'nosuchhost'" -b dns://127.0.0.1:53/nosuchhost:50051 topic list
+
 step "topic delete"
 ctl topic delete orders | grep -q "Deleted topic 'orders'"
 expect_fail 4 "orders" topic describe orders
