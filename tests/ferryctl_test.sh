@@ -314,6 +314,22 @@ step "topic delete"
 ctl topic delete orders | grep -q "Deleted topic 'orders'"
 expect_fail 4 "orders" topic describe orders
 
+step "direct consume resumes across kill -9 and restart of ferryd: every record once, in order"
+ctl topic create restart -p 1 >/dev/null
+seq 0 49 | ctl produce restart -p 0
+timeout 60 "$FERRYCTL" consume restart -p 0 -o 5 -c 95 -f '%v\n' >"$work/resume.txt" 2>"$work/resume.err" &
+consumer=$!
+wait_lines "$work/resume.txt" 45 20
+port=$FERRYD_PORT
+kill -9 "$FERRYD_PID"
+wait "$FERRYD_PID" 2>/dev/null || true
+ferryd_start "$FERRYD" "$work" --auto-create-topics=false --default-partitions=3 --listen=127.0.0.1:"$port"
+expect_eq "restarted on the same port" "$FERRYD_PORT" "$port"
+seq 50 99 | ctl produce restart -p 0
+wait "$consumer" || fail "resuming consumer exited $?: $(cat "$work/resume.err")"
+diff <(seq 5 99) "$work/resume.txt" || fail "records after the restart differ from 5..99"
+grep -q reconnected "$work/resume.err" || fail "no reconnect noted: $(cat "$work/resume.err")"
+
 step "stop ferryd with SIGTERM: exits 0; the port is closed afterwards"
 ferryd_stop
 expect_fail 3 "cannot reach the broker" topic list
