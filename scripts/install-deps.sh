@@ -9,6 +9,8 @@ PACKAGES=(
   librocksdb-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
   # The Kafka listener's sockets: standalone Asio, header-only.
   libasio-dev
+  # ferryctl's command line and --help: CLI11, header-only.
+  libcli11-dev
   # Tests: promtool validates the /metrics exposition; Python checks the Grafana dashboard.
   prometheus python3
   # Examples: the Python one runs on Debian's gRPC and protobuf (stubs from grpc_python_plugin,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end test of ferryctl against a real ferryd on 127.0.0.1 (free port, temp dir): topics,
-# keyed produce, consume by partition and by group (-e, -c, -o, -f), group lag, offset resets,
-# group delete, and the error paths with their exit codes (see `ferryctl --help`):
-# 1 broker refused, 2 bad command line, 3 broker unreachable, 4 unknown topic/partition/group.
+# keyed produce, consume by partition and by group (-e, -c, -o, -f, --offset-reset,
+# --assignor), --format json on every command (parsed by Python's json), delimiter escapes, group
+# lag, offset resets (dry run by default), group delete, a direct consume that resumes across a
+# kill -9 and restart of ferryd, and the error paths with their exit codes (see `ferryctl
+# --help`): 1 broker refused, 2 bad command line, 3 broker unreachable, 4 unknown
+# topic/partition/group.
 #
 #   tests/ferryctl_test.sh path/to/ferryd path/to/ferryctl
 set -euo pipefail
@@ -59,6 +62,23 @@ end_offset() { # end_offset TOPIC PARTITION
   ctl topic describe "$1" | awk -v p="$2" 'NR > 2 && $1 == p {print $3}'
 }
 
+# json EXPR: evaluates the Python expression EXPR with `d` the JSON document on stdin (`lines`:
+# one document per line, for consume and produce) and prints the result.
+json() { python3 -c 'import json, sys
+t = sys.stdin.read()
+lines = [json.loads(l) for l in t.splitlines() if l.strip()]
+d = lines[0] if len(lines) == 1 else None
+print(eval(sys.argv[1]))' "$1"; }
+
+# wait_lines FILE N SECONDS: until FILE has at least N lines; fails after SECONDS.
+wait_lines() {
+  local deadline=$((SECONDS + $3))
+  while (($(wc -l <"$1") < $2)); do
+    ((SECONDS < deadline)) || fail "$1 has $(wc -l <"$1") lines after $3 s, expected $2"
+    sleep 0.05
+  done
+}
+
 # Auto-creation off: an unknown topic is an error everywhere, produce included.
 ferryd_start "$FERRYD" "$work" --auto-create-topics=false --default-partitions=3
 echo "ferryd serves on $FERRY_BROKER"
@@ -73,6 +93,7 @@ for cmd in "topic create" "topic list" "topic describe" "topic delete" "topic ad
 done
 ctl topic --help | grep -q 'add-partitions'
 ctl group -h | grep -q 'reset-offsets'
+ctl --version | grep -Eq '^ferryctl [0-9]+\.[0-9]+' || fail "--version: $(ctl --version)"
 
 step "topic create / list / describe"
 ctl topic create orders --partitions 3 | grep -q "Created topic 'orders' with 3 partitions"
@@ -163,23 +184,43 @@ expect_eq "events/0 row" "$(awk '$1 == "events" && $2 == 0' "$work/describe.txt"
   "events 0 - 2500 2505 5"
 expect_eq "events/1 row" "$(awk '$1 == "events" && $2 == 1' "$work/describe.txt" | tr -s ' ')" \
   "events 1 - 6 8 2"
-ctl group list | grep -Eq '^g1 +EMPTY +0$' || fail "group list: $(ctl group list)"
+ctl group describe g1 | grep -q '^group g1: state EMPTY, generation [0-9]*, members 0, lag 7$' ||
+  fail "group describe: no total lag"
+ctl group list | grep -Eq '^g1 +EMPTY +0 +7$' || fail "group list: $(ctl group list)"
 
-step "reset offsets"
-ctl group reset-offsets g1 --topic events --to-earliest | grep -Eq '^events +1 +0$'
+step "group list / describe --format json"
+ctl group list --format json >"$work/groups.json"
+expect_eq "group list json" "$(json '[(g["state"], g["members"], g["lag"]) for g in d["groups"] if g["group"] == "g1"]' <"$work/groups.json")" \
+  "[('EMPTY', 0, 7)]"
+ctl --format json group describe g1 >"$work/g1.json"
+expect_eq "group describe json" "$(json '(d["group"], d["state"], d["lag"], d["members"], sorted((p["topic"], p["partition"], p["member_id"], p["committed_offset"], p["end_offset"], p["lag"]) for p in d["partitions"]))' <"$work/g1.json")" \
+  "('g1', 'EMPTY', 7, [], [('events', 0, None, 2500, 2505, 5), ('events', 1, None, 6, 8, 2)])"
+
+step "reset offsets: a dry run unless --execute"
+ctl group reset-offsets g1 --topic events --to-earliest >"$work/plan.txt" 2>"$work/plan.err"
+grep -Eq '^GROUP +TOPIC +PARTITION +CURRENT_OFFSET +NEW_OFFSET$' "$work/plan.txt" || fail "plan header: $(cat "$work/plan.txt")"
+grep -Eq '^g1 +events +1 +6 +0$' "$work/plan.txt" || fail "plan row: $(cat "$work/plan.txt")"
+grep -q 'dry run' "$work/plan.err" || fail "no dry-run note: $(cat "$work/plan.err")"
+expect_eq "events/1 committed after a dry run" "$(group_column g1 events 1 4)" 6
+ctl group reset-offsets g1 --topic events --to-earliest --dry-run >/dev/null 2>&1
+expect_eq "events/1 committed after --dry-run" "$(group_column g1 events 1 4)" 6
+expect_usage group reset-offsets g1 --topic events --to-earliest --dry-run --execute
+expect_eq "reset plan json" "$(ctl group reset-offsets g1 --topic events -p 1 --to-offset 2 --format json 2>/dev/null | json '(d["group"], d["topic"], d["executed"], d["offsets"])')" \
+  "('g1', 'events', False, [{'topic': 'events', 'partition': 1, 'current_offset': 6, 'new_offset': 2}])"
+ctl group reset-offsets g1 --topic events --to-earliest --execute 2>/dev/null | grep -Eq '^g1 +events +1 +6 +0$'
 expect_eq "events/0 lag after --to-earliest" "$(group_column g1 events 0 6)" 2505
 expect_eq "events/1 lag after --to-earliest" "$(group_column g1 events 1 6)" 8
-ctl group reset-offsets g1 --topic events --to-latest >/dev/null
+ctl group reset-offsets g1 --topic events --to-latest --execute >/dev/null
 expect_eq "events/0 committed after --to-latest" "$(group_column g1 events 0 4)" 2505
 expect_eq "events/1 lag after --to-latest" "$(group_column g1 events 1 6)" 0
-ctl group reset-offsets g1 --topic events --partition 1 --to-offset 3 >/dev/null
+ctl group reset-offsets g1 --topic events --partition 1 --to-offset 3 --execute >/dev/null
 expect_eq "events/1 committed after --to-offset 3" "$(group_column g1 events 1 4)" 3
 expect_eq "events/1 lag after --to-offset 3" "$(group_column g1 events 1 6)" 5
 expect_eq "events/0 untouched by --partition 1" "$(group_column g1 events 0 4)" 2505
 expect_eq "consume after reset" "$(ctl consume events -g g1 -e -f '%p:%o ' )" "1:3 1:4 1:5 1:6 1:7 "
-ctl group reset-offsets g1 --topic events --to-timestamp 0 >/dev/null
+ctl group reset-offsets g1 --topic events --to-timestamp 0 --execute >/dev/null
 expect_eq "events/1 committed after --to-timestamp 0" "$(group_column g1 events 1 4)" 0
-ctl group reset-offsets g1 --topic events -p 0 --to-timestamp 4102444800000 >/dev/null
+ctl group reset-offsets g1 --topic events -p 0 --to-timestamp 4102444800000 --execute >/dev/null
 expect_eq "events/0 committed after --to-timestamp (future)" "$(group_column g1 events 0 4)" 2505
 
 step "topic add-partitions"
@@ -256,9 +297,38 @@ expect_fail 1 "beyond" topic delete-records trim -p 0 --before 99
 expect_usage topic delete-records trim -p 0
 ctl topic delete-records trim -p 0 --before -1 | grep -q "now starts at offset 10"
 
+step "escapes, --format json on consume/produce/topics, --offset-reset, --timeout 1, DNS"
+ctl topic create tabs -p 1 --format json | json 'd["topic"], d["partitions"]' | grep -qx "('tabs', 1)"
+printf 'a\tb\nnokey\n' | ctl produce tabs -K '\t' --format json >"$work/acks.json"
+expect_eq "produce json" "$(json 'sorted((l["partition"], l["offset"], l["line"]) for l in lines)' <"$work/acks.json")" "[(0, 0, 1), (0, 1, 2)]"
+expect_eq "-K '\t' and \x1f in -f" "$(ctl consume tabs -e -f '%k\x1f%v;')" "$(printf 'a\x1fb;\x1fnokey;')"
+expect_eq "consume json" "$(ctl consume tabs -e --format json | json '[(l["offset"], l["key"], l["value"], l["headers"]) for l in lines]')" \
+  "[(0, 'a', 'b', []), (1, None, 'nokey', [])]"
+expect_eq "topic list json" "$(ctl topic list --format json | json '[t["partitions"] for t in d["topics"] if t["topic"] == "tabs"]')" "[1]"
+expect_fail 1 "--offset-reset" consume tabs -p 0 -o 99 -e
+expect_eq "--offset-reset earliest" "$(ctl consume tabs -p 0 -o 99 --offset-reset earliest -c 1 -f '%o')" 0
+ctl topic list --timeout 1 >/dev/null || fail "--timeout 1 refused"
+expect_fail 3 "cannot resolve host 'nosuchhost'" -b dns://127.0.0.1:53/nosuchhost:50051 topic list
+
 step "topic delete"
 ctl topic delete orders | grep -q "Deleted topic 'orders'"
 expect_fail 4 "orders" topic describe orders
+
+step "direct consume resumes across kill -9 and restart of ferryd: every record once, in order"
+ctl topic create restart -p 1 >/dev/null
+seq 0 49 | ctl produce restart -p 0
+timeout 60 "$FERRYCTL" consume restart -p 0 -o 5 -c 95 -f '%v\n' >"$work/resume.txt" 2>"$work/resume.err" &
+consumer=$!
+wait_lines "$work/resume.txt" 45 20
+port=$FERRYD_PORT
+kill -9 "$FERRYD_PID"
+wait "$FERRYD_PID" 2>/dev/null || true
+ferryd_start "$FERRYD" "$work" --auto-create-topics=false --default-partitions=3 --listen=127.0.0.1:"$port"
+expect_eq "restarted on the same port" "$FERRYD_PORT" "$port"
+seq 50 99 | ctl produce restart -p 0
+wait "$consumer" || fail "resuming consumer exited $?: $(cat "$work/resume.err")"
+diff <(seq 5 99) "$work/resume.txt" || fail "records after the restart differ from 5..99"
+grep -q reconnected "$work/resume.err" || fail "no reconnect noted: $(cat "$work/resume.err")"
 
 step "stop ferryd with SIGTERM: exits 0; the port is closed afterwards"
 ferryd_stop

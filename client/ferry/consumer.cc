@@ -300,6 +300,19 @@ absl::Status ConsumerImpl::Join() {
   request.set_session_timeout_ms(
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.session_timeout)));
   request.set_instance_id(options_.instance_id);
+  switch (options_.assignor) {
+    case Assignor::kGroupDefault:
+      break;
+    case Assignor::kRange:
+      request.set_assignor(v1::ASSIGNOR_RANGE);
+      break;
+    case Assignor::kRoundRobin:
+      request.set_assignor(v1::ASSIGNOR_ROUNDROBIN);
+      break;
+    case Assignor::kSticky:
+      request.set_assignor(v1::ASSIGNOR_STICKY);
+      break;
+  }
   request.set_rebalance_timeout_ms(
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.rebalance_timeout)));
   v1::JoinGroupResponse response;
@@ -1090,7 +1103,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions
 
 absl::StatusOr<std::unique_ptr<PartitionReader>> PartitionReader::Create(
     const std::string& broker, const std::string& topic, int32_t partition, Start start,
-    int64_t offset_or_timestamp) {
+    int64_t offset_or_timestamp, OffsetReset reset) {
   if (broker.empty()) return absl::InvalidArgumentError("broker address is empty");
   if (topic.empty()) return absl::InvalidArgumentError("topic is empty");
   if (partition < 0) {
@@ -1100,6 +1113,7 @@ absl::StatusOr<std::unique_ptr<PartitionReader>> PartitionReader::Create(
   v1::DirectSubscription* d = request.mutable_direct();
   d->set_topic(topic);
   d->set_partition(partition);
+  d->set_offset_reset(ToProto(reset));
   switch (start) {
     case Start::kOffset:
       if (offset_or_timestamp < 0) {

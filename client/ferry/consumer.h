@@ -52,6 +52,9 @@ struct ConsumerRecord {
 };
 
 enum class OffsetReset { kEarliest, kLatest, kNone };
+// How the broker assigns a group's partitions; kGroupDefault: the group's own (sticky for a new
+// group). A named one must match the group's.
+enum class Assignor { kGroupDefault, kRange, kRoundRobin, kSticky };
 
 struct ConsumerOptions {
   std::string broker = "127.0.0.1:50051";
@@ -64,6 +67,7 @@ struct ConsumerOptions {
   // --group-revoke-grace-ms.
   absl::Duration rebalance_timeout = absl::ZeroDuration();
   std::string instance_id;  // static membership
+  Assignor assignor = Assignor::kGroupDefault;
   OffsetReset offset_reset = OffsetReset::kLatest;
   bool auto_commit = true;
   absl::Duration auto_commit_interval = absl::Seconds(1);
@@ -123,11 +127,11 @@ class PartitionReader {
  public:
   enum class Start { kOffset, kEarliest, kLatest, kTimestamp };
   // Checks the arguments and opens the stream; does not block. Errors of the stream (unknown
-  // topic or partition, offset out of range) come from the first Read.
-  static absl::StatusOr<std::unique_ptr<PartitionReader>> Create(const std::string& broker,
-                                                                 const std::string& topic,
-                                                                 int32_t partition, Start start,
-                                                                 int64_t offset_or_timestamp = 0);
+  // topic or partition, offset out of range unless `reset` says where to go) come from the
+  // first Read.
+  static absl::StatusOr<std::unique_ptr<PartitionReader>> Create(
+      const std::string& broker, const std::string& topic, int32_t partition, Start start,
+      int64_t offset_or_timestamp = 0, OffsetReset reset = OffsetReset::kNone);
   virtual ~PartitionReader() = default;
   // Records, waiting up to `timeout` for the first; empty on timeout. An error (also the broker
   // going away: UNAVAILABLE) ends the reader: every later Read returns it.

@@ -1,25 +1,28 @@
-// ferryctl's commands: each is a CommandSpec (its options and --help) and a function that runs
-// it against the broker named in the Context. A command returns OK or the status to report;
-// it prints its results on stdout and progress on stderr.
+// ferryctl's commands: each adds its CLI11 subcommand (options and --help) to the command
+// line and, when chosen, a Runner that runs it against the broker named in the Context. A
+// command returns OK or the status to report; it prints its results on stdout (as text or, with
+// --format json, JSON) and progress on stderr.
 #ifndef FERRY_CLIENT_FERRYCTL_COMMANDS_H_
 #define FERRY_CLIENT_FERRYCTL_COMMANDS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/ferryctl/args.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ferry::ctl {
 
-// What every command needs: where the broker is, and how long a call may take.
+// What every command needs: where the broker is, how long a call may take, how to print.
 struct Context {
   std::string broker;
   absl::Duration timeout = absl::Seconds(10);
+  bool json = false;  // --format json
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Admin::Stub> admin;
 
@@ -29,18 +32,18 @@ struct Context {
   absl::StatusOr<v1::DescribeTopicResponse> DescribeTopic(const std::string& topic) const;
 };
 
-using CommandFn = absl::Status (*)(Context& context, const Args& args);
+// The command chosen on the command line, bound to its parsed options.
+using Runner = std::function<absl::Status(Context&)>;
 
-struct Command {
-  CommandSpec spec;
-  CommandFn run;
-};
+// Each adds its (sub)commands to `app`; the one the command line chooses stores its Runner
+// in *run while CLI11 parses.
+void AddTopicCommands(CLI::App& app, Runner* run);  // topic create|list|describe|delete|...
+void AddGroupCommands(CLI::App& app, Runner* run);  // group list|describe|reset-offsets|delete
+void AddProduceCommand(CLI::App& app, Runner* run);
+void AddConsumeCommand(CLI::App& app, Runner* run);
 
-std::vector<Command>
-TopicCommands();  // topic create|list|describe|delete|add-partitions|alter|delete-records
-std::vector<Command> GroupCommands();  // group list|describe|reset-offsets|delete
-Command ProduceCommand();
-Command ConsumeCommand();
+// Writes `text` to stdout.
+void PrintOut(const std::string& text);
 
 }  // namespace ferry::ctl
 

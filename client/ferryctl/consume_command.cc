@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,9 @@ constexpr absl::Duration kWaitSlice = absl::Milliseconds(200);
 constexpr absl::Duration kTimestampIdleEnd = absl::Seconds(3);
 // Commit period of a long-running group consumer.
 constexpr absl::Duration kCommitInterval = absl::Seconds(1);
+// Pacing of a direct read's reconnects to a broker that went away.
+constexpr absl::Duration kMinReconnectBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxReconnectBackoff = absl::Seconds(2);
 
 std::atomic<bool> g_interrupted{false};
 
@@ -57,12 +61,13 @@ void InstallSignalHandlers() {
 // of any partition thread. Thread-safe.
 class Printer {
  public:
-  Printer(RecordFormat format, int64_t limit) : format_(std::move(format)), limit_(limit) {}
+  using Render = std::function<std::string(const ConsumerRecord&)>;
+  Printer(Render render, int64_t limit) : render_(std::move(render)), limit_(limit) {}
 
   // Prints `record`; false when nothing more should be printed (the limit was reached before
   // this record, or stdout is closed).
   bool Print(const ConsumerRecord& record) {
-    const std::string text = format_.Render(record);
+    const std::string text = render_(record);
     absl::MutexLock lock(&mu_);
     if (stop_) return false;
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
@@ -105,7 +110,7 @@ class Printer {
     stop_ = true;
   }
 
-  const RecordFormat format_;
+  const Render render_;
   const int64_t limit_;
   mutable absl::Mutex mu_;
   int64_t printed_ ABSL_GUARDED_BY(mu_) = 0;
@@ -156,49 +161,102 @@ struct PartitionPlan {
   int64_t stop_at = -1;       // -e: the end offset when consuming began (-1: no end)
 };
 
+// The broker's hint for an out-of-range start names its API field; ferryctl's user wants the flag.
+absl::Status WithFlagHint(const absl::Status& status) {
+  if (!absl::IsOutOfRange(status)) return status;
+  std::string message(status.message());
+  const size_t hint = message.find("; set offset_reset to");
+  if (hint != std::string::npos) message.erase(hint);
+  return absl::OutOfRangeError(absl::StrCat(
+      message,
+      "; start elsewhere with -o, or add --offset-reset earliest|latest to start at the "
+      "log start or end instead"));
+}
+
 void ReadPartition(const Context& ctx, const std::string& topic, const PartitionPlan& plan,
-                   Printer& printer) {
+                   OffsetReset reset, absl::Duration reconnect_for, Printer& printer) {
   // Nothing to read. (An offset past the end goes to the broker, which answers OUT_OF_RANGE.)
   if (plan.stop_at >= 0 && plan.first_offset == plan.stop_at) return;
-  absl::StatusOr<std::unique_ptr<PartitionReader>> reader =
-      PartitionReader::Create(ctx.broker, topic, plan.partition, plan.start, plan.start_value);
-  if (!reader.ok()) {
-    printer.Fail(reader.status());
-    return;
+  PartitionReader::Start start = plan.start;
+  int64_t start_value = plan.start_value;
+  if (start == PartitionReader::Start::kLatest && plan.first_offset >= 0) {
+    // A reconnect must not skip what arrived while the broker was away: pin the end seen.
+    start = PartitionReader::Start::kOffset;
+    start_value = plan.first_offset;
   }
   bool received = false;
   absl::Duration idle;
+  absl::Duration backoff = kMinReconnectBackoff;
+  std::optional<absl::Time> outage_since;
   while (!printer.stopped()) {
-    absl::StatusOr<std::vector<ConsumerRecord>> records = (*reader)->Read(kWaitSlice);
-    if (!records.ok()) {
-      if (!printer.stopped()) printer.Fail(records.status());
+    absl::StatusOr<std::unique_ptr<PartitionReader>> reader =
+        PartitionReader::Create(ctx.broker, topic, plan.partition, start, start_value, reset);
+    if (!reader.ok()) {
+      printer.Fail(reader.status());
       return;
     }
-    if (records->empty()) {
-      idle += kWaitSlice;
-      if (plan.stop_at >= 0 && plan.start == PartitionReader::Start::kTimestamp && !received &&
-          idle >= kTimestampIdleEnd) {
-        return;
+    absl::Status ended;
+    while (!printer.stopped() && ended.ok()) {
+      absl::StatusOr<std::vector<ConsumerRecord>> records = (*reader)->Read(kWaitSlice);
+      if (!records.ok()) {
+        ended = records.status();
+        break;
       }
-      continue;
-    }
-    idle = absl::ZeroDuration();
-    received = true;
-    for (const ConsumerRecord& record : *records) {
-      if (plan.stop_at >= 0 && record.offset >= plan.stop_at) {
-        printer.Flush();
-        return;
+      if (outage_since.has_value()) {
+        std::fprintf(stderr, "ferryctl: partition %d: reconnected to %s\n", plan.partition,
+                     ctx.broker.c_str());
+        outage_since.reset();
+        backoff = kMinReconnectBackoff;
       }
-      if (!printer.Print(record)) return;
+      if (records->empty()) {
+        idle += kWaitSlice;
+        if (plan.stop_at >= 0 && plan.start == PartitionReader::Start::kTimestamp && !received &&
+            idle >= kTimestampIdleEnd) {
+          return;
+        }
+        continue;
+      }
+      idle = absl::ZeroDuration();
+      received = true;
+      for (const ConsumerRecord& record : *records) {
+        if (plan.stop_at >= 0 && record.offset >= plan.stop_at) {
+          printer.Flush();
+          return;
+        }
+        if (!printer.Print(record)) return;
+        // Where a new stream resumes: after the last record printed, never re-printing one.
+        start = PartitionReader::Start::kOffset;
+        start_value = record.offset + 1;
+      }
+      printer.Flush();
+      if (plan.stop_at >= 0 && records->back().offset + 1 >= plan.stop_at) return;
     }
-    printer.Flush();
-    if (plan.stop_at >= 0 && records->back().offset + 1 >= plan.stop_at) return;
+    if (printer.stopped()) return;
+    // The broker went away (restart, network): open the stream again after the last record
+    // printed, with backoff, for up to --reconnect-for per outage.
+    const absl::Time now = absl::Now();
+    if (!absl::IsUnavailable(ended) || reconnect_for <= absl::ZeroDuration() ||
+        (outage_since.has_value() && now - *outage_since >= reconnect_for)) {
+      printer.Fail(WithFlagHint(ended));
+      return;
+    }
+    if (!outage_since.has_value()) {
+      outage_since = now;
+      std::fprintf(stderr, "ferryctl: partition %d: %s; reconnecting for up to %s\n",
+                   plan.partition, std::string(ended.message()).c_str(),
+                   absl::FormatDuration(reconnect_for).c_str());
+    }
+    for (absl::Duration waited; waited < backoff && !printer.stopped(); waited += kWaitSlice) {
+      absl::SleepFor(std::min(kWaitSlice, backoff));  // retry pacing; notices Ctrl-C
+    }
+    backoff = std::min(backoff * 2, kMaxReconnectBackoff);
   }
 }
 
 absl::Status ConsumeDirect(Context& ctx, const std::string& topic, const StartSpec& start,
-                           std::optional<int32_t> partition, bool exit_at_end,
-                           const v1::DescribeTopicResponse& described, Printer& printer) {
+                           std::optional<int32_t> partition, bool exit_at_end, OffsetReset reset,
+                           absl::Duration reconnect_for, const v1::DescribeTopicResponse& described,
+                           Printer& printer) {
   std::vector<int32_t> partitions;
   if (partition.has_value()) {
     if (*partition >= described.topic().partitions()) {
@@ -244,12 +302,13 @@ absl::Status ConsumeDirect(Context& ctx, const std::string& topic, const StartSp
   }
 
   if (plans.size() == 1) {
-    ReadPartition(ctx, topic, plans[0], printer);
+    ReadPartition(ctx, topic, plans[0], reset, reconnect_for, printer);
   } else {
     std::vector<std::thread> threads;
     for (const PartitionPlan& plan : plans) {
-      threads.emplace_back(
-          [&ctx, &topic, plan, &printer] { ReadPartition(ctx, topic, plan, printer); });
+      threads.emplace_back([&ctx, &topic, plan, reset, reconnect_for, &printer] {
+        ReadPartition(ctx, topic, plan, reset, reconnect_for, printer);
+      });
     }
     for (std::thread& t : threads) t.join();
   }
@@ -341,7 +400,8 @@ absl::StatusOr<bool> GroupAtEnd(Context& ctx, const std::string& group, Consumer
 }
 
 absl::Status ConsumeGroup(Context& ctx, const std::string& topic, const std::string& group,
-                          OffsetReset reset, bool exit_at_end, Printer& printer) {
+                          OffsetReset reset, Assignor assignor, bool exit_at_end,
+                          Printer& printer) {
   PrintedPositions printed;
   Consumer* consumer_ptr = nullptr;
   ConsumerOptions options;
@@ -349,6 +409,7 @@ absl::Status ConsumeGroup(Context& ctx, const std::string& topic, const std::str
   options.group = group;
   options.topics = {topic};
   options.offset_reset = reset;
+  options.assignor = assignor;
   // Commits are explicit so that exactly the printed records count as consumed (-c may stop
   // in the middle of a batch).
   options.auto_commit = false;
@@ -410,87 +471,161 @@ absl::Status ConsumeGroup(Context& ctx, const std::string& topic, const std::str
   return closed;
 }
 
-absl::Status Consume(Context& ctx, const Args& args) {
-  const std::string topic = args.positional()[0];
-  absl::StatusOr<RecordFormat> format = RecordFormat::Parse(args.Get("format", "%v\\n"));
-  if (!format.ok()) return format.status();
-  if (args.Has("null")) format->set_null_text("NULL");
-  absl::StatusOr<int64_t> count = args.GetInt("count", 0, 1, INT64_MAX);
-  if (!count.ok()) return count.status();
-  if (args.Has("group") && args.Has("partition")) {
+struct ConsumeOptions {
+  std::string topic;
+  std::string group;
+  int32_t partition = 0;
+  std::string offset = "earliest";
+  std::string offset_reset;
+  std::string format;
+  bool json = false;
+  bool null = false;
+  int64_t count = 0;
+  bool exit = false;
+  std::string assignor;
+  std::string reconnect_for = "60s";
+  CLI::Option* group_given = nullptr;
+  CLI::Option* partition_given = nullptr;
+};
+
+absl::StatusOr<OffsetReset> ParseOffsetReset(const std::string& text) {
+  if (text == "earliest") return OffsetReset::kEarliest;
+  if (text == "latest") return OffsetReset::kLatest;
+  return OffsetReset::kNone;
+}
+
+Assignor ParseAssignor(const std::string& text) {
+  if (text == "range") return Assignor::kRange;
+  if (text == "roundrobin") return Assignor::kRoundRobin;
+  if (text == "sticky") return Assignor::kSticky;
+  return Assignor::kGroupDefault;
+}
+
+absl::Status Consume(Context& ctx, const ConsumeOptions& o) {
+  const std::string& topic = o.topic;
+  // --format: json, text ('%v\n') or a format string; without it, the --format given before
+  // the command (text or json).
+  const bool json = o.json || o.format == "json" || (o.format.empty() && ctx.json);
+  Printer::Render render;
+  if (json) {
+    render = [](const ConsumerRecord& r) { return RecordJson(r) + "\n"; };
+  } else {
+    absl::StatusOr<RecordFormat> format =
+        RecordFormat::Parse(o.format.empty() || o.format == "text" ? "%v\\n" : o.format);
+    if (!format.ok()) return format.status();
+    if (o.null) format->set_null_text("NULL");
+    render = [f = *std::move(format)](const ConsumerRecord& r) { return f.Render(r); };
+  }
+  const bool grouped = o.group_given->count() > 0;
+  if (grouped && o.partition_given->count() > 0) {
     return UsageError("give --group or --partition, not both");
   }
-  const bool exit_at_end = args.Has("exit");
-  const std::string from = args.Get("offset", "earliest");
-  const bool grouped = args.Has("group");
-  const std::string group = args.Get("group");
+  if (!grouped && !o.assignor.empty()) return UsageError("--assignor needs --group");
+  const std::string& group = o.group;
   if (grouped && group.empty()) return UsageError("--group is empty");
-  OffsetReset reset = OffsetReset::kEarliest;
+  absl::Duration reconnect_for = absl::ZeroDuration();
+  if (o.reconnect_for != "0") {
+    absl::StatusOr<absl::Duration> d = ParseDurationFlag(o.reconnect_for, "--reconnect-for");
+    if (!d.ok()) return d.status();
+    reconnect_for = *d;
+  }
+  const std::string& from = o.offset;
+  OffsetReset reset = OffsetReset::kNone;
+  if (!o.offset_reset.empty()) {
+    absl::StatusOr<OffsetReset> r = ParseOffsetReset(o.offset_reset);
+    if (!r.ok()) return r.status();
+    reset = *r;
+  }
   if (grouped) {
-    if (from == "latest" || from == "end") {
-      reset = OffsetReset::kLatest;
-    } else if (from != "earliest" && from != "beginning") {
+    if (from != "earliest" && from != "beginning" && from != "latest" && from != "end") {
       return UsageError(
           "with --group, -o takes earliest or latest (where the group has nothing committed); "
           "move a group's offsets with 'ferryctl group reset-offsets'");
+    }
+    if (o.offset_reset.empty()) {
+      reset = from == "latest" || from == "end" ? OffsetReset::kLatest : OffsetReset::kEarliest;
     }
   }
   absl::StatusOr<StartSpec> start = ParseStart(from);
   if (!start.ok()) return start.status();
   std::optional<int32_t> partition;
-  if (args.Has("partition")) {
-    absl::StatusOr<int64_t> p = args.GetInt("partition", 0, 0, INT32_MAX);
-    if (!p.ok()) return p.status();
-    partition = static_cast<int32_t>(*p);
-  }
+  if (o.partition_given->count() > 0) partition = o.partition;
 
   // Also checks that the broker is up and the topic exists: consuming never creates a topic.
   absl::StatusOr<v1::DescribeTopicResponse> described = ctx.DescribeTopic(topic);
   if (!described.ok()) return described.status();
 
   InstallSignalHandlers();
-  Printer printer(*std::move(format), *count);
-  if (grouped) return ConsumeGroup(ctx, topic, group, reset, exit_at_end, printer);
-  return ConsumeDirect(ctx, topic, *start, partition, exit_at_end, *described, printer);
+  Printer printer(std::move(render), o.count);
+  if (grouped) {
+    return WithFlagHint(
+        ConsumeGroup(ctx, topic, group, reset, ParseAssignor(o.assignor), o.exit, printer));
+  }
+  return ConsumeDirect(ctx, topic, *start, partition, o.exit, reset, reconnect_for, *described,
+                       printer);
 }
 
 }  // namespace
 
-Command ConsumeCommand() {
-  return {
-      .spec =
-          {.path = "consume",
-           .synopsis = "<topic> [options]",
-           .summary =
-               "Prints records, by default one value per line. Without --group it reads "
-               "--partition N, or every partition of the topic, directly and commits nothing. "
-               "With --group it joins that consumer group, prints the records of the partitions "
-               "the broker assigns to it, and commits the offsets of exactly the records "
-               "printed. Runs until -c or -e says to stop, or Ctrl-C.",
-           .options = {{"group", 'g', "GROUP", "consume as a member of this consumer group"},
-                       {"partition", 'p', "N", "read only partition N (not with --group)"},
-                       {"offset", 'o', "START",
-                        "where to start: earliest (default), latest, N, -N (N records before the "
-                        "end) or s@MS (the first record with timestamp >= MS). With --group "
-                        "only earliest or latest, for partitions the group has not committed"},
-                       {"format", 'f', "FORMAT",
-                        "output format (default '%v\\n'): %t topic, %p partition, %o offset, "
-                        "%k key, %v value, %T timestamp (ms), %h headers (k=v,...), %K key "
-                        "length (-1: null), %S value length (-1: null), %% a percent sign; "
-                        "\\n \\t \\r \\\\ escapes"},
-                       {"null", 'Z', "",
-                        "print a null key or value (%k, %v) as NULL instead of nothing, as "
-                        "kcat -Z"},
-                       {"count", 'c', "N", "stop after printing N records"},
-                       {"exit", 'e', "",
-                        "stop at the end: after the last record stored when consuming began "
-                        "(with --group: once the group's partitions have no lag left)"}},
-           .min_args = 1,
-           .max_args = 1,
-           .details = "Examples:\n"
-                      "  ferryctl consume orders -p 0 -o earliest -e -f '%p:%o %k=%v\\n'\n"
-                      "  ferryctl consume orders --group billing -c 100\n"},
-      .run = Consume};
+void AddConsumeCommand(CLI::App& app, Runner* run) {
+  auto o = std::make_shared<ConsumeOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("consume", "print records of partitions, or as a member of a group");
+  cmd->add_option("topic", o->topic, "the topic")->required();
+  o->group_given =
+      cmd->add_option("-g,--group", o->group, "consume as a member of this consumer group");
+  o->partition_given =
+      cmd->add_option("-p,--partition", o->partition, "read only partition N (not with --group)")
+          ->check(CLI::Range(0, INT32_MAX, "N >= 0"));
+  cmd->add_option("-o,--offset", o->offset,
+                  "where to start: earliest (default), latest, N, -N (N records before the end) "
+                  "or s@MS (the first record with timestamp >= MS). With --group only earliest "
+                  "or latest, for partitions the group has not committed");
+  cmd->add_option("--offset-reset", o->offset_reset,
+                  "where to start when the start offset (with --group: the committed one) is "
+                  "outside the log: earliest, latest or none (fail; the default without "
+                  "--group)")
+      ->check(CLI::IsMember({"earliest", "latest", "none"}));
+  cmd->add_option("-f,--format", o->format,
+                  "output: text (default, '%v\\n'), json (one object per line, see below) or a "
+                  "format string: %t topic, %p partition, %o offset, %k key, %v value, %T "
+                  "timestamp (ms), %h headers (k=v,...), %K key length (-1: null), %S value "
+                  "length (-1: null), %% a percent sign; escapes \\n \\t \\r \\0 \\\\ "
+                  "\\xHH");
+  cmd->add_flag("-J", o->json, "same as --format json (as kcat -J)");
+  cmd->add_flag("-Z,--null", o->null,
+                "print a null key or value (%k, %v) as NULL instead of nothing, as kcat -Z");
+  cmd->add_option("-c,--count", o->count, "stop after printing N records")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX, "N >= 1"));
+  cmd->add_flag("-e,--exit", o->exit,
+                "stop at the end: after the last record stored when consuming began (with "
+                "--group: once the group's partitions have no lag left)");
+  cmd->add_option("--assignor", o->assignor,
+                  "with --group: the partition assignor, range, roundrobin or sticky (default: "
+                  "the group's; sticky for a new group); it must match the group's")
+      ->check(CLI::IsMember({"range", "roundrobin", "sticky"}));
+  cmd->add_option("--reconnect-for", o->reconnect_for,
+                  "without --group: how long to keep reconnecting to a broker that went away, "
+                  "per outage (default 60s; 0: fail at once, exit 3)");
+  cmd->footer(
+      "Prints records, by default one value per line. Without --group it reads --partition N,\n"
+      "or every partition of the topic, directly and commits nothing; when the broker goes\n"
+      "away it reconnects (--reconnect-for) and resumes after the last record printed. With\n"
+      "--group it joins that consumer group, prints the records of the partitions the broker\n"
+      "assigns to it, and commits the offsets of exactly the records printed. Runs until -c or\n"
+      "-e says to stop, or Ctrl-C.\n"
+      "\n"
+      "JSON (--format json, -J): one object per record and line:\n"
+      "  {\"topic\":\"orders\",\"partition\":0,\"offset\":5,\"timestamp\":1700000000000,\n"
+      "   \"key\":\"k1\",\"value\":\"v1\",\"headers\":[{\"key\":\"source\",\"value\":\"web\"}]}\n"
+      "  A null key or value is null. Bytes that are not UTF-8 are base64, marked by a sibling\n"
+      "  \"key_encoding\":\"base64\" (\"value_encoding\", in headers too).\n"
+      "\n"
+      "Examples:\n"
+      "  ferryctl consume orders -p 0 -o earliest -e -f '%p:%o %k=%v\\n'\n"
+      "  ferryctl consume orders -p 0 -o 5 --format json\n"
+      "  ferryctl consume orders --group billing -c 100 --assignor range");
+  cmd->callback([run, o] { *run = [o](Context& ctx) { return Consume(ctx, *o); }; });
 }
 
 }  // namespace ferry::ctl

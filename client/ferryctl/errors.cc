@@ -11,6 +11,18 @@ namespace {
 // INVALID_ARGUMENT, but only the first exits 2.
 constexpr char kUsagePayload[] = "type.ferry.dev/ferryctl.usage";
 
+// The host part of "host:port", "[v6]:port", "dns:///host:port" or
+// "dns://resolver/host:port".
+std::string HostOf(std::string address) {
+  const size_t scheme = address.find("://");
+  if (scheme != std::string::npos) {
+    const size_t slash = address.find('/', scheme + 3);
+    address = slash == std::string::npos ? "" : address.substr(slash + 1);
+  }
+  if (!address.empty() && address[0] == '[') return address.substr(1, address.find(']') - 1);
+  return address.substr(0, address.rfind(':'));
+}
+
 }  // namespace
 
 absl::Status UsageError(const std::string& message) {
@@ -47,11 +59,17 @@ std::string ErrorMessage(const absl::Status& status, const std::string& broker) 
   const std::string message(status.message());
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
+      // gRPC 1.51 (c-ares): "DNS resolution failed for nosuchhost:50051: C-ares status is not
+      // ARES_SUCCESS ... Domain name not found".
+      if (absl::StrContains(message, "DNS resolution failed")) {
+        return absl::StrCat("cannot resolve host '", HostOf(broker), "' (from --broker ", broker,
+                            "; FERRY_BROKER sets the default): ", message);
+      }
       if (absl::StrContains(message, "failed to connect")) {
         return absl::StrCat("cannot reach the broker at ", broker, " (is ferryd running there? ",
                             "--broker or FERRY_BROKER select another): ", message);
       }
-      return absl::StrCat("broker ", broker, " unavailable, try again: ", message);
+      return absl::StrCat("broker ", broker, " is unavailable: ", message);
     case absl::StatusCode::kDeadlineExceeded:
       return absl::StrCat("broker ", broker, " did not answer in time (--timeout): ", message);
     default:

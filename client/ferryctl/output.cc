@@ -1,10 +1,14 @@
 #include "client/ferryctl/output.h"
 
 #include <algorithm>
+#include <cctype>
+#include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/ferryctl/errors.h"
+#include "client/ferryctl/json.h"
 
 namespace ferry::ctl {
 
@@ -34,6 +38,105 @@ std::string Table::Render() const {
   return out;
 }
 
+namespace {
+
+// Appends the byte the escape at text[*i] ('\\') names and moves *i to the escape's last char.
+absl::Status AppendEscape(const std::string& text, size_t* i, std::string* out,
+                          const std::string& flag) {
+  if (*i + 1 >= text.size()) {
+    return UsageError(absl::StrCat(flag, " ends with a lone \\ (write \\\\ for a backslash)"));
+  }
+  const char e = text[++*i];
+  switch (e) {
+    case 'n':
+      *out += '\n';
+      return absl::OkStatus();
+    case 't':
+      *out += '\t';
+      return absl::OkStatus();
+    case 'r':
+      *out += '\r';
+      return absl::OkStatus();
+    case '0':
+      *out += '\0';
+      return absl::OkStatus();
+    case '\\':
+      *out += '\\';
+      return absl::OkStatus();
+    case 'x': {
+      int value = 0;
+      if (*i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[*i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(text[*i + 2]))) {
+        value = std::stoi(text.substr(*i + 1, 2), nullptr, 16);
+        *out += static_cast<char>(value);
+        *i += 2;
+        return absl::OkStatus();
+      }
+      return UsageError(absl::StrCat("\\x in ", flag, " wants two hex digits, as in \\x1f"));
+    }
+    default:
+      return UsageError(absl::StrCat("unknown escape \\", std::string(1, e), " in ", flag,
+                                     " (known: \\n \\t \\r \\0 \\\\ \\xHH)"));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Unescape(const std::string& text, const std::string& flag) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    absl::Status s = AppendEscape(text, &i, &out, flag);
+    if (!s.ok()) return s;
+  }
+  return out;
+}
+
+absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& text, const std::string& flag) {
+  absl::Duration d;
+  double seconds = 0;
+  bool ok = false;
+  if (absl::SimpleAtod(text, &seconds) && !text.empty() &&
+      text.find_first_not_of("0123456789.") == std::string::npos) {
+    d = absl::Seconds(seconds);
+    ok = true;
+  } else {
+    ok = absl::ParseDuration(text, &d);
+  }
+  if (!ok || d <= absl::ZeroDuration()) {
+    return UsageError(absl::StrCat(flag,
+                                   " wants a positive duration: seconds, or with a unit "
+                                   "like 500ms, 10s or 2m; got '",
+                                   text, "'"));
+  }
+  return d;
+}
+
+std::string RecordJson(const ConsumerRecord& record) {
+  JsonWriter json;
+  json.BeginObject()
+      .Key("topic")
+      .String(record.topic)
+      .Key("partition")
+      .Int(record.partition)
+      .Key("offset")
+      .Int(record.offset)
+      .Key("timestamp")
+      .Int(record.timestamp_ms)
+      .Bytes("key", record.key, record.has_key)
+      .Bytes("value", record.value, record.has_value)
+      .Key("headers")
+      .BeginArray();
+  for (const auto& [key, value] : record.headers) {
+    json.BeginObject().Bytes("key", key).Bytes("value", value).EndObject();
+  }
+  json.EndArray().EndObject();
+  return json.str();
+}
+
 absl::StatusOr<RecordFormat> RecordFormat::Parse(const std::string& format) {
   RecordFormat parsed;
   std::string text;
@@ -43,25 +146,9 @@ absl::StatusOr<RecordFormat> RecordFormat::Parse(const std::string& format) {
   };
   for (size_t i = 0; i < format.size(); ++i) {
     const char c = format[i];
-    if (c == '\\' && i + 1 < format.size()) {
-      const char e = format[++i];
-      switch (e) {
-        case 'n':
-          text += '\n';
-          break;
-        case 't':
-          text += '\t';
-          break;
-        case 'r':
-          text += '\r';
-          break;
-        case '\\':
-          text += '\\';
-          break;
-        default:
-          return UsageError(absl::StrCat("unknown escape \\", std::string(1, e),
-                                         " in --format (known: \\n \\t \\r \\\\)"));
-      }
+    if (c == '\\') {
+      absl::Status s = AppendEscape(format, &i, &text, "--format");
+      if (!s.ok()) return s;
       continue;
     }
     if (c != '%') {

@@ -327,7 +327,7 @@ absl::StatusOr<std::vector<absl::Status>> ConsumerGroups::DeleteOffsets(
 
 absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::ResetOffsets(
     const std::string& group, const std::string& topic_name, std::vector<int32_t> partitions,
-    const broker::StartPosition& to) {
+    const broker::StartPosition& to, bool validate_only) {
   absl::Status s = broker::ValidateGroupName(group);
   if (!s.ok()) return s;
   if (coordinator_.HasMembers(group)) {
@@ -347,6 +347,7 @@ absl::StatusOr<std::vector<storage::CommittedOffset>> ConsumerGroups::ResetOffse
     if (!resolved.ok()) return resolved.status();
     out.push_back({topic_name, p, *resolved, ""});
   }
+  if (validate_only) return out;
   s = broker_->offsets().CommitSync(group, out);
   if (!s.ok()) return s;
   return out;

@@ -108,10 +108,11 @@ class ConsumerGroups {
   // error: INVALID_ARGUMENT (group name), NOT_FOUND (neither members nor committed offsets).
   absl::StatusOr<std::vector<absl::Status>> DeleteOffsets(
       const std::string& group, const std::vector<TopicPartition>& partitions);
-  // Only while the group is empty. `partitions` empty: every partition of the topic.
+  // Only while the group is empty. `partitions` empty: every partition of the topic. With
+  // `validate_only`, returns the offsets it would commit and commits nothing.
   absl::StatusOr<std::vector<storage::CommittedOffset>> ResetOffsets(
       const std::string& group, const std::string& topic, std::vector<int32_t> partitions,
-      const broker::StartPosition& to);
+      const broker::StartPosition& to, bool validate_only = false);
 
  private:
   class Topics;

@@ -179,7 +179,8 @@ grpc::ServerUnaryReactor* AdminService::ResetOffsets(grpc::CallbackServerContext
     if (!to.ok()) return to.status();
     auto offsets = e.groups->ResetOffsets(
         request->group(), request->topic(),
-        std::vector<int32_t>(request->partitions().begin(), request->partitions().end()), *to);
+        std::vector<int32_t>(request->partitions().begin(), request->partitions().end()), *to,
+        request->validate_only());
     if (!offsets.ok()) return offsets.status();
     for (const auto& o : *offsets) {
       v1::CommittedOffset* c = response->add_offsets();

@@ -1,5 +1,6 @@
 // Consumer-group administration against the real ferryd: ListGroups, DescribeGroup with lag,
-// DeleteGroup and ResetOffsets, which change nothing while the group has members.
+// DeleteGroup and ResetOffsets (validate_only: a plan), which change nothing while the group
+// has members.
 #include <map>
 #include <memory>
 #include <string>
@@ -157,6 +158,19 @@ TEST_F(GroupAdminTest, ListDescribeDeleteAndResetOffsets) {
   EXPECT_EQ(Reset(ferry::v1::START_POSITION_TIMESTAMP, 0, base_ms + 57'500), 58);
   EXPECT_EQ(FetchOffsets(*broker_, kGroup, {kP0})[kP0], 58);
   EXPECT_EQ(LagRow().lag(), 42);
+  // validate_only answers the plan and commits nothing.
+  {
+    ferry::v1::ResetOffsetsRequest plan;
+    plan.set_group(kGroup);
+    plan.set_topic(kTopic);
+    plan.set_to(ferry::v1::START_POSITION_EARLIEST);
+    plan.set_validate_only(true);
+    ferry::v1::ResetOffsetsResponse answer;
+    ASSERT_TRUE(IsOk(ResetOffsets(*admin_, plan, &answer)));
+    ASSERT_EQ(answer.offsets_size(), 1) << answer.DebugString();
+    EXPECT_EQ(answer.offsets(0).offset(), 0);
+    EXPECT_EQ(FetchOffsets(*broker_, kGroup, {kP0})[kP0], 58);
+  }
   reset.set_to(ferry::v1::START_POSITION_OFFSET);
   reset.set_offset(101);
   EXPECT_TRUE(HasCode(ResetOffsets(*admin_, reset), grpc::StatusCode::OUT_OF_RANGE, {"101"}));
