@@ -25,9 +25,11 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/version.h"
 #include "server/broker/broker.h"
+#include "server/config/env_flags.h"
 #include "server/group/consumer_groups.h"
 #include "server/grpc/admin_service.h"
 #include "server/grpc/broker_service.h"
@@ -346,6 +348,20 @@ int Run() {
   kafka_options.max_queued_bytes = absl::GetFlag(FLAGS_kafka_max_queued_bytes);
   kafka_options.listen = absl::GetFlag(FLAGS_kafka_listen);
   kafka_options.advertise = absl::GetFlag(FLAGS_kafka_advertise);
+  if (kafka_options.advertise.empty()) {
+    // Kafka clients bootstrap, then connect to the advertised address: on a wildcard listener
+    // that is 127.0.0.1, which only works for clients on this host (or through a port-forward).
+    const std::string& listen = kafka_options.listen;
+    const std::string host = listen.substr(0, listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+      log::Event(log::Level::kWarn, "kafka_advertise_loopback",
+                 {{"listen", listen},
+                  {"advertise", "127.0.0.1"},
+                  {"hint",
+                   "Kafka clients on other hosts cannot follow 127.0.0.1: set "
+                   "--kafka-advertise (FERRY_KAFKA_ADVERTISE) to an address they reach"}});
+    }
+  }
   kafka_options.max_connections = absl::GetFlag(FLAGS_kafka_max_connections);
   kafka_options.max_request_bytes = absl::GetFlag(FLAGS_kafka_max_request_bytes);
   if (!kafka_options.listen.empty()) {
@@ -444,20 +460,30 @@ std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string
   return out;
 }
 
-void PrintHelp() {
-  std::printf(
-      "ferryd: the Ferry message broker. It serves the gRPC API (ferry.v1) on --listen and the "
-      "Kafka wire protocol on --kafka-listen.\n\nUsage: ferryd [flags]\n\nFlags (also "
-      "--flag value; --fromenv=name,... reads FLAGS_name from the environment):\n");
-  std::vector<const absl::CommandLineFlag*> flags;
+// The flags ferryd defines (not Abseil's own), sorted by name.
+std::vector<absl::CommandLineFlag*> FerrydFlags() {
+  std::vector<absl::CommandLineFlag*> flags;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (flag->Filename().find("ferryd.cc") != std::string::npos) flags.push_back(flag);
   }
   std::sort(flags.begin(), flags.end(), [](auto* a, auto* b) { return a->Name() < b->Name(); });
-  for (const auto* f : flags) {
-    std::printf("  --%s (default: \"%s\")\n      %s\n",
+  return flags;
+}
+
+void PrintHelp() {
+  std::printf(
+      "ferryd: the Ferry message broker. It serves the gRPC API (ferry.v1) on --listen and the "
+      "Kafka wire protocol on --kafka-listen.\n\nUsage: ferryd [flags]\n\n"
+      "Every flag can also come from the environment as FERRY_ plus its name in upper case with "
+      "underscores (FERRY_KAFKA_LISTEN=0.0.0.0:9092 is --kafka-listen=0.0.0.0:9092); the command "
+      "line wins over the environment. A bad value stops ferryd with a message naming the "
+      "variable; a FERRY_* variable that names no flag is reported as a warning and ignored "
+      "(FERRY_BROKER, ferryctl's, and Kubernetes service links such as FERRY_SERVICE_HOST are "
+      "expected and not reported).\n\nFlags (also --flag value):\n");
+  for (const auto* f : FerrydFlags()) {
+    std::printf("  --%s (default: \"%s\")\n      %s [%s]\n",
                 absl::StrReplaceAll(f->Name(), {{"_", "-"}}).c_str(), f->DefaultValue().c_str(),
-                f->Help().c_str());
+                f->Help().c_str(), ferry::config::EnvVarForFlag(std::string(f->Name())).c_str());
   }
 }
 
@@ -492,11 +518,38 @@ int main(int argc, char** argv) {
       "[--kafka-listen=127.0.0.1:9092] [--data-dir=data] [--fsync=always] ...");
   std::vector<std::string> storage;
   std::vector<char*> args = NormalizeFlags(argc, argv, &storage);
+  // The environment first, so the command line parsed after it wins.
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) environment.emplace_back(*e);
+  ferry::config::EnvFlagReport env_report;
+  const absl::Status env_status = ferry::config::ApplyEnvironmentFlags(
+      FerrydFlags(), environment,
+      ferry::config::FlagsOnCommandLine(
+          std::vector<std::string>(storage.begin() + 1, storage.end())),
+      &env_report);
+  if (!env_status.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", std::string(env_status.message()).c_str());
+    return 2;
+  }
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (positional.size() > 1) {
     std::fprintf(stderr, "ferryd: unexpected argument '%s' (see ferryd --help)\n", positional[1]);
     return 2;
+  }
+  for (const std::string& name : env_report.unknown) {
+    ferry::log::Event(ferry::log::Level::kWarn, "unknown_environment_flag",
+                      {{"variable", name},
+                       {"error", "no ferryd flag has this FERRY_ name; ignored (ferryd --help)"}});
+  }
+  if (!env_report.overridden.empty()) {
+    ferry::log::Event(ferry::log::Level::kInfo, "environment_flags_overridden",
+                      {{"variables", absl::StrJoin(env_report.overridden, ",")},
+                       {"reason", "the command line sets these flags too, and wins"}});
+  }
+  if (!env_report.applied.empty()) {
+    ferry::log::Event(ferry::log::Level::kInfo, "flags_from_environment",
+                      {{"variables", absl::StrJoin(env_report.applied, ",")}});
   }
   return ferry::Run();
 }
