@@ -80,13 +80,17 @@ ABSL_FLAG(int32_t, group_revoke_grace_ms, 10000,
 ABSL_FLAG(int32_t, group_max_members, 1000, "Most members in one consumer group");
 ABSL_FLAG(int32_t, max_groups, 10000, "Most consumer groups with members");
 ABSL_FLAG(std::string, kafka_listen, "127.0.0.1:9092",
-          "Kafka wire-protocol listen address (host:port; port 0 picks one); empty turns the "
-          "Kafka listener off");
+          "Kafka wire-protocol listeners, as Kafka's listeners: [NAME://]host:port[,...] (port 0 "
+          "picks one; a listener without a name is PLAINTEXT), e.g. "
+          "INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:9094; empty turns the Kafka door off");
 ABSL_FLAG(std::string, kafka_port_file, "",
-          "When set, the bound Kafka port is written to this file once listening");
+          "When set, the bound Kafka port of each listener, one per line in --kafka-listen's "
+          "order, is written to this file once listening");
 ABSL_FLAG(std::string, kafka_advertise, "",
-          "host[:port] Kafka clients are told to connect to (Metadata, FindCoordinator); empty: "
-          "the --kafka-listen address (127.0.0.1 when it is 0.0.0.0)");
+          "What Kafka clients are told to connect to (Metadata, FindCoordinator), per listener, "
+          "as Kafka's advertised.listeners: [NAME://]host[:port][,...]; clients get the address "
+          "of the listener they connected to. A listener not named here advertises its listen "
+          "address (127.0.0.1 when that is 0.0.0.0) and its bound port");
 ABSL_FLAG(int32_t, kafka_max_connections, 10000,
           "Most Kafka client connections at once; a new one over it is closed at once");
 ABSL_FLAG(int32_t, kafka_max_connections_per_ip, 10000,
@@ -149,11 +153,12 @@ std::string BindError(const std::string& address) {
   return error;
 }
 
-absl::Status WritePortFile(const std::string& path, int port) {
+// One port per line, written whole (rename), so a reader never sees half of it.
+absl::Status WritePortFile(const std::string& path, const std::vector<int>& ports) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
+    for (int port : ports) out << port << "\n";
     if (!out.good()) return absl::FailedPreconditionError("cannot write " + tmp);
   }
   std::error_code ec;
@@ -178,6 +183,13 @@ int Run() {
     return 2;
   }
   log::SetLevel(level);
+  // Checked before storage recovery, which may take long, so a typo fails at once.
+  absl::StatusOr<std::vector<kafka::KafkaListener>> kafka_listeners = kafka::ParseKafkaListeners(
+      absl::GetFlag(FLAGS_kafka_listen), absl::GetFlag(FLAGS_kafka_advertise));
+  if (!kafka_listeners.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", std::string(kafka_listeners.status().message()).c_str());
+    return 2;
+  }
 
   broker::BrokerOptions options;
   const std::string fsync = absl::GetFlag(FLAGS_fsync);
@@ -292,12 +304,12 @@ int Run() {
   }
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
   if (!port_file.empty()) {
-    absl::Status s = WritePortFile(port_file, port);
+    absl::Status s = WritePortFile(port_file, {port});
     if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
   }
   const std::string metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   if (!metrics_port_file.empty() && metrics_server != nullptr) {
-    absl::Status s = WritePortFile(metrics_port_file, metrics_server->port());
+    absl::Status s = WritePortFile(metrics_port_file, {metrics_server->port()});
     if (!s.ok()) return Fail("start_failed", std::string(s.message()), 1);
   }
   log::Event(
@@ -346,25 +358,23 @@ int Run() {
   kafka_options.request_threads = absl::GetFlag(FLAGS_kafka_request_threads);
   kafka_options.max_waiting_requests = absl::GetFlag(FLAGS_kafka_max_waiting_requests);
   kafka_options.max_queued_bytes = absl::GetFlag(FLAGS_kafka_max_queued_bytes);
-  kafka_options.listen = absl::GetFlag(FLAGS_kafka_listen);
-  kafka_options.advertise = absl::GetFlag(FLAGS_kafka_advertise);
-  if (kafka_options.advertise.empty()) {
+  kafka_options.listeners = *kafka_listeners;
+  for (const kafka::KafkaListener& l : kafka_options.listeners) {
     // Kafka clients bootstrap, then connect to the advertised address: on a wildcard listener
     // that is 127.0.0.1, which only works for clients on this host (or through a port-forward).
-    const std::string& listen = kafka_options.listen;
-    const std::string host = listen.substr(0, listen.rfind(':'));
-    if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    if (l.advertised_host.empty() && (l.host.empty() || l.host == "0.0.0.0" || l.host == "::")) {
       log::Event(log::Level::kWarn, "kafka_advertise_loopback",
-                 {{"listen", listen},
+                 {{"listener", l.name},
+                  {"listen", kafka::JoinHostPort(l.host, l.port)},
                   {"advertise", "127.0.0.1"},
-                  {"hint",
-                   "Kafka clients on other hosts cannot follow 127.0.0.1: set "
-                   "--kafka-advertise (FERRY_KAFKA_ADVERTISE) to an address they reach"}});
+                  {"hint", absl::StrCat("Kafka clients on other hosts cannot follow 127.0.0.1: set "
+                                        "--kafka-advertise (FERRY_KAFKA_ADVERTISE) to ",
+                                        l.name, "://<an address they reach>")}});
     }
   }
   kafka_options.max_connections = absl::GetFlag(FLAGS_kafka_max_connections);
   kafka_options.max_request_bytes = absl::GetFlag(FLAGS_kafka_max_request_bytes);
-  if (!kafka_options.listen.empty()) {
+  if (!kafka_options.listeners.empty()) {
     // Unwinds in shutdown order: nothing may outlive what it uses (the engine, the broker).
     const auto fail_start = [&](const std::string& message, int code) {
       kafka_server.reset();
@@ -397,7 +407,7 @@ int Run() {
     if (!s.ok()) return fail_start(std::string(s.message()), 1);
     const std::string kafka_port_file = absl::GetFlag(FLAGS_kafka_port_file);
     if (!kafka_port_file.empty()) {
-      s = WritePortFile(kafka_port_file, kafka_server->port());
+      s = WritePortFile(kafka_port_file, kafka_server->ports());
       if (!s.ok()) return fail_start(std::string(s.message()), 1);
     }
   }

@@ -128,7 +128,7 @@ Result HandleDescribeCluster(ApiContext& ctx, const RequestHeader& h, Reader& bo
     resp.error_message = "Ferry serves broker endpoints (endpoint type 1) only";
     return Result::Reply(EncodeResponse(h, resp));
   }
-  const ServingState::Address address = ctx.serving->advertised();
+  const ServingState::Address address = ctx.serving->advertised(ctx.listener);
   resp.brokers.push_back({kNodeId, address.host, address.port, std::nullopt});
   if (r.include_authorized_operations) resp.authorized_operations = kClusterOperations;
   return Result::Reply(EncodeResponse(h, resp));

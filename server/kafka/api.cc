@@ -74,15 +74,16 @@ void LaterResult::Then(std::function<void(Result)> done) {
   done(std::move(result));
 }
 
-void ServingState::SetAdvertisedAddress(std::string host, int32_t port) {
+void ServingState::SetAdvertisedAddresses(std::vector<Address> addresses) {
   absl::MutexLock lock(&mu_);
-  advertised_.host = std::move(host);
-  advertised_.port = port;
+  advertised_ = std::move(addresses);
 }
 
-ServingState::Address ServingState::advertised() const {
+ServingState::Address ServingState::advertised(int listener) const {
   absl::MutexLock lock(&mu_);
-  return advertised_;
+  if (advertised_.empty()) return Address{};
+  if (listener < 0 || listener >= static_cast<int>(advertised_.size())) return advertised_[0];
+  return advertised_[listener];
 }
 
 bool ServingState::AddWait(std::shared_ptr<Wakeup> wait) {

@@ -104,8 +104,10 @@ class ServingState {
     int32_t port = 0;
   };
 
-  void SetAdvertisedAddress(std::string host, int32_t port) ABSL_LOCKS_EXCLUDED(mu_);
-  Address advertised() const ABSL_LOCKS_EXCLUDED(mu_);
+  // One address per listener, in the server's listener order.
+  void SetAdvertisedAddresses(std::vector<Address> addresses) ABSL_LOCKS_EXCLUDED(mu_);
+  // The address clients of `listener` are given (the first listener's when out of range).
+  Address advertised(int listener) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Registers `wait` for BeginShutdown to wake; false, and not registered, once shutting down.
   bool AddWait(std::shared_ptr<Wakeup> wait) ABSL_LOCKS_EXCLUDED(mu_);
@@ -115,7 +117,7 @@ class ServingState {
 
  private:
   mutable absl::Mutex mu_;
-  Address advertised_ ABSL_GUARDED_BY(mu_);
+  std::vector<Address> advertised_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::set<std::shared_ptr<Wakeup>> waits_ ABSL_GUARDED_BY(mu_);
 };
@@ -126,6 +128,7 @@ struct ApiContext {
   group::ConsumerGroups* groups;
   ServingState* serving;
   std::string_view peer_host;  // the client's address, as DescribeGroups reports it
+  int listener = 0;            // which of the server's listeners the request came in on
   // True once the client has closed its connection (for handlers that wait long); may be
   // empty (no connection to watch).
   std::function<bool()> peer_gone;

@@ -18,8 +18,8 @@ namespace ferry::kafka {
 Dispatcher::Dispatcher(broker::Broker* broker, group::ConsumerGroups* groups)
     : broker_(broker), groups_(groups) {}
 
-void Dispatcher::SetAdvertisedAddress(std::string host, int32_t port) {
-  serving_.SetAdvertisedAddress(std::move(host), port);
+void Dispatcher::SetAdvertisedAddresses(std::vector<ServingState::Address> addresses) {
+  serving_.SetAdvertisedAddresses(std::move(addresses));
 }
 
 void Dispatcher::BeginShutdown() {
@@ -27,11 +27,11 @@ void Dispatcher::BeginShutdown() {
   groups_->CancelWaits();
 }
 
-Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host,
+Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host, int listener,
                           std::function<bool()> peer_gone, absl::Time received) {
-  if (observer_ == nullptr) return Serve(frame, peer_host, std::move(peer_gone));
+  if (observer_ == nullptr) return Serve(frame, peer_host, listener, std::move(peer_gone));
   if (received == absl::InfinitePast()) received = absl::Now();
-  Result result = Serve(frame, peer_host, std::move(peer_gone));
+  Result result = Serve(frame, peer_host, listener, std::move(peer_gone));
   if (result.kind == Result::Kind::kLater) {
     // Observed when it completes, with its whole latency; the frame is gone by then, and
     // Observe needs only its API key and version (its first 4 bytes).
@@ -82,7 +82,7 @@ void Dispatcher::Observe(KafkaObserver* observer, std::string_view frame, const 
                       absl::Now() - received);
 }
 
-Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host,
+Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host, int listener,
                          std::function<bool()> peer_gone) {
   std::string_view body;
   auto header = ParseRequestHeader(frame, &body, HasRequestHeaderV2);
@@ -104,7 +104,7 @@ Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host,
     reply.flexible = IsFlexibleVersion(reply.api_key, reply.api_version);
     return Result::Reply(api->error_response(reply, error::kUnsupportedVersion));
   }
-  ApiContext ctx{broker_, groups_, &serving_, peer_host, std::move(peer_gone), observer_};
+  ApiContext ctx{broker_, groups_, &serving_, peer_host, listener, std::move(peer_gone), observer_};
   Reader reader(body, header->flexible);
   return api->handle(ctx, *header, reader);
 }

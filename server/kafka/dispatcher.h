@@ -25,8 +25,8 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  // The address Metadata and FindCoordinator give clients. Set before serving.
-  void SetAdvertisedAddress(std::string host, int32_t port);
+  // The address Metadata and FindCoordinator give clients, per listener. Set before serving.
+  void SetAdvertisedAddresses(std::vector<ServingState::Address> addresses);
   // Where every request handled is reported (api, version, error code, latency); null for
   // none. Set before serving; must outlive the dispatcher and the engine's answers to the
   // Produces it handled (they report when they complete).
@@ -39,18 +39,20 @@ class Dispatcher {
   // its LaterResult once durable (the next request may be started meanwhile: its effects
   // come after this one's). A version outside the API's range is answered with
   // UNSUPPORTED_VERSION. Blocks while a Fetch long-polls or a group waits at its barrier.
-  // `peer_host` is the client's address, reported by DescribeGroups.
+  // `peer_host` is the client's address, reported by DescribeGroups; `listener` the index of
+  // the listener it connected to (whose advertised address Metadata gives).
   // `peer_gone` tells whether the client has closed its connection (a JoinGroup waiting at the
   // barrier gives up then). `received`: when the frame arrived, the start of the latency
   // reported (InfinitePast: now).
-  Result Handle(std::string_view frame, std::string_view peer_host = "",
+  Result Handle(std::string_view frame, std::string_view peer_host = "", int listener = 0,
                 std::function<bool()> peer_gone = {}, absl::Time received = absl::InfinitePast());
 
   // Ends long polls and group waits now, and makes later ones return at once (shutdown).
   void BeginShutdown();
 
  private:
-  Result Serve(std::string_view frame, std::string_view peer_host, std::function<bool()> peer_gone);
+  Result Serve(std::string_view frame, std::string_view peer_host, int listener,
+               std::function<bool()> peer_gone);
   static void Observe(KafkaObserver* observer, std::string_view frame, const Result& result,
                       absl::Time received);
 

@@ -69,7 +69,7 @@ Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& h, Reader& bo
   const FindCoordinatorRequest r = DecodeFindCoordinatorRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   FindCoordinatorResponse resp;
-  const ServingState::Address advertised = ctx.serving->advertised();
+  const ServingState::Address advertised = ctx.serving->advertised(ctx.listener);
   for (const auto& key : r.keys) {
     FindCoordinatorResponse::Coordinator& c = resp.coordinators.emplace_back();
     c.key = key;

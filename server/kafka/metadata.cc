@@ -37,7 +37,7 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   MetadataResponse resp;
   {
-    ServingState::Address advertised = ctx.serving->advertised();
+    ServingState::Address advertised = ctx.serving->advertised(ctx.listener);
     resp.brokers.push_back({kNodeId, std::move(advertised.host), advertised.port});
   }
   resp.cluster_id = "ferry";

@@ -68,17 +68,6 @@ namespace {
 using asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
-// Splits "host:port" (host may be "[v6]"); false when malformed.
-bool SplitHostPort(const std::string& address, std::string* host, int* port) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = address.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
-}
-
 // Requests whose handler may wait long (durability, a long poll, a group barrier).
 // The API key of a request frame; -1 when it is too short to have one.
 int16_t ApiKeyOf(std::string_view frame) {
@@ -225,8 +214,6 @@ class KafkaServer::Impl {
   Impl(broker::Broker* broker, group::ConsumerGroups* groups, const KafkaServerOptions& options)
       : options_(options),
         dispatcher_(broker, groups),
-        acceptor_(io_),
-        accept_retry_(io_),
         work_(asio::make_work_guard(io_)),
         fast_pool_("kafka-req", options.request_threads, options.request_threads,
                    absl::InfiniteDuration()),
@@ -237,7 +224,8 @@ class KafkaServer::Impl {
 
   absl::Status Start();
   void Stop();
-  int port() const { return port_; }
+  int port() const { return ports_.empty() ? 0 : ports_[0]; }
+  std::vector<int> ports() const { return ports_; }
 
   const KafkaServerOptions& options() const { return options_; }
   Dispatcher& dispatcher() { return dispatcher_; }
@@ -250,19 +238,24 @@ class KafkaServer::Impl {
   void Forget(uint64_t id, const std::string& host) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  void Accept();
-  void OnAccept(const asio::error_code& ec, tcp::socket socket);
+  void Accept(int listener);
+  void OnAccept(int listener, const asio::error_code& ec, tcp::socket socket);
 
   const KafkaServerOptions options_;
   asio::io_context io_;
   Dispatcher dispatcher_;
-  tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;
+  // One per options_.listeners, with the timer that retries accepting when out of descriptors.
+  struct Acceptor {
+    explicit Acceptor(asio::io_context& io) : socket(io), retry(io) {}
+    tcp::acceptor socket;
+    asio::steady_timer retry;
+  };
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   WorkerPool fast_pool_;
   WorkerPool wait_pool_;
   std::vector<std::thread> io_threads_;
-  int port_ = 0;
+  std::vector<int> ports_;  // bound, per listener
   bool started_ = false;
   std::atomic<bool> stopping_{false};
 
@@ -276,10 +269,11 @@ class KafkaServer::Impl {
 // One client connection. Everything but PeerGone runs on its strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(KafkaServer::Impl* server, uint64_t id, tcp::socket socket, std::string host,
-             std::string peer)
+  Connection(KafkaServer::Impl* server, uint64_t id, int listener, tcp::socket socket,
+             std::string host, std::string peer)
       : server_(server),
         id_(id),
+        listener_(listener),
         socket_(std::move(socket)),
         strand_(asio::make_strand(server->io())),
         idle_timer_(server->io()),
@@ -433,7 +427,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const bool may_wait = MayWait(p.frame);
     server_->Submit(may_wait, [self = shared_from_this(), seq, p = std::move(p)]() mutable {
       Result r = self->server_->dispatcher().Handle(
-          p.frame, self->host_, [raw = self.get()] { return raw->PeerGone(); }, p.received);
+          p.frame, self->host_, self->listener_, [raw = self.get()] { return raw->PeerGone(); },
+          p.received);
       std::string().swap(p.frame);
       asio::post(self->strand_,
                  [self, seq, r = std::move(r)]() mutable { self->OnHandled(seq, std::move(r)); });
@@ -599,6 +594,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   KafkaServer::Impl* const server_;
   const uint64_t id_;
+  const int listener_;  // index into the server's listeners
   tcp::socket socket_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer idle_timer_;
@@ -633,50 +629,52 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 absl::Status KafkaServer::Impl::Start() {
-  std::string host;
-  int port = 0;
-  if (!SplitHostPort(options_.listen, &host, &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--kafka-listen must be host:port, got '", options_.listen, "'"));
+  if (options_.listeners.empty()) {
+    return absl::InvalidArgumentError("--kafka-listen names no listener");
   }
-  asio::error_code ec;
-  tcp::resolver resolver(io_);
-  auto endpoints = resolver.resolve(host.empty() ? "0.0.0.0" : host, std::to_string(port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot resolve Kafka listen address '",
-                                                   options_.listen, "': ", ec.message()));
-  }
-  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(1024, ec);
-  if (ec) {
-    asio::error_code ignored;
-    acceptor_.close(ignored);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot listen for Kafka clients on ", options_.listen, ": ", ec.message()));
-  }
-  port_ = acceptor_.local_endpoint(ec).port();
-
-  std::string advertised_host = host;
-  int advertised_port = port_;
-  if (!options_.advertise.empty()) {
-    std::string h;
-    int p = 0;
-    if (SplitHostPort(options_.advertise, &h, &p) && p > 0) {
-      advertised_host = h;
-      advertised_port = p;
-    } else {
-      advertised_host = options_.advertise;
+  std::vector<ServingState::Address> advertised;
+  for (const KafkaListener& l : options_.listeners) {
+    const std::string address = JoinHostPort(l.host, l.port);
+    asio::error_code ec;
+    tcp::resolver resolver(io_);
+    auto endpoints = resolver.resolve(l.host.empty() ? "0.0.0.0" : l.host, std::to_string(l.port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || endpoints.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("Kafka listener ", l.name,
+                                                     " (--kafka-listen): cannot resolve ", address,
+                                                     ": ", ec.message()));
     }
-  } else if (host.empty() || host == "0.0.0.0" || host == "::") {
-    advertised_host = "127.0.0.1";
+    const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+    auto acceptor = std::make_unique<Acceptor>(io_);
+    tcp::acceptor& socket = acceptor->socket;
+    socket.open(endpoint.protocol(), ec);
+    if (!ec) socket.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) socket.bind(endpoint, ec);
+    if (!ec) socket.listen(1024, ec);
+    if (ec) {
+      asio::error_code ignored;
+      socket.close(ignored);
+      for (auto& a : acceptors_) a->socket.close(ignored);
+      acceptors_.clear();
+      ports_.clear();
+      return absl::FailedPreconditionError(absl::StrCat("Kafka listener ", l.name,
+                                                        " (--kafka-listen): cannot listen on ",
+                                                        address, ": ", ec.message()));
+    }
+    const int bound = socket.local_endpoint(ec).port();
+    ports_.push_back(bound);
+    acceptors_.push_back(std::move(acceptor));
+    ServingState::Address a;
+    a.host = l.advertised_host;
+    if (a.host.empty()) {
+      a.host = (l.host.empty() || l.host == "0.0.0.0" || l.host == "::") ? "127.0.0.1" : l.host;
+    }
+    a.port = l.advertised_port > 0 ? l.advertised_port : bound;
+    advertised.push_back(std::move(a));
   }
-  dispatcher_.SetAdvertisedAddress(advertised_host, advertised_port);
+  dispatcher_.SetAdvertisedAddresses(advertised);
   started_ = true;
-  Accept();
+  for (int i = 0; i < static_cast<int>(acceptors_.size()); ++i) Accept(i);
   {
     absl::MutexLock lock(&mu_);
     running_io_threads_ = std::max(1, options_.io_threads);
@@ -689,33 +687,38 @@ absl::Status KafkaServer::Impl::Start() {
       --running_io_threads_;
     });
   }
-  log::Event(log::Level::kInfo, "kafka_listening",
-             {{"kafka_port", std::to_string(port_)},
-              {"advertised", absl::StrCat(advertised_host, ":", advertised_port)},
-              {"io_threads", std::to_string(std::max(1, options_.io_threads))}});
+  for (size_t i = 0; i < options_.listeners.size(); ++i) {
+    log::Event(log::Level::kInfo, "kafka_listening",
+               {{"listener", options_.listeners[i].name},
+                {"kafka_port", std::to_string(ports_[i])},
+                {"advertised", JoinHostPort(advertised[i].host, advertised[i].port)},
+                {"io_threads", std::to_string(std::max(1, options_.io_threads))}});
+  }
   return absl::OkStatus();
 }
 
-void KafkaServer::Impl::Accept() {
-  acceptor_.async_accept(io_, [this](const asio::error_code& ec, tcp::socket socket) {
-    OnAccept(ec, std::move(socket));
-  });
+void KafkaServer::Impl::Accept(int listener) {
+  acceptors_[listener]->socket.async_accept(
+      io_, [this, listener](const asio::error_code& ec, tcp::socket socket) {
+        OnAccept(listener, ec, std::move(socket));
+      });
 }
 
-void KafkaServer::Impl::OnAccept(const asio::error_code& ec, tcp::socket socket) {
+void KafkaServer::Impl::OnAccept(int listener, const asio::error_code& ec, tcp::socket socket) {
   if (stopping_.load() || ec == asio::error::operation_aborted) return;
   if (ec) {
     log::Event(log::Level::kWarn, "kafka_accept_failed", {{"error", ec.message()}});
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
         ec == asio::error::no_memory) {
       // Out of descriptors: give connections time to end rather than spin.
-      accept_retry_.expires_after(std::chrono::milliseconds(50));
-      accept_retry_.async_wait([this](const asio::error_code& e) {
-        if (!e && !stopping_.load()) Accept();
+      asio::steady_timer& retry = acceptors_[listener]->retry;
+      retry.expires_after(std::chrono::milliseconds(50));
+      retry.async_wait([this, listener](const asio::error_code& e) {
+        if (!e && !stopping_.load()) Accept(listener);
       });
       return;
     }
-    Accept();
+    Accept(listener);
     return;
   }
   asio::error_code ep_ec;
@@ -740,7 +743,7 @@ void KafkaServer::Impl::OnAccept(const asio::error_code& ec, tcp::socket socket)
       limit = options_.max_connections_per_ip;
     } else {
       const uint64_t id = next_id_++;
-      conn = std::make_shared<Connection>(this, id, std::move(socket), host, peer);
+      conn = std::make_shared<Connection>(this, id, listener, std::move(socket), host, peer);
       connections_.emplace(id, conn);
       ++per_host_[host];
     }
@@ -760,7 +763,7 @@ void KafkaServer::Impl::OnAccept(const asio::error_code& ec, tcp::socket socket)
     if (observer() != nullptr) observer()->OnConnectionOpened();
     conn->Start();
   }
-  Accept();
+  Accept(listener);
 }
 
 void KafkaServer::Impl::Forget(uint64_t id, const std::string& host) {
@@ -782,8 +785,10 @@ void KafkaServer::Impl::Stop() {
   dispatcher_.BeginShutdown();
   asio::post(io_, [this] {
     asio::error_code ignored;
-    acceptor_.close(ignored);
-    accept_retry_.cancel();
+    for (auto& a : acceptors_) {
+      a->socket.close(ignored);
+      a->retry.cancel();
+    }
   });
   std::vector<std::shared_ptr<Connection>> all;
   {
@@ -825,6 +830,8 @@ KafkaServer::~KafkaServer() { Stop(); }
 absl::Status KafkaServer::Start() { return impl_->Start(); }
 
 int KafkaServer::port() const { return impl_->port(); }
+
+std::vector<int> KafkaServer::ports() const { return impl_->ports(); }
 
 void KafkaServer::Stop() { impl_->Stop(); }
 

@@ -10,20 +10,27 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/broker/broker.h"
 #include "server/group/consumer_groups.h"
+#include "server/kafka/listeners.h"
 #include "server/kafka/observer.h"
 
 namespace ferry::kafka {
 
+// PLAINTEXT on 127.0.0.1:9092, ferryd's default.
+inline KafkaListener LoopbackListener() {
+  KafkaListener l;
+  l.host = "127.0.0.1";
+  return l;
+}
+
 struct KafkaServerOptions {
-  std::string listen = "127.0.0.1:9092";  // host:port; port 0 picks one
-  // host[:port] given to clients in Metadata; empty: the listen address (127.0.0.1 when
-  // listening on 0.0.0.0), with the bound port when none is given.
-  std::string advertise;
+  // Where to listen and what to tell clients, per listener (ParseKafkaListeners); at least one.
+  std::vector<KafkaListener> listeners = {LoopbackListener()};
   // Connections at once; a new one over it is closed at once (idle ones are reaped by
   // `connections_max_idle`, so this never locks clients out for good).
   int max_connections = 1000;
@@ -58,8 +65,9 @@ class KafkaServer {
 
   // Binds and starts accepting. FAILED_PRECONDITION / INVALID_ARGUMENT when it cannot listen.
   absl::Status Start();
-  // The bound port (after Start).
+  // The bound port of the first listener, and of each (after Start).
   int port() const;
+  std::vector<int> ports() const;
   // Stops accepting, ends long polls, closes every connection and joins the threads, in
   // bounded time. Idempotent.
   void Stop();

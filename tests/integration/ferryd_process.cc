@@ -119,6 +119,13 @@ int FerrydProcess::kafka_port() const {
   return port;
 }
 
+std::vector<int> FerrydProcess::kafka_ports() const {
+  std::ifstream in(kafka_port_file_);
+  std::vector<int> ports;
+  for (int port = 0; in >> port;) ports.push_back(port);
+  return ports;
+}
+
 ::testing::AssertionResult FerrydProcess::Launch() {
   if (dir_.empty()) return ::testing::AssertionFailure() << "no temporary directory";
   if (access(FERRYD_PATH, X_OK) != 0) {

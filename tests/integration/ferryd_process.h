@@ -49,6 +49,8 @@ class FerrydProcess {
   int port() const { return port_; }
   // The Kafka listener's port (ferryd runs with --kafka-listen=127.0.0.1:0); 0 when unknown.
   int kafka_port() const;
+  // Every Kafka listener's port, in --kafka-listen's order (the port file's lines).
+  std::vector<int> kafka_ports() const;
   // "127.0.0.1:PORT" of the current process.
   std::string address() const;
   const std::string& dir() const { return dir_; }

@@ -86,15 +86,15 @@ TEST(FerrydProcessTest, RefusesAnAddressInUse) {
   const std::vector<Case> cases = {
       {"--listen=" + first.address(), "gRPC listener (--listen)"},
       {"--metrics-listen=127.0.0.1:" + metrics_port, "metrics listener (--metrics-listen)"},
-      {"--kafka-listen=127.0.0.1:" + std::to_string(first.kafka_port()), "Kafka clients"}};
+      {"--kafka-listen=127.0.0.1:" + std::to_string(first.kafka_port()),
+       "Kafka listener PLAINTEXT (--kafka-listen)"}};
   for (const Case& c : cases) {
     FerrydProcess second;
     const ::testing::AssertionResult started = second.Start({c.flag});
     ASSERT_FALSE(started) << c.flag;
     const std::string address = c.flag.substr(c.flag.find('=') + 1);
     EXPECT_TRUE(absl::StrContains(started.message(), c.listener)) << started.message();
-    EXPECT_TRUE(absl::StrContains(started.message(), "cannot listen on " + address) ||
-                absl::StrContains(started.message(), "on " + address + ": "))
+    EXPECT_TRUE(absl::StrContains(started.message(), "cannot listen on " + address))
         << started.message();
     EXPECT_TRUE(absl::StrContains(started.message(), "Address already in use"))
         << started.message();

@@ -641,5 +641,60 @@ TEST(KafkaServerTest, MetricsDescribeRequestsConnectionsAndBytes) {
   EXPECT_GT(Series(text, "ferry_kafka_bytes_sent_total"), 100);
 }
 
+// Two named listeners, as a Kubernetes pod has one for clients inside the cluster and one for
+// a NodePort: each client is told the advertised address of the listener it came in on, in
+// Metadata and FindCoordinator alike.
+TEST(KafkaServerTest, EachListenerAdvertisesItsOwnAddress) {
+  FerrydProcess ferryd;
+  ASSERT_TRUE(ferryd.Start({"--kafka-listen=INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
+                            "--kafka-advertise=EXTERNAL://203.0.113.7:30094,"
+                            "INTERNAL://ferry-0.ferry-headless.ns.svc.cluster.local:9092"}));
+  const std::vector<int> ports = ferryd.kafka_ports();
+  ASSERT_EQ(ports.size(), 2u);
+  ASSERT_NE(ports[0], ports[1]);
+  struct Want {
+    int port;
+    std::string host;
+    int32_t advertised_port;
+  };
+  for (const Want& want : {Want{ports[0], "ferry-0.ferry-headless.ns.svc.cluster.local", 9092},
+                           Want{ports[1], "203.0.113.7", 30094}}) {
+    KafkaConn conn;
+    ASSERT_TRUE(conn.Connect(want.port));
+    // Metadata v1 of no topics: its brokers.
+    std::string body;
+    Writer(&body).ArrayCount(0);
+    const std::optional<std::string> metadata = conn.Call(kMetadata, 1, body);
+    ASSERT_TRUE(metadata.has_value());
+    Reader m(*metadata);
+    ASSERT_EQ(m.ArrayCount(), 1);
+    m.Int32();  // node id
+    EXPECT_EQ(m.String(), want.host);
+    EXPECT_EQ(m.Int32(), want.advertised_port);
+    // FindCoordinator v0 of a group.
+    body.clear();
+    Writer(&body).String("g");
+    const std::optional<std::string> coordinator = conn.Call(kFindCoordinator, 0, body);
+    ASSERT_TRUE(coordinator.has_value());
+    Reader c(*coordinator);
+    EXPECT_EQ(c.Int16(), 0);
+    c.Int32();
+    EXPECT_EQ(c.String(), want.host);
+    EXPECT_EQ(c.Int32(), want.advertised_port);
+  }
+}
+
+// A mistake in the listener flags stops ferryd at once, before storage recovery, naming it.
+TEST(KafkaServerTest, AListenerMistakeStopsTheStart) {
+  FerrydProcess ferryd;
+  const ::testing::AssertionResult started = ferryd.Start(
+      {"--kafka-listen=A://127.0.0.1:0,B://127.0.0.1:0", "--kafka-advertise=broker.example:9092"});
+  ASSERT_FALSE(started);
+  EXPECT_NE(std::string(started.message()).find("names no listener"), std::string::npos)
+      << started.message();
+  EXPECT_NE(std::string(started.message()).find("exit code 2"), std::string::npos)
+      << started.message();
+}
+
 }  // namespace
 }  // namespace ferry::kafka

@@ -1,0 +1,91 @@
+// --kafka-listen and --kafka-advertise as Kafka's listeners and advertised.listeners.
+#include "server/kafka/listeners.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace ferry::kafka {
+namespace {
+
+TEST(KafkaListenersTest, OneUnnamedListenerIsPlaintext) {
+  auto l = ParseKafkaListeners("127.0.0.1:9092", "");
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].name, "PLAINTEXT");
+  EXPECT_EQ((*l)[0].host, "127.0.0.1");
+  EXPECT_EQ((*l)[0].port, 9092);
+  EXPECT_EQ((*l)[0].advertised_host, "");
+  EXPECT_EQ((*l)[0].advertised_port, 0);
+}
+
+TEST(KafkaListenersTest, UnnamedAdvertiseGoesToTheOnlyListener) {
+  auto l = ParseKafkaListeners("0.0.0.0:9092", "broker.example");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ((*l)[0].advertised_host, "broker.example");
+  EXPECT_EQ((*l)[0].advertised_port, 0);  // the bound port
+  l = ParseKafkaListeners("0.0.0.0:9092", "broker.example:19092");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ((*l)[0].advertised_port, 19092);
+}
+
+TEST(KafkaListenersTest, NamedListenersGetTheirOwnAdvertisedAddresses) {
+  auto l =
+      ParseKafkaListeners("INTERNAL://0.0.0.0:9092, EXTERNAL://:9094",
+                          "EXTERNAL://203.0.113.7:30094,INTERNAL://ferry-0.ferry-headless:9092");
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].name, "INTERNAL");
+  EXPECT_EQ((*l)[0].advertised_host, "ferry-0.ferry-headless");
+  EXPECT_EQ((*l)[0].advertised_port, 9092);
+  EXPECT_EQ((*l)[1].name, "EXTERNAL");
+  EXPECT_EQ((*l)[1].host, "");  // every interface
+  EXPECT_EQ((*l)[1].port, 9094);
+  EXPECT_EQ((*l)[1].advertised_host, "203.0.113.7");
+  EXPECT_EQ((*l)[1].advertised_port, 30094);
+}
+
+TEST(KafkaListenersTest, Ipv6LiteralsInBrackets) {
+  auto l = ParseKafkaListeners("PLAINTEXT://[::1]:0", "[2001:db8::1]:9092");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ((*l)[0].host, "::1");
+  EXPECT_EQ((*l)[0].port, 0);
+  EXPECT_EQ((*l)[0].advertised_host, "2001:db8::1");
+  EXPECT_EQ(JoinHostPort("::1", 9092), "[::1]:9092");
+  EXPECT_EQ(JoinHostPort("a.example", 9092), "a.example:9092");
+}
+
+TEST(KafkaListenersTest, EmptyListenTurnsTheDoorOff) {
+  auto l = ParseKafkaListeners("", "ignored.example");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_TRUE(l->empty());
+}
+
+TEST(KafkaListenersTest, MistakesNameTheFlagAndTheEntry) {
+  struct Case {
+    const char* listen;
+    const char* advertise;
+    const char* says;
+  };
+  for (const Case& c : {
+           Case{"127.0.0.1", "", "--kafka-listen: '127.0.0.1' needs a port"},
+           Case{"127.0.0.1:99999", "", "not 0..65535"},
+           Case{"internal://0.0.0.0:9092", "", "listener name"},
+           Case{"0.0.0.0:9092,0.0.0.0:9093", "", "two listeners are named PLAINTEXT"},
+           Case{"A://:1,A://:2", "", "two listeners are named A"},
+           Case{"A://:1,B://:2", "x.example", "names no listener"},
+           Case{"A://:1", "B://x.example", "names listener B"},
+           Case{"A://:1", "A://x.example,A://y.example", "advertised twice"},
+           Case{"::1:9092", "", "[brackets]"},
+           Case{"A://:1", "A://:1", "needs a host"},
+       }) {
+    auto l = ParseKafkaListeners(c.listen, c.advertise);
+    ASSERT_FALSE(l.ok()) << c.listen << " / " << c.advertise;
+    EXPECT_EQ(l.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(l.status().message().find(c.says), std::string::npos)
+        << c.listen << " / " << c.advertise << ": " << l.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace ferry::kafka
