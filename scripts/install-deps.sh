@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Ferry needs to build, test and run, only when missing.
 # Idempotent: when everything is present it takes a second and touches nothing.
+#   scripts/install-deps.sh               everything: build, tests, benchmarks, examples
+#   scripts/install-deps.sh --build-only  only what building ferryd needs (the image's build stage)
 set -euo pipefail
 
-PACKAGES=(
-  cmake g++ make ninja-build pkg-config ccache
+# Building ferryd and ferryctl (cmake -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF): the
+# compilers, gRPC and Protobuf, Abseil, RocksDB, prometheus-cpp over CivetWeb, Asio (the Kafka
+# listener), CLI11 (ferryctl), and the Kafka compression codecs.
+BUILD_PACKAGES=(
+  cmake g++ ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  librocksdb-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # The Kafka listener's sockets: standalone Asio, header-only.
-  libasio-dev
-  # ferryctl's command line and --help: CLI11, header-only.
-  libcli11-dev
+  librocksdb-dev prometheus-cpp-dev libcivetweb-dev libasio-dev libcli11-dev
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+)
+
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
+  make ccache libgtest-dev libgmock-dev libbenchmark-dev
   # Tests: promtool validates the /metrics exposition; Python checks the Grafana dashboard.
   prometheus python3
   # Examples: the Python one runs on Debian's gRPC and protobuf (stubs from grpc_python_plugin,
@@ -21,8 +28,8 @@ PACKAGES=(
   # Kafka front door tests: real Kafka clients (kafka-python, kcat on librdkafka); libFuzzer
   # targets for the Kafka decoders build with clang and its runtime.
   python3-kafka kcat clang libclang-rt-14-dev
-  # Kafka compression (server/kafka/compression.cc) and kafka-python's codecs for its tests.
-  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev python3-snappy python3-lz4 python3-zstandard
+  # kafka-python's compression codecs, for the Kafka tests.
+  python3-snappy python3-lz4 python3-zstandard
   # Consumer-group tests with the clients users run: librdkafka's Python binding and a Go
   # program on Sarama (built in GOPATH mode from Debian's source package).
   python3-confluent-kafka golang-go golang-github-shopify-sarama-dev
@@ -30,6 +37,13 @@ PACKAGES=(
   # charts in docs/performance.md, and librdkafka for kafka-bench (Ferry's Kafka door).
   nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox librdkafka-dev
 )
+
+build_only=0
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=1; PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -41,7 +55,7 @@ done
 # The Node.js example needs node and npm. They may come from outside Debian (NodeSource's
 # nodejs package ships npm and conflicts with Debian's npm), so check the commands, not the
 # packages, and install Debian's only when one is missing.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ $build_only -eq 0 ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   missing+=(nodejs npm)
 fi
 

@@ -1,25 +1,32 @@
 // Checks that the Dockerfile, the manifests under deploy/kubernetes and the ferryd binary agree:
 //   image     the Dockerfile's stages, entrypoint, user, volume and stop signal
-//   flags     every flag passed (Dockerfile ENTRYPOINT/CMD, container command/args, FLAGS_*
-//             variables from the ConfigMap or env) exists in `ferryd --help` and is read
-//   ports     EXPOSE, --listen/--metrics-listen, ferryd's defaults, containerPorts, Services,
-//             probes, Prometheus annotations and the ServiceMonitor name the same ports
+//   flags     every FERRY_<FLAG> variable (Dockerfile ENV, ConfigMaps, container env) and every
+//             argument names a ferryd flag; helper variables are used by a $(reference)
+//   ports     EXPOSE, the listeners (gRPC, each Kafka listener, metrics), ferryd's defaults,
+//             containerPorts, Services, probes, Prometheus annotations and the ServiceMonitor
+//             name the same ports
+//   advertise for each kustomization (the base and every overlay): each Kafka listener
+//             advertises an address its clients reach: the pod's DNS name under the headless
+//             Service, a NodePort or LoadBalancer Service's port, or 127.0.0.1 through a
+//             port-forward
 //   policy    security context, resources, grace period, volume, replicas, image name
 //   libraries every non-libc shared library `ldd ferryd` lists comes from a package the runtime
 //             stage installs (dpkg -S on this Debian 12 machine), and no package is left over
-//   run       ferryd started with the image's command line and the ConfigMap's environment
-//             (on 127.0.0.1, free ports, a temp dir) serves /readyz and /metrics, passes the
-//             image's HEALTHCHECK, and exits 0 on SIGTERM; and each numeric or boolean FLAGS_*
-//             variable really reaches ferryd
+//   run       ferryd started with the image's environment and the pod's (on 127.0.0.1, free
+//             ports, a temp dir) serves /readyz and /metrics, passes the image's HEALTHCHECK,
+//             tells Kafka clients on each listener the address the manifests advertise, and
+//             exits 0 on SIGTERM; and each numeric or boolean FERRY_* variable really reaches
+//             ferryd
 // Usage: node consistency_check.mjs <repo root> <ferryd>
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
-  ENV_FLAGS, Report, aptInstalls, envFlagNames, execForm, ferrydFlags, flagValue, lastInstruction,
-  loadDeployDir, parseDockerfile, parseFlagArgs, parseHostPort, selects,
+  Report, aptInstalls, execForm, ferrydFlags, flagValue, lastInstruction, loadDeployDir,
+  parseDockerfile, parseFlagArgs, parseHostPort, selects,
 } from "./lib.mjs";
 
 const [rootArg, ferrydArg] = process.argv.slice(2);
@@ -32,36 +39,100 @@ const ferryd = path.resolve(ferrydArg);
 const report = new Report("deploy consistency checks");
 
 // Flags that only make sense per process, never in an image or a manifest.
-const LOCAL_ONLY_FLAGS = new Set(["port-file", "metrics-port-file"]);
-// Addresses and the data directory are the image's contract with the manifests (ports, volume):
-// they must not be movable from the ConfigMap.
-const FIXED_FLAGS = new Set(["listen", "metrics-listen", "data-dir"]);
+const LOCAL_ONLY_FLAGS = new Set(["port-file", "metrics-port-file", "kafka-port-file"]);
 // Packages `ldd ferryd` may show that the runtime stage must not list: the C library.
 const BASE_LIBRARY_PACKAGES = new Set(["libc6"]);
+// What the checks substitute for the downward API: the namespace is whatever `-n` says.
+const CHECK_NAMESPACE = "ns-of-the-check";
+const CHECK_NODE_IP = "192.0.2.10";
 
 const ferrydHelp = ferrydFlags(ferryd);
-const dashed = (envName) => envName.replaceAll("_", "-");
+// "kafka-listen" -> "FERRY_KAFKA_LISTEN", as ferryd's server/config/env_flags.cc names them.
+const envNameOf = (flag) => `FERRY_${flag.toUpperCase().replaceAll("-", "_")}`;
+const flagOfEnv = new Map([...ferrydHelp.keys()].map((f) => [envNameOf(f), f]));
 
 // --- inputs ---------------------------------------------------------------------------------
 const stages = parseDockerfile(path.join(root, "Dockerfile"));
 const buildStage = stages[0];
 const runtime = stages[stages.length - 1];
-const { kustomizations, objects } = loadDeployDir(path.join(root, "deploy", "kubernetes"));
-const ofKind = (kind) => objects.filter((o) => o.obj.kind === kind).map((o) => o.obj);
+const deployDir = path.join(root, "deploy", "kubernetes");
+const { kustomizations, objects } = loadDeployDir(deployDir);
 
-const statefulSets = ofKind("StatefulSet");
-if (stages.length < 2 || statefulSets.length !== 1) {
+// Each kustomization's objects as kubectl apply -k would make them: its resources (files, and
+// directories through their kustomization), then its configMapGenerator (only behavior
+// replace/merge/create with disableNameSuffixHash, which the schema check allows).
+function resolveKustomization(k, stack = []) {
+  const dir = path.dirname(k.file);
+  const problems = [];
+  if (stack.includes(k.file)) return { objs: [], problems: [`${k.file}: resources loop`] };
+  let objs = [];
+  for (const r of k.obj.resources ?? []) {
+    const p = path.resolve(dir, r);
+    if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
+      const sub = kustomizations.find((x) => path.dirname(x.file) === p);
+      if (!sub) {
+        problems.push(`${path.relative(root, k.file)}: resource ${r} has no kustomization`);
+        continue;
+      }
+      const got = resolveKustomization(sub, [...stack, k.file]);
+      objs.push(...got.objs);
+      problems.push(...got.problems);
+    } else {
+      objs.push(...objects.filter((o) => o.file === p).map((o) => ({ ...o, obj: structuredClone(o.obj) })));
+    }
+  }
+  for (const g of k.obj.configMapGenerator ?? []) {
+    const data = Object.fromEntries((g.literals ?? []).map((l) => {
+      const eq = l.indexOf("=");
+      return [l.slice(0, eq), l.slice(eq + 1)];
+    }));
+    const made = { apiVersion: "v1", kind: "ConfigMap",
+      metadata: { name: g.name, labels: g.options?.labels ?? {} }, data };
+    const at = objs.findIndex((o) => o.obj.kind === "ConfigMap" && o.obj.metadata?.name === g.name);
+    const behavior = g.behavior ?? "create";
+    if (behavior === "create") {
+      if (at >= 0) problems.push(`configMapGenerator ${g.name}: exists already; use behavior replace`);
+      objs.push({ file: k.file, index: 0, obj: made });
+    } else if (at < 0) {
+      problems.push(`configMapGenerator ${g.name}: behavior ${behavior}, but no such ConfigMap`);
+    } else if (behavior === "replace") {
+      objs[at] = { file: k.file, index: 0, obj: made };
+    } else {
+      objs[at].obj.data = { ...(objs[at].obj.data ?? {}), ...data };
+    }
+  }
+  objs = objs.filter((o) => o.obj);
+  return { objs, problems };
+}
+const baseKustomization = kustomizations.find((k) => path.dirname(k.file) === deployDir);
+if (!baseKustomization) {
+  report.fail("inputs", "deploy/kubernetes has no kustomization.yaml");
+  process.exit(report.finish());
+}
+const variants = kustomizations.map((k) => ({ name: path.relative(root, path.dirname(k.file)),
+  ...resolveKustomization(k) }));
+report.expect("inputs: every kustomization resolves", variants.flatMap((v) => v.problems));
+const base = variants.find((v) => v.name === path.relative(root, deployDir));
+const ofKindIn = (objs, kind) => objs.filter((o) => o.obj.kind === kind).map((o) => o.obj);
+// Objects of a kind across every kustomization (a ServiceMonitor lives in an overlay).
+const ofKind = (kind) => ofKindIn(objects, kind);
+
+const statefulSets = ofKindIn(base.objs, "StatefulSet");
+if (stages.length < 2 || statefulSets.length !== 1 ||
+    ofKind("StatefulSet").length !== 1) {
   report.fail("inputs", [
     stages.length < 2 ? "the Dockerfile needs a build stage and a runtime stage" : null,
-    statefulSets.length !== 1
-      ? `deploy/kubernetes needs exactly one StatefulSet (found ${statefulSets.length})` : null,
-  ]);
+    statefulSets.length !== 1 || ofKind("StatefulSet").length !== 1
+      ? `deploy/kubernetes needs exactly one StatefulSet (found ${ofKind("StatefulSet").length})`
+      : null,
+  ].filter(Boolean));
   process.exit(report.finish());
 }
 const sts = statefulSets[0];
 const pod = sts.spec?.template ?? {};
 const podLabels = pod.metadata?.labels ?? {};
 const podSpec = pod.spec ?? {};
+const podName = `${sts.metadata?.name}-0`;
 
 // The container that runs ferryd: its image is one the kustomizations set (or named ferryd).
 const imageRepo = (image) => String(image ?? "").replace(/@.*$/, "").replace(/:[^/:]*$/, "");
@@ -83,48 +154,98 @@ const argv = container.command
   ? [...container.command, ...(container.args ?? [])]
   : [...(entrypoint ?? []), ...(container.args ?? cmd)];
 const { flags: argFlags, others: positional } = parseFlagArgs(argv.slice(1));
-const envNames = envFlagNames(argFlags);
-const effective = (name) => flagValue(argFlags, name) ?? ferrydHelp.get(name);
 
-// FLAGS_* variables the container gets: [{name, value, source}] (value null when not literal).
-const configMaps = new Map(ofKind("ConfigMap").map((c) => [c.metadata?.name, c]));
-const envVars = [];
-const missingConfigMaps = [];
-for (const from of container.envFrom ?? []) {
-  if (from.configMapRef) {
-    const cm = configMaps.get(from.configMapRef.name);
+// The image's ENV, in the KEY=value form: Map name -> value.
+const imageEnv = new Map();
+const imageEnvProblems = [];
+for (const ins of runtime.instructions.filter((i) => i.keyword === "ENV")) {
+  for (const word of ins.args.split(/\s+/).filter(Boolean)) {
+    const eq = word.indexOf("=");
+    if (eq <= 0) imageEnvProblems.push(`ENV ${ins.args}: write KEY=value pairs`);
+    else imageEnv.set(word.slice(0, eq), word.slice(eq + 1));
+  }
+}
+
+// The environment Kubernetes gives the container in one kustomization: envFrom, then env in
+// order, $(VAR) expanded from what is defined before, the downward API and configMapKeyRef
+// resolved. [{name, value, source}] (value null when not knowable here) and problems.
+function containerEnv(objs) {
+  const configMaps = new Map(ofKindIn(objs, "ConfigMap").map((c) => [c.metadata?.name, c]));
+  const vars = [];
+  const problems = [];
+  const known = new Map();
+  const set = (name, value, source) => {
+    vars.push({ name, value, source });
+    known.set(name, value);
+  };
+  for (const from of container.envFrom ?? []) {
+    const cm = from.configMapRef ? configMaps.get(from.configMapRef.name) : null;
     if (!cm) {
-      missingConfigMaps.push(from.configMapRef.name);
+      problems.push(from.configMapRef ? `envFrom names ConfigMap ${from.configMapRef.name}, ` +
+        "which is not in deploy/kubernetes" : "envFrom other than a ConfigMap: not checkable");
       continue;
     }
     for (const [k, v] of Object.entries(cm.data ?? {})) {
-      envVars.push({ name: `${from.prefix ?? ""}${k}`, value: String(v),
-        source: `ConfigMap ${cm.metadata.name}` });
+      set(`${from.prefix ?? ""}${k}`, String(v), `ConfigMap ${cm.metadata.name}`);
     }
-  } else {
-    envVars.push({ name: null, value: null, source: "envFrom other than a ConfigMap" });
   }
+  const downward = { "metadata.name": podName, "metadata.namespace": CHECK_NAMESPACE,
+    "status.hostIP": CHECK_NODE_IP, "status.podIP": "192.0.2.20", "spec.nodeName": "node-0" };
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) {
+      const value = String(e.value).replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name) => {
+        if (!known.has(name)) {
+          problems.push(`env ${e.name}: $(${name}) is not defined before it (Kubernetes leaves ` +
+              "it unexpanded)");
+          return whole;
+        }
+        return known.get(name) ?? whole;
+      });
+      set(e.name, value, "container env");
+    } else if (e.valueFrom?.fieldRef) {
+      const v = downward[e.valueFrom.fieldRef.fieldPath];
+      if (v === undefined) problems.push(`env ${e.name}: fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
+      set(e.name, v ?? null, "container env (downward API)");
+    } else if (e.valueFrom?.configMapKeyRef) {
+      const ref = e.valueFrom.configMapKeyRef;
+      const v = configMaps.get(ref.name)?.data?.[ref.key];
+      if (v === undefined) problems.push(`env ${e.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
+      set(e.name, v === undefined ? null : String(v), `ConfigMap ${ref.name} key ${ref.key}`);
+    } else {
+      set(e.name, null, "container env (not checkable)");
+    }
+  }
+  return { vars, problems, configMaps };
 }
-for (const e of container.env ?? []) {
-  envVars.push({ name: e.name, value: e.value ?? null, source: "container env" });
-}
-// A FLAGS_ variable is read when ferryd's --tryfromenv/--fromenv list names it.
-const envFlag = (name) => /^FLAGS_(.+)$/.exec(name ?? "")?.[1];
-const envValue = (flagName) => {
-  const hit = envVars.filter((e) => envFlag(e.name) === flagName.replaceAll("-", "_"));
-  return hit.length > 0 ? hit[hit.length - 1].value : undefined;
+const baseEnv = containerEnv(base.objs);
+const envVars = baseEnv.vars;
+// A flag's value in the container: an argument, else the pod's environment, else the image's,
+// else ferryd's default.
+const valueIn = (vars, flag) => {
+  const fromArgs = flagValue(argFlags, flag);
+  if (fromArgs !== undefined) return fromArgs;
+  const hit = vars.filter((e) => e.name === envNameOf(flag));
+  if (hit.length > 0) return hit[hit.length - 1].value;
+  return imageEnv.get(envNameOf(flag)) ?? ferrydHelp.get(flag);
 };
-// The value ferryd ends up with, given how the image passes it (argument, then environment).
-const configured = (name) => envValue(name) ?? effective(name);
+const effective = (flag) => valueIn(envVars, flag);
+const configured = effective;
 
 // --- image ----------------------------------------------------------------------------------
 {
   const problems = [];
-  if (buildStage.from !== "debian:bookworm") {
-    problems.push(`build stage is FROM ${buildStage.from}, want debian:bookworm`);
+  // FROM ${NAME} takes the default of an ARG before the first FROM (a --build-arg may swap the
+  // base for one made here, as tests/image_test.sh does; the default is what users get).
+  const text = fs.readFileSync(path.join(root, "Dockerfile"), "utf8");
+  const globalArgs = new Map([...text.slice(0, text.search(/^FROM\s/m)).matchAll(
+    /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)\s*$/gm)].map((m) => [m[1], m[2]]));
+  const from = (stage) => String(stage.from ?? "").replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
+      (whole, name) => globalArgs.get(name) ?? whole);
+  if (from(buildStage) !== "debian:bookworm") {
+    problems.push(`build stage is FROM ${from(buildStage)}, want debian:bookworm`);
   }
-  if (runtime.from !== "debian:bookworm-slim") {
-    problems.push(`runtime stage is FROM ${runtime.from}, want debian:bookworm-slim`);
+  if (from(runtime) !== "debian:bookworm-slim") {
+    problems.push(`runtime stage is FROM ${from(runtime)}, want debian:bookworm-slim`);
   }
   const buildRuns = buildStage.instructions.filter((i) => i.keyword === "RUN")
       .map((i) => i.args).join(" && ");
@@ -170,68 +291,72 @@ const dataDir = effective("data-dir");
 }
 
 // --- flags ----------------------------------------------------------------------------------
-const unknownFlags = (list) => list.filter((f) => !ferrydHelp.has(f.name) && !ENV_FLAGS.has(f.name))
-    .map((f) => `${f.arg}: ferryd has no --${f.name}`);
-report.expect("flags: the container's command line (Dockerfile ENTRYPOINT/CMD, container " +
-    "command/args) uses only ferryd's flags",
-    [...unknownFlags(argFlags),
+report.expect("flags: the container's arguments (Dockerfile ENTRYPOINT/CMD, container " +
+    "command/args) are ferryd's flags",
+    [...argFlags.filter((f) => !ferrydHelp.has(f.name)).map((f) => `${f.arg}: ferryd has no --${f.name}`),
       ...positional.map((a) => `"${a}": ferryd takes --name=value flags only`),
       ...argFlags.filter((f) => LOCAL_ONLY_FLAGS.has(f.name)).map((f) =>
-        `${f.arg}: a local-run flag, meaningless in a container`)]);
-report.expect("flags: --tryfromenv/--fromenv name ferryd flags, spelled with underscores",
-    envNames.flatMap((n) => [
-      /^[a-z0-9_]+$/.test(n) ? null
-        : `"${n}": write ${n.replaceAll("-", "_")}; Abseil does not turn dashes into underscores`,
-      ferrydHelp.has(dashed(n)) ? null : `"${n}": ferryd has no --${dashed(n)}`,
-      FIXED_FLAGS.has(dashed(n)) ? `"${n}": fixed by the image (ports, volume); not from env`
-        : null,
-    ]).filter(Boolean));
+        `${f.arg}: a local-run flag, meaningless in a container`),
+      ...argFlags.filter((f) => ["fromenv", "tryfromenv", "flagfile"].includes(f.name)).map((f) =>
+        `${f.arg}: ferryd reads FERRY_<FLAG> variables for every flag; drop it`)]);
 {
-  const problems = missingConfigMaps.map((n) => `envFrom names ConfigMap ${n}, which is not in ` +
-      "deploy/kubernetes");
-  const tryAt = argFlags.findLastIndex((f) => ENV_FLAGS.has(f.name));
-  for (const e of envVars) {
-    if (e.name === null) {
-      problems.push(`${e.source}: not checkable; use a ConfigMap`);
-      continue;
+  const problems = [...imageEnvProblems];
+  for (const [name] of imageEnv) {
+    if (!flagOfEnv.has(name)) problems.push(`Dockerfile ENV ${name}: ferryd has no such flag`);
+    else if (LOCAL_ONLY_FLAGS.has(flagOfEnv.get(name))) {
+      problems.push(`Dockerfile ENV ${name}: a local-run flag, meaningless in an image`);
     }
-    const flag = envFlag(e.name);
-    if (flag === undefined) {
-      if (e.source.startsWith("ConfigMap")) {
-        problems.push(`${e.source}: ${e.name} is not FLAGS_<flag>; ferryd reads nothing else`);
-      }
-      continue;
-    }
-    if (!ferrydHelp.has(dashed(flag))) {
-      problems.push(`${e.source}: ${e.name}: ferryd has no --${dashed(flag)}`);
-    } else if (!envNames.includes(flag)) {
-      problems.push(`${e.source}: ${e.name} is ignored: "${flag}" is not in the image's ` +
-          "--tryfromenv list (Dockerfile ENTRYPOINT)");
-    }
-    const later = argFlags.slice(tryAt + 1).find((f) => f.name === dashed(flag));
-    if (later) problems.push(`${e.source}: ${e.name} is overridden by the argument ${later.arg}`);
   }
-  const used = new Set((container.envFrom ?? []).map((f) => f.configMapRef?.name));
-  for (const name of configMaps.keys()) {
-    if (!used.has(name)) problems.push(`ConfigMap ${name} is not used by the ferryd container`);
-  }
-  report.expect("flags: every FLAGS_* variable (ConfigMap, env) is a ferryd flag that the " +
-      "image's --tryfromenv reads", problems);
+  report.expect("flags: every FERRY_ variable in the Dockerfile's ENV is a ferryd flag", problems);
 }
-{
-  const reachable = new Set([...argFlags.map((f) => f.name), ...envNames.map(dashed)]);
-  const rest = [...ferrydHelp.keys()].filter((f) => !reachable.has(f) && !LOCAL_ONLY_FLAGS.has(f));
-  if (rest.length > 0) {
-    report.note(`ferryd flags the ConfigMap cannot set (not in the image's --tryfromenv): ` +
-        `${rest.map((f) => `--${f}`).join(" ")}`);
+for (const v of variants) {
+  const { vars, problems } = containerEnv(v.objs);
+  const referenced = new Set((container.env ?? []).flatMap((e) =>
+    [...String(e.value ?? "").matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((m) => m[1])));
+  for (const e of vars) {
+    if (e.name.startsWith("FERRY_")) {
+      const flag = flagOfEnv.get(e.name);
+      if (flag === undefined) {
+        problems.push(`${e.source}: ${e.name}: ferryd has no --${e.name.slice(6).toLowerCase()
+            .replaceAll("_", "-")} (ferryd --help lists each flag's variable)`);
+      } else if (LOCAL_ONLY_FLAGS.has(flag)) {
+        problems.push(`${e.source}: ${e.name}: a local-run flag, meaningless in a container`);
+      } else {
+        const arg = argFlags.find((f) => f.name === flag);
+        if (arg) problems.push(`${e.source}: ${e.name} is overridden by the argument ${arg.arg}`);
+      }
+    } else if (e.source.startsWith("ConfigMap") && e.source.includes("ferry-flags")) {
+      problems.push(`${e.source}: ${e.name} is not FERRY_<FLAG>; ferryd reads nothing else`);
+    } else if (!referenced.has(e.name)) {
+      problems.push(`${e.source}: ${e.name} is neither a FERRY_ flag nor used by a $(${e.name}) ` +
+          "reference: nothing reads it");
+    }
   }
+  const used = new Set([...(container.envFrom ?? []).map((f) => f.configMapRef?.name),
+    ...(container.env ?? []).map((e) => e.valueFrom?.configMapKeyRef?.name)]);
+  for (const cm of ofKindIn(v.objs, "ConfigMap")) {
+    if (!used.has(cm.metadata?.name)) {
+      problems.push(`ConfigMap ${cm.metadata?.name} is not used by the ferryd container`);
+    }
+  }
+  report.expect(`flags (${v.name}): every variable the container gets is a ferryd flag or feeds ` +
+      "one, every ConfigMap is used", problems);
 }
 
 // --- ports ----------------------------------------------------------------------------------
+// --kafka-listen as ferryd parses it (server/kafka/listeners.cc): [NAME://]host:port,...
+const parseListeners = (text, needPort) => String(text ?? "").split(",").map((s) => s.trim())
+    .filter(Boolean).map((item) => {
+      const m = /^(?:([A-Z0-9_]+):\/\/)?(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(item);
+      if (!m || (needPort && m[3] === undefined)) return { item, bad: true };
+      return { item, name: m[1] ?? "PLAINTEXT", host: m[2], port: m[3] === undefined ? null
+        : Number(m[3]) };
+    });
 const defaultGrpc = parseHostPort(ferrydHelp.get("listen"));
 const defaultMetrics = parseHostPort(ferrydHelp.get("metrics-listen"));
 const grpcAddr = parseHostPort(effective("listen"));
 const metricsAddr = parseHostPort(effective("metrics-listen"));
+const kafkaListeners = parseListeners(effective("kafka-listen"), true);
 {
   const problems = [];
   for (const [flag, addr, def] of [["listen", grpcAddr, defaultGrpc],
@@ -248,18 +373,35 @@ const metricsAddr = parseHostPort(effective("metrics-listen"));
           `${ferrydHelp.get(flag)}`);
     }
   }
-  report.expect("ports: the image listens on ferryd's default ports on all interfaces",
-      problems);
+  if (kafkaListeners.length === 0) problems.push("--kafka-listen is empty: no Kafka client can connect");
+  const names = new Set();
+  for (const l of kafkaListeners) {
+    if (l.bad) {
+      problems.push(`--kafka-listen entry "${l.item}" is not [NAME://]host:port`);
+      continue;
+    }
+    if (names.has(l.name)) problems.push(`--kafka-listen names ${l.name} twice`);
+    names.add(l.name);
+    if (!["", "0.0.0.0", "[::]"].includes(l.host)) {
+      problems.push(`Kafka listener ${l.name} listens on ${l.host}; Services need 0.0.0.0`);
+    }
+  }
+  report.expect("ports: the image listens on all interfaces (gRPC and metrics on ferryd's " +
+      "default ports, every Kafka listener)", problems);
 }
-if (grpcAddr === null || metricsAddr === null) process.exit(report.finish());
+if (grpcAddr === null || metricsAddr === null || kafkaListeners.some((l) => l.bad)) {
+  process.exit(report.finish());
+}
 const grpcPort = grpcAddr.port;
 const metricsPort = metricsAddr.port;
-const wanted = [grpcPort, metricsPort].sort((a, b) => a - b).join(" ");
+const listenPorts = [grpcPort, metricsPort, ...kafkaListeners.map((l) => l.port)];
+const wanted = [...listenPorts].sort((a, b) => a - b).join(" ");
+const listenersText = "--listen, --metrics-listen and each --kafka-listen listener";
 {
   const exposed = runtime.instructions.filter((i) => i.keyword === "EXPOSE")
       .flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.replace(/\/tcp$/i, "")));
   const got = [...exposed].sort((a, b) => a - b).join(" ");
-  report.expect("ports: Dockerfile EXPOSE = --listen and --metrics-listen ports", got === wanted
+  report.expect(`ports: Dockerfile EXPOSE = the ports of ${listenersText}`, got === wanted
     ? [] : [`EXPOSE ${got}, want ${wanted}`]);
 }
 const healthcheck = lastInstruction(runtime, "HEALTHCHECK");
@@ -272,7 +414,7 @@ const containerPorts = container.ports ?? [];
 const portByName = new Map(containerPorts.filter((p) => p.name).map((p) => [p.name, p]));
 {
   const got = containerPorts.map((p) => p.containerPort).sort((a, b) => a - b).join(" ");
-  report.expect("ports: containerPorts = --listen and --metrics-listen ports", got === wanted ? []
+  report.expect(`ports: containerPorts = the ports of ${listenersText}`, got === wanted ? []
     : [`containerPorts ${got}, want ${wanted}`]);
 }
 // A port reference (Service targetPort, probe port) as the container port number it reaches.
@@ -351,6 +493,94 @@ const services = ofKind("Service");
   report.expect("ports: Services select the pod and map each port to the same container port",
       problems);
 }
+// --- advertise ------------------------------------------------------------------------------
+// Kafka clients bootstrap from any address, then connect to what Metadata advertises for the
+// listener they came in on. For each kustomization, every listener's advertised address must be
+// one its clients reach: the pod's DNS name under the StatefulSet's headless Service (port: the
+// listener's own), a NodePort (port: the nodePort) or LoadBalancer (port: the Service port)
+// Service reaching the listener, or 127.0.0.1 with the listener's port for a port-forward.
+const podDnsNames = [`${podName}.${sts.spec?.serviceName}.${CHECK_NAMESPACE}.svc.cluster.local`,
+  `${podName}.${sts.spec?.serviceName}.${CHECK_NAMESPACE}.svc`];
+const advertisedIn = (vars) => {
+  const out = new Map();
+  for (const a of parseListeners(valueIn(vars, "kafka-advertise"), false)) {
+    if (a.bad) out.set(`bad:${a.item}`, a);
+    else out.set(a.name, a);
+  }
+  // One unnamed entry belongs to the only listener.
+  if (kafkaListeners.length === 1 && out.has("PLAINTEXT") && kafkaListeners[0].name !== "PLAINTEXT") {
+    out.set(kafkaListeners[0].name, out.get("PLAINTEXT"));
+    out.delete("PLAINTEXT");
+  }
+  return out;
+};
+const advertisedBase = advertisedIn(envVars);
+for (const v of variants) {
+  const problems = [];
+  const { vars } = containerEnv(v.objs);
+  const advertised = advertisedIn(vars);
+  const services = ofKindIn(v.objs, "Service").filter((s) => selects(s.spec?.selector, podLabels));
+  for (const [key, a] of advertised) {
+    if (a.bad) problems.push(`--kafka-advertise entry "${a.item}" is not [NAME://]host[:port]`);
+    else if (!kafkaListeners.some((l) => l.name === key)) {
+      problems.push(`--kafka-advertise names ${key}, which --kafka-listen does not have`);
+    }
+  }
+  let inCluster = 0;
+  for (const l of kafkaListeners) {
+    const a = advertised.get(l.name);
+    if (!a) {
+      problems.push(`listener ${l.name} advertises 127.0.0.1 (nothing in --kafka-advertise): ` +
+          "clients in other pods cannot follow it");
+      continue;
+    }
+    if (a.host === null || a.host.includes("$(")) {
+      problems.push(`listener ${l.name} advertises "${a.item}", which is not resolved here`);
+      continue;
+    }
+    const port = a.port ?? l.port;
+    const reach = [];
+    if (podDnsNames.includes(a.host)) {
+      inCluster++;
+      if (port !== l.port) {
+        reach.push(`the pod DNS name ${a.host} reaches the pod's own port ${l.port}, not ${port}`);
+      }
+    } else if (["127.0.0.1", "localhost"].includes(a.host)) {
+      if (port !== l.port) {
+        reach.push(`127.0.0.1:${port} (a port-forward) must keep the listener's port ${l.port}`);
+      }
+    } else {
+      const hits = services.flatMap((s) => (s.spec?.ports ?? []).filter((p) =>
+        resolvePort(p.targetPort ?? p.port) === l.port).map((p) => ({ s, p })));
+      const ok = hits.some(({ s, p }) => (s.spec?.type === "NodePort" && p.nodePort === port) ||
+          (s.spec?.type === "LoadBalancer" && (p.port === port)));
+      if (!ok) {
+        reach.push(`${a.host}:${port}: no NodePort or LoadBalancer Service reaches container ` +
+            `port ${l.port} on port ${port}` + (hits.length > 0 ? ` (found ${hits.map(({ s, p }) =>
+              `${s.metadata?.name} ${s.spec?.type ?? "ClusterIP"} ${p.nodePort ?? p.port}`)
+                .join(", ")})` : ""));
+      }
+    }
+    problems.push(...reach.map((r) => `listener ${l.name}: ${r}`));
+  }
+  if (inCluster === 0) {
+    problems.push(`no listener advertises the pod's DNS name (${podDnsNames[0]} with ` +
+        "$(POD_NAME) and $(POD_NAMESPACE) from the downward API): clients in the cluster have " +
+        "no address to follow");
+  }
+  const bootstrap = services.filter((s) => (s.spec?.type ?? "ClusterIP") === "ClusterIP" &&
+      s.spec?.clusterIP !== "None" && (s.spec?.ports ?? []).some((p) => {
+    const target = resolvePort(p.targetPort ?? p.port);
+    return kafkaListeners.some((l) => l.port === target &&
+        podDnsNames.includes(advertised.get(l.name)?.host));
+  }));
+  if (bootstrap.length === 0) {
+    problems.push("no ClusterIP Service exposes the in-cluster Kafka listener for bootstrap");
+  }
+  report.expect(`advertise (${v.name}): each Kafka listener advertises an address its ` +
+      "clients reach", problems);
+}
+
 const annotations = pod.metadata?.annotations ?? {};
 const metricsPath = annotations["prometheus.io/path"] ?? "/metrics";
 report.expect("ports: Prometheus annotations name the metrics port and path", [
@@ -541,19 +771,50 @@ const get = (port, urlPath) => new Promise((resolve) => {
   req.on("timeout", () => req.destroy(new Error("timeout")));
   req.on("error", (e) => resolve({ status: 0, body: e.message }));
 });
-// The environment Kubernetes gives the container: literal env and ConfigMap values, nothing else.
-const podEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+// The container's environment: the image's ENV, then what Kubernetes gives it (the downward API
+// as substituted above), nothing from this process but PATH.
+const podEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...Object.fromEntries(imageEnv) };
 for (const e of envVars) if (e.name && e.value !== null) podEnv[e.name] = e.value;
+// The same listeners on free ports of 127.0.0.1 (arguments win over the environment).
 const local = (dir) => [`--listen=127.0.0.1:0`, `--metrics-listen=127.0.0.1:0`,
-  `--kafka-listen=127.0.0.1:0`,
+  `--kafka-listen=${kafkaListeners.map((l) => `${l.name}://127.0.0.1:0`).join(",")}`,
   `--data-dir=${path.join(dir, "data")}`, `--port-file=${path.join(dir, "grpc.port")}`,
-  `--metrics-port-file=${path.join(dir, "metrics.port")}`];
+  `--metrics-port-file=${path.join(dir, "metrics.port")}`,
+  `--kafka-port-file=${path.join(dir, "kafka.port")}`];
+// Kafka Metadata v1 for no topics on 127.0.0.1:port: the first broker's host and port.
+const kafkaAdvertised = (port) => new Promise((resolve) => {
+  const clientId = Buffer.from("deploy-check");
+  const req = Buffer.alloc(4 + 2 + 2 + 4 + 2 + clientId.length + 4);
+  let o = req.writeInt32BE(req.length - 4, 0);
+  o = req.writeInt16BE(3, o);  // Metadata
+  o = req.writeInt16BE(1, o);  // v1
+  o = req.writeInt32BE(7, o);  // correlation id
+  o = req.writeInt16BE(clientId.length, o);
+  o += clientId.copy(req, o);
+  req.writeInt32BE(0, o);  // no topics
+  const sock = net.connect({ host: "127.0.0.1", port });
+  let got = Buffer.alloc(0);
+  const done = (v) => { sock.destroy(); resolve(v); };
+  sock.setTimeout(5000, () => done({ error: "no answer within 5 s" }));
+  sock.on("error", (e) => done({ error: e.message }));
+  sock.on("connect", () => sock.write(req));
+  sock.on("data", (c) => {
+    got = Buffer.concat([got, c]);
+    if (got.length < 4 || got.length < 4 + got.readInt32BE(0)) return;
+    let p = 8;  // size, correlation id
+    if (got.readInt32BE(p) < 1) return done({ error: "no brokers in Metadata" });
+    p += 4 + 4;  // count, node id
+    const hostLen = got.readInt16BE(p);
+    const host = got.subarray(p + 2, p + 2 + hostLen).toString("utf8");
+    done({ host, port: got.readInt32BE(p + 2 + hostLen) });
+  });
+});
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ferry-deploy-check-"));
 try {
   // Every numeric or boolean flag the ConfigMap sets, given a bad value, must make ferryd refuse
   // to start: proof that the variable reaches it.
-  const numeric = envVars.filter((e) => e.value !== null && envFlag(e.name) &&
-      /^(-?\d+|true|false)$/.test(ferrydHelp.get(dashed(envFlag(e.name))) ?? ""));
+  const numeric = envVars.filter((e) => e.value !== null && flagOfEnv.has(e.name) &&
+      /^(-?\d+|true|false)$/.test(ferrydHelp.get(flagOfEnv.get(e.name)) ?? ""));
   const ignored = [];
   for (const e of numeric) {
     const dir = fs.mkdtempSync(path.join(tmp, "probe-"));
@@ -561,7 +822,7 @@ try {
       env: { ...podEnv, [e.name]: "not-a-value" }, encoding: "utf8", timeout: 20000 });
     if (r.status === 0 || r.signal) ignored.push(`${e.name}=not-a-value did not stop ferryd`);
   }
-  report.expect(`run: ferryd reads each of the ${numeric.length} numeric/boolean FLAGS_* ` +
+  report.expect(`run: ferryd reads each of the ${numeric.length} numeric/boolean FERRY_* ` +
       "variables", ignored);
 
   const dir = fs.mkdtempSync(path.join(tmp, "run-"));
@@ -589,6 +850,19 @@ try {
     problems.push(exit ? `ferryd exited (${exit.code ?? exit.signal}) before serving`
       : "ferryd did not report ready on /readyz within 60 s");
   } else {
+    const kafkaPorts = fs.readFileSync(path.join(dir, "kafka.port"), "utf8").trim().split("\n")
+        .map(Number);
+    for (let i = 0; i < kafkaListeners.length; i++) {
+      const l = kafkaListeners[i];
+      const a = advertisedBase.get(l.name);
+      const want = a ? `${a.host}:${a.port ?? l.port}` : `127.0.0.1:${kafkaPorts[i]}`;
+      const got = await kafkaAdvertised(kafkaPorts[i]);
+      const gotText = got.error ?? `${got.host}:${got.port}`;
+      if (gotText !== want) {
+        problems.push(`Kafka listener ${l.name}: Metadata advertises ${gotText}, the manifests ` +
+            `say ${want}`);
+      }
+    }
     const metrics = await get(mport, metricsPath);
     if (metrics.status !== 200 || !metrics.body.includes("# TYPE")) {
       problems.push(`GET ${metricsPath} answered ${metrics.status}, not Prometheus text`);
@@ -618,7 +892,8 @@ try {
     problems.push(...stderr.trim().split("\n").slice(-8).map((l) => `stderr: ${l}`));
   }
   report.expect("run: the image's command line with the ConfigMap's environment serves " +
-      `/readyz and ${metricsPath}${healthcheck ? ", passes HEALTHCHECK" : ""} and exits 0 on ` +
+      `/readyz and ${metricsPath}${healthcheck ? ", passes HEALTHCHECK" : ""}, advertises on ` +
+      "each Kafka listener what the manifests say, and exits 0 on " +
       "SIGTERM", problems);
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
