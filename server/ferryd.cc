@@ -135,19 +135,18 @@ std::string BindError(const std::string& address) {
   addrinfo* res = nullptr;
   const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0) return std::string("cannot resolve: ") + gai_strerror(rc);
+  // The first address that refuses a bind says why; if every one binds now, it was freed
+  // between gRPC's attempt and this one.
   std::string error = "invalid address";
-  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+  bool refused = false;
+  for (addrinfo* a = res; a != nullptr && !refused; a = a->ai_next) {
     const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
     if (fd < 0) continue;
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      error = std::strerror(errno);
-    } else {
-      error = "the address was free again when checked";
-    }
+    refused = bind(fd, a->ai_addr, a->ai_addrlen) != 0;
+    error = refused ? std::strerror(errno) : "the address was free again when checked";
     close(fd);
-    if (error != "the address was free again when checked") break;
   }
   freeaddrinfo(res);
   return error;

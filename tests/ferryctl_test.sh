@@ -228,6 +228,23 @@ ctl topic add-partitions orders --add 1 | grep -q "now has 4 partitions"
 ctl topic add-partitions orders --partitions 5 | grep -q "now has 5 partitions"
 expect_fail 1 "partition" topic add-partitions orders --partitions 2
 
+step "--assignor: sent on join; a member asking another assignor than the group's is refused"
+timeout 60 "$FERRYCTL" consume events --group g-asg --assignor range >/dev/null 2>"$work/asg.err" &
+asg_pid=$!
+stable=""
+for _ in $(seq 1 150); do
+  if ctl group describe g-asg 2>/dev/null | grep -q '^group g-asg: state STABLE.*members 1'; then
+    stable=1
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$stable" ] || fail "the --assignor range member never made g-asg STABLE: $(cat "$work/asg.err")"
+expect_fail 1 "uses the range assignor" consume events --group g-asg --assignor roundrobin -e
+expect_usage consume events --group g-asg --assignor bogus
+kill "$asg_pid"
+wait "$asg_pid" 2>/dev/null || true
+
 step "group delete"
 ctl group delete g1 | grep -q "Deleted group 'g1'"
 expect_fail 4 "g1" group describe g1

@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
+#include "integration/http_get.h"
 #include "integration/test_client.h"
 
 namespace ferry::integration {
@@ -39,31 +40,6 @@ constexpr size_t kValueBytes = 1000;
 // 64 MiB tmpfs, 40 MiB of it a filler: RocksDB fills the rest within a few hundred publishes.
 constexpr int64_t kFillerBytes = 40 << 20;
 constexpr int kMaxPublishes = 5000;
-
-// The body of GET http://127.0.0.1:`port``path` (HTTP/1.0), or "" on an error.
-std::string HttpGetBody(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval tv{};
-  tv.tv_sec = 5;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[8192];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
-}
 
 // The value of an unlabelled metric in an exposition, or -1.
 double MetricValue(const std::string& exposition, const std::string& name) {

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "integration/ferryd_process.h"
+#include "integration/http_get.h"
 #include "integration/test_client.h"
 #include "kafka/kafka_conn.h"
 #include "kafka/kafka_requests.h"
@@ -149,29 +150,6 @@ std::unique_ptr<KafkaConn> Serving(int port) {
   auto c = std::make_unique<KafkaConn>();
   if (!c->Connect(port) || !ApiVersionsOk(*c)) return nullptr;
   return c;
-}
-
-// GET /metrics over HTTP/1.0; empty on failure.
-std::string Scrape(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string raw;
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[16384];
-      for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) raw.append(buf, n);
-    }
-  }
-  close(fd);
-  const size_t end = raw.find("\r\n\r\n");
-  return end == std::string::npos ? "" : raw.substr(end + 4);
 }
 
 // The value of the series `name{labels}` exactly as exposed (labels in exposition order);
@@ -610,7 +588,7 @@ TEST(KafkaServerTest, MetricsDescribeRequestsConnectionsAndBytes) {
   std::string text;
   const bool ok = WaitFor(
       [&] {
-        text = Scrape(metrics_port);
+        text = integration::HttpGetBody(metrics_port, "/metrics");
         return Series(text, "ferry_kafka_connections_open") == 1 &&
                Series(
                    text,
