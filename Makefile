@@ -11,7 +11,7 @@ else
   WERROR := OFF
 endif
 
-.PHONY: run test build configure deps clean format bench
+.PHONY: run test build configure deps clean format bench image-test
 
 run: build
 	exec $(BUILD_DIR)/ferryd --data-dir=$(CURDIR)/data
@@ -44,3 +44,9 @@ format:
 bench: configure
 	cmake --build $(BUILD_DIR) --target ferry_micro_bench ferry-bench nats-bench redis-bench -j$(JOBS)
 	BUILD_DIR=$(BUILD_DIR) bench/run.sh
+
+# The container image alone (also part of `make test`): podman builds the Dockerfile over a
+# Debian base made here with debootstrap, runs it and reaches gRPC, Kafka and metrics from
+# outside (tests/image_test.sh).
+image-test: build
+	tests/image_test.sh $(BUILD_DIR)

@@ -7,12 +7,12 @@ set -euo pipefail
 
 # Building ferryd and ferryctl (cmake -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF): the
 # compilers, gRPC and Protobuf, Abseil, RocksDB, prometheus-cpp over CivetWeb, Asio (the Kafka
-# listener), CLI11 (ferryctl), and the Kafka compression codecs.
+# listener), CLI11 (ferryctl), the Kafka compression codecs and OpenSSL (TLS).
 BUILD_PACKAGES=(
   cmake g++ ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev prometheus-cpp-dev libcivetweb-dev libasio-dev libcli11-dev
-  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev
 )
 
 PACKAGES=(
@@ -36,6 +36,9 @@ PACKAGES=(
   # make bench: the peers (NATS JetStream, Redis Streams), their C client libraries, the
   # charts in docs/performance.md, and librdkafka for kafka-bench (Ferry's Kafka door).
   nats-server redis-server libnats-dev libhiredis-dev gnuplot-nox librdkafka-dev
+  # make image-test: podman builds and runs the image over a base made with debootstrap (runc
+  # and slirp4netns where crun or netavark cannot run here).
+  podman debootstrap runc slirp4netns
 )
 
 build_only=0

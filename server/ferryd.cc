@@ -39,6 +39,7 @@
 #include "server/metrics/kafka_metrics.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/rpc_metrics.h"
+#include "server/security/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port; port 0 picks one)");
@@ -79,6 +80,20 @@ ABSL_FLAG(int32_t, group_revoke_grace_ms, 10000,
           "it (gRPC members that name no rebalance timeout) before it is removed from the group");
 ABSL_FLAG(int32_t, group_max_members, 1000, "Most members in one consumer group");
 ABSL_FLAG(int32_t, max_groups, 10000, "Most consumer groups with members");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC listener; with --tls-key it serves TLS only (1.2 "
+          "and later). Re-read every --tls-reload-interval-s: a rotated certificate serves new "
+          "connections without a restart");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert (unencrypted)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle that client certificates are verified against (mTLS); re-read as "
+          "--tls-cert is");
+ABSL_FLAG(std::string, tls_client_auth, "none",
+          "Client certificates on the TLS listener: none, request (verified against --tls-ca "
+          "when given, not required) or require (mTLS: a client without a certificate --tls-ca "
+          "signed is refused)");
+ABSL_FLAG(int32_t, tls_reload_interval_s, 10,
+          "How often the --tls-cert, --tls-key and --tls-ca files are re-read");
 ABSL_FLAG(std::string, kafka_listen, "127.0.0.1:9092",
           "Kafka wire-protocol listeners, as Kafka's listeners: [NAME://]host:port[,...] (port 0 "
           "picks one; a listener without a name is PLAINTEXT), e.g. "
@@ -183,6 +198,14 @@ int Run() {
   }
   log::SetLevel(level);
   // Checked before storage recovery, which may take long, so a typo fails at once.
+  absl::StatusOr<security::TlsConfig> tls =
+      security::ParseTlsFlags(absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                              absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_client_auth),
+                              absl::Seconds(absl::GetFlag(FLAGS_tls_reload_interval_s)));
+  if (!tls.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", std::string(tls.status().message()).c_str());
+    return 2;
+  }
   absl::StatusOr<std::vector<kafka::KafkaListener>> kafka_listeners = kafka::ParseKafkaListeners(
       absl::GetFlag(FLAGS_kafka_listen), absl::GetFlag(FLAGS_kafka_advertise));
   if (!kafka_listeners.ok()) {
@@ -268,7 +291,10 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen,
+                           security::TlsEnabled(*tls) ? security::GrpcServerCredentials(*tls)
+                                                      : grpc::InsecureServerCredentials(),
+                           &port);
   // gRPC turns SO_REUSEPORT on by default: a second broker on the same port would start and
   // take half of the connections. Off, a port in use is an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -411,7 +437,11 @@ int Run() {
     }
   }
   server->GetHealthCheckService()->SetServingStatus(true);
-  log::Event(log::Level::kInfo, "serving", {{"grpc_port", std::to_string(port)}});
+  log::Event(log::Level::kInfo, "serving",
+             {{"grpc_port", std::to_string(port)},
+              {"grpc_tls", !security::TlsEnabled(*tls)                          ? "off"
+                           : tls->client_auth == security::ClientAuth::kRequire ? "mtls"
+                                                                                : "on"}});
 
   // Signals were blocked in every thread; only this one takes them.
   sigset_t stop_signals;

@@ -208,7 +208,7 @@ std::vector<int> FerrydProcess::kafka_ports() const {
     absl::SleepFor(kPollInterval);
   }
 
-  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  channel_ = NewChannel();
   auto health = grpc::health::v1::Health::NewStub(channel_);
   std::string last_result = "no answer";
   while (true) {
@@ -306,7 +306,9 @@ std::string FerrydProcess::LogTail(size_t max_bytes) const {
 std::shared_ptr<grpc::Channel> FerrydProcess::NewChannel() const {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  if (!target_name_.empty()) args.SetSslTargetNameOverride(target_name_);
+  return grpc::CreateCustomChannel(
+      address(), credentials_ != nullptr ? credentials_ : grpc::InsecureChannelCredentials(), args);
 }
 
 std::unique_ptr<ferry::v1::Broker::Stub> FerrydProcess::broker() const {

@@ -68,6 +68,13 @@ class FerrydProcess {
   std::unique_ptr<grpc::health::v1::Health::Stub> health() const;
 
   void set_keep_dir(bool keep) { keep_dir_ = keep; }
+  // What channel() and NewChannel() connect with (default: plaintext); set before Start() for a
+  // broker serving TLS. `target_name`: the name the server certificate is checked against.
+  void set_channel_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                               std::string target_name = "") {
+    credentials_ = std::move(credentials);
+    target_name_ = std::move(target_name);
+  }
 
  private:
   ::testing::AssertionResult Launch();
@@ -87,6 +94,8 @@ class FerrydProcess {
   bool keep_dir_ = false;
   bool start_failed_ = false;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  std::string target_name_;
 };
 
 // Polls `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
