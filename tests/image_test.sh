@@ -55,6 +55,9 @@ trap cleanup EXIT
 probe="$("${PODMAN[@]}" info --format '{{.Host.OCIRuntime.Name}}' 2>&1)" ||
   skip "podman cannot start here: $probe"
 
+# apt's and debootstrap's words for a mirror it cannot reach.
+MIRROR_DOWN="Temporary failure resolving|Could not resolve|Could not connect|Connection timed out|Failed to fetch|Network is unreachable"
+
 # 1. A Debian 12 base from Debian's packages, once per cache.
 mkdir -p "$CACHE"
 if ! "${PODMAN[@]}" image exists "$BASE"; then
@@ -62,7 +65,12 @@ if ! "${PODMAN[@]}" image exists "$BASE"; then
     echo "== debootstrap bookworm into $CACHE/rootfs"
     rm -rf "$CACHE/rootfs"
     debootstrap --variant=minbase bookworm "$CACHE/rootfs" http://deb.debian.org/debian \
-      >"$CACHE/debootstrap.log" 2>&1 || fail "debootstrap failed: $(tail -5 "$CACHE/debootstrap.log")"
+      >"$CACHE/debootstrap.log" 2>&1 || {
+      if grep -Eq "$MIRROR_DOWN" "$CACHE/debootstrap.log"; then
+        skip "the Debian mirror is unreachable: $(grep -Em1 "$MIRROR_DOWN" "$CACHE/debootstrap.log")"
+      fi
+      fail "debootstrap failed: $(tail -5 "$CACHE/debootstrap.log")"
+    }
   fi
   echo "== podman import $BASE"
   tar -C "$CACHE/rootfs" -c . | "${PODMAN[@]}" import - "$BASE" >/dev/null 2>&1 ||
@@ -76,7 +84,13 @@ revision="$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 "${PODMAN[@]}" build "${RUN_OPTS[@]}" --network host --layers \
   --build-arg BUILD_BASE="$BASE" --build-arg RUNTIME_BASE="$BASE" \
   --build-arg FERRY_REVISION="$revision" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" \
-  >"$CACHE/build.log" 2>&1 || fail "podman build failed: $(tail -20 "$CACHE/build.log")"
+  >"$CACHE/build.log" 2>&1 || {
+  # The mirror, not the Dockerfile, when apt could not download: say so rather than fail.
+  if grep -Eq "$MIRROR_DOWN" "$CACHE/build.log"; then
+    skip "the Debian mirror is unreachable: $(grep -Em1 "$MIRROR_DOWN" "$CACHE/build.log")"
+  fi
+  fail "podman build failed: $(tail -20 "$CACHE/build.log")"
+}
 echo "ok    built in $(($(date +%s) - start)) s"
 
 version="$("${PODMAN[@]}" run --rm "${RUN_OPTS[@]}" --network none "$IMAGE" --version)"
