@@ -14,6 +14,8 @@
 #
 # Usage: tests/image_test.sh <build dir>
 set -euo pipefail
+# A write to a socket the peer reset is an error to handle, not a signal that ends the test.
+trap '' PIPE
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$(cd "${1:?usage: $0 <build dir>}" && pwd)"
@@ -111,9 +113,13 @@ CID="$("${PODMAN[@]}" run -d --name "$NAME" "${RUN_OPTS[@]}" "${NET_OPTS[@]}" \
   -e FERRY_KAFKA_ADVERTISE="EXTERNAL://127.0.0.1:$KAFKA" -e FERRY_DEFAULT_PARTITIONS=1 "$IMAGE")"
 ready=""
 for _ in $(seq 1 300); do
+  # The published port accepts before ferryd listens inside (slirp4netns forwards, then resets):
+  # a write may fail, and must only mean "not yet".
   if exec 3<>"/dev/tcp/127.0.0.1/$METRICS" 2>/dev/null; then
-    printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
-    if head -n 1 <&3 | grep -q ' 200 '; then ready=1; fi
+    if printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 2>/dev/null &&
+      head -n 1 <&3 2>/dev/null | grep -q ' 200 '; then
+      ready=1
+    fi
     exec 3>&-
   fi
   [ -n "$ready" ] && break

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/ferry/tls.h"
 
 namespace ferry {
 
@@ -58,6 +59,7 @@ enum class Assignor { kGroupDefault, kRange, kRoundRobin, kSticky };
 
 struct ConsumerOptions {
   std::string broker = "127.0.0.1:50051";
+  TlsOptions tls;  // plaintext unless tls.enabled
   std::string group;
   std::vector<std::string> topics;
   absl::Duration session_timeout = absl::Seconds(10);
@@ -131,7 +133,8 @@ class PartitionReader {
   // first Read.
   static absl::StatusOr<std::unique_ptr<PartitionReader>> Create(
       const std::string& broker, const std::string& topic, int32_t partition, Start start,
-      int64_t offset_or_timestamp = 0, OffsetReset reset = OffsetReset::kNone);
+      int64_t offset_or_timestamp = 0, OffsetReset reset = OffsetReset::kNone,
+      const TlsOptions& tls = {});
   virtual ~PartitionReader() = default;
   // Records, waiting up to `timeout` for the first; empty on timeout. An error (also the broker
   // going away: UNAVAILABLE) ends the reader: every later Read returns it.

@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/ferry/tls.h"
 
 namespace ferry {
 
@@ -56,6 +57,7 @@ struct RecordMetadata {
 
 struct ProducerOptions {
   std::string broker = "127.0.0.1:50051";
+  TlsOptions tls;  // plaintext unless tls.enabled
   absl::Duration linger = absl::Milliseconds(5);
   int batch_records = 1000;
   int64_t batch_bytes = 1 << 20;

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/ferry/tls.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ferry::internal {
@@ -19,13 +20,22 @@ inline constexpr absl::Duration kRpcTimeout = absl::Seconds(10);
 // A channel with its own connection (client objects do not share one), which reconnects
 // within about a second of a broker coming back: gRPC's default reconnect backoff grows to
 // two minutes, far too slow to follow a broker restart.
-inline std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
+inline std::shared_ptr<grpc::Channel> NewChannel(const std::string& target,
+                                                 const TlsOptions& tls = {}) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (!tls.enabled) {
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls.ca_pem;
+  ssl.pem_cert_chain = tls.cert_pem;
+  ssl.pem_private_key = tls.key_pem;
+  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
 }
 
 // absl::StatusCode and grpc::StatusCode share their numbering (google.rpc.Code).

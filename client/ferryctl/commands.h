@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/ferry/tls.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -21,6 +22,7 @@ namespace ferry::ctl {
 // What every command needs: where the broker is, how long a call may take, how to print.
 struct Context {
   std::string broker;
+  TlsOptions tls;  // --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name
   absl::Duration timeout = absl::Seconds(10);
   bool json = false;  // --format json
   std::shared_ptr<grpc::Channel> channel;

@@ -189,8 +189,8 @@ void ReadPartition(const Context& ctx, const std::string& topic, const Partition
   absl::Duration backoff = kMinReconnectBackoff;
   std::optional<absl::Time> outage_since;
   while (!printer.stopped()) {
-    absl::StatusOr<std::unique_ptr<PartitionReader>> reader =
-        PartitionReader::Create(ctx.broker, topic, plan.partition, start, start_value, reset);
+    absl::StatusOr<std::unique_ptr<PartitionReader>> reader = PartitionReader::Create(
+        ctx.broker, topic, plan.partition, start, start_value, reset, ctx.tls);
     if (!reader.ok()) {
       printer.Fail(reader.status());
       return;
@@ -406,6 +406,7 @@ absl::Status ConsumeGroup(Context& ctx, const std::string& topic, const std::str
   Consumer* consumer_ptr = nullptr;
   ConsumerOptions options;
   options.broker = ctx.broker;
+  options.tls = ctx.tls;
   options.group = group;
   options.topics = {topic};
   options.offset_reset = reset;

@@ -2,11 +2,14 @@
 // See `ferryctl --help` and client/ferryctl/README.md.
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "client/ferry/rpc.h"
 #include "client/ferryctl/commands.h"
 #include "client/ferryctl/errors.h"
 #include "client/ferryctl/output.h"
@@ -71,6 +74,20 @@ int Main(int argc, char** argv) {
                  "default 10s");
   app.add_option("--format", format, "output: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  app.add_flag("--tls", tls,
+               "connect over TLS, trusting the system's CAs (implied by the other --tls options)");
+  app.add_option("--tls-ca", tls_ca, "PEM CA bundle the broker's certificate is checked against")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", tls_cert, "PEM client certificate, for a broker requiring mTLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  app.add_option("--tls-server-name", tls_server_name,
+                 "the name the broker's certificate must carry, when not the --broker host");
 
   Runner run;
   AddTopicCommands(app, &run);
@@ -108,7 +125,21 @@ int Main(int argc, char** argv) {
     ctx.timeout = *d;
   }
   ctx.json = format == "json";
-  ctx.channel = grpc::CreateChannel(ctx.broker, grpc::InsecureChannelCredentials());
+  if (tls_cert.empty() != tls_key.empty()) {
+    return Fail(UsageError("--tls-cert and --tls-key come together"), "", help_path);
+  }
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  ctx.tls.enabled = tls || !tls_ca.empty() || !tls_cert.empty() || !tls_server_name.empty();
+  if (!tls_ca.empty()) ctx.tls.ca_pem = read(tls_ca);
+  if (!tls_cert.empty()) {
+    ctx.tls.cert_pem = read(tls_cert);
+    ctx.tls.key_pem = read(tls_key);
+  }
+  ctx.tls.server_name = tls_server_name;
+  ctx.channel = internal::NewChannel(ctx.broker, ctx.tls);
   ctx.admin = v1::Admin::NewStub(ctx.channel);
   absl::Status s = run(ctx);
   if (!s.ok()) return Fail(s, ctx.broker, help_path);

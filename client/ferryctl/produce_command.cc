@@ -126,6 +126,7 @@ absl::Status Produce(Context& ctx, const ProduceOptions& o) {
   AckTally tally(ctx.json);  // outlives the producer, whose callbacks it counts
   ProducerOptions options;
   options.broker = ctx.broker;
+  options.tls = ctx.tls;
   options.retry_timeout = ctx.timeout;
   absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(options);
   if (!producer.ok()) return producer.status();

@@ -186,6 +186,27 @@ TEST_F(TlsTest, ARotatedCertificateServesNewConnectionsWithoutDroppingOpenOnes) 
   stream_context.TryCancel();
 }
 
+// ferryctl against a broker requiring mTLS: with the CA and a client certificate it works;
+// without TLS options it fails with the unavailable exit code and says so.
+TEST_F(TlsTest, FerryctlSpeaksTlsAndMtls) {
+  ASSERT_TRUE(pki_->MakeCert("ca", "alice", "alice"));
+  ferryd_.set_channel_credentials(pki_->Client("ca", "alice"));
+  std::vector<std::string> flags = TlsFlags();
+  flags.push_back("--tls-ca=" + pki_->pem("ca"));
+  flags.push_back("--tls-client-auth=require");
+  ASSERT_TRUE(ferryd_.Start(flags));
+  const std::string ctl = absl::StrCat(FERRYCTL_PATH, " -b ", ferryd_.address(), " --timeout 5 ");
+  const std::string mtls = absl::StrCat(" --tls-ca ", pki_->pem("ca"), " --tls-cert ",
+                                        pki_->pem("alice"), " --tls-key ", pki_->key("alice"));
+  EXPECT_TRUE(Sh(ctl + "topic create over-tls -p 1" + mtls));
+  EXPECT_TRUE(Sh("printf \"k:v\\n\" | " + ctl + "produce over-tls -K :" + mtls));
+  EXPECT_TRUE(Sh(ctl + "consume over-tls -e" + mtls + " | grep -qx v"));
+  EXPECT_FALSE(Sh(ctl + "topic list")) << "plaintext against a TLS broker";
+  EXPECT_FALSE(Sh(ctl + "topic list --tls-ca " + pki_->pem("ca"))) << "no client certificate";
+  EXPECT_FALSE(Sh(ctl + "topic list --tls-cert " + pki_->pem("alice")))
+      << "--tls-cert without --tls-key";
+}
+
 TEST_F(TlsTest, RefusesTls11) {
   ferryd_.set_channel_credentials(pki_->Client("ca"));
   ASSERT_TRUE(ferryd_.Start(TlsFlags()));
