@@ -41,6 +41,20 @@ absl::StatusOr<File> Open(const std::string& flag, const std::string& path) {
   return f;
 }
 
+using Certificate = std::unique_ptr<X509, decltype(&X509_free)>;
+
+// The first PEM certificate of `path`, for the flag `flag`.
+absl::StatusOr<Certificate> ReadCertificate(const std::string& flag, const std::string& path) {
+  absl::StatusOr<File> f = Open(flag, path);
+  if (!f.ok()) return f.status();
+  Certificate cert(PEM_read_X509(f->get(), nullptr, nullptr, nullptr), X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": ", path, " holds no PEM certificate (", OpenSslError(), ")"));
+  }
+  return cert;
+}
+
 }  // namespace
 
 absl::StatusOr<TlsConfig> ParseTlsFlags(const std::string& cert_file, const std::string& key_file,
@@ -81,15 +95,9 @@ absl::StatusOr<TlsConfig> ParseTlsFlags(const std::string& cert_file, const std:
   }
   // Read now, so a mistake stops the start with its cause rather than failing every handshake.
   ERR_clear_error();
-  absl::StatusOr<File> f = Open("tls-cert", cert_file);
-  if (!f.ok()) return f.status();
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_X509(f->get(), nullptr, nullptr, nullptr), X509_free);
-  if (cert == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--tls-cert: ", cert_file, " holds no PEM certificate (", OpenSslError(), ")"));
-  }
-  f = Open("tls-key", key_file);
+  absl::StatusOr<Certificate> cert = ReadCertificate("tls-cert", cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<File> f = Open("tls-key", key_file);
   if (!f.ok()) return f.status();
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
       PEM_read_PrivateKey(f->get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
@@ -97,7 +105,7 @@ absl::StatusOr<TlsConfig> ParseTlsFlags(const std::string& cert_file, const std:
     return absl::InvalidArgumentError(absl::StrCat(
         "--tls-key: ", key_file, " holds no unencrypted PEM private key (", OpenSslError(), ")"));
   }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+  if (X509_check_private_key(cert->get(), key.get()) != 1) {
     ERR_clear_error();
     return absl::InvalidArgumentError(absl::StrCat("--tls-key: ", key_file,
                                                    " is not the private key of the certificate "
@@ -105,14 +113,8 @@ absl::StatusOr<TlsConfig> ParseTlsFlags(const std::string& cert_file, const std:
                                                    cert_file));
   }
   if (!ca_file.empty()) {
-    f = Open("tls-ca", ca_file);
-    if (!f.ok()) return f.status();
-    std::unique_ptr<X509, decltype(&X509_free)> ca(
-        PEM_read_X509(f->get(), nullptr, nullptr, nullptr), X509_free);
-    if (ca == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--tls-ca: ", ca_file, " holds no PEM certificate (", OpenSslError(), ")"));
-    }
+    absl::StatusOr<Certificate> ca = ReadCertificate("tls-ca", ca_file);
+    if (!ca.ok()) return ca.status();
   }
   return c;
 }
