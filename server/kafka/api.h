@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
+#include "server/security/principal.h"
 
 namespace ferry::kafka {
 class KafkaObserver;
@@ -29,6 +30,9 @@ class Broker;
 namespace ferry::group {
 class ConsumerGroups;
 }  // namespace ferry::group
+namespace ferry::security {
+class SaslServer;
+}  // namespace ferry::security
 
 namespace ferry::kafka {
 
@@ -122,6 +126,24 @@ class ServingState {
   std::set<std::shared_ptr<Wakeup>> waits_ ABSL_GUARDED_BY(mu_);
 };
 
+// What one connection knows of its client. Its requests are handled one at a time, so handlers
+// use it without a lock; it lives as long as the connection.
+struct Session {
+  // Set by the connection when it starts (the listener's security protocol) and after the TLS
+  // handshake.
+  bool tls = false;             // SSL or SASL_SSL: the bytes are encrypted
+  bool sasl_required = false;   // SASL_PLAINTEXT or SASL_SSL: no request but ApiVersions,
+                                // SaslHandshake and SaslAuthenticate before authenticating
+  std::string tls_principal;    // from the verified client certificate; empty: none
+  // Who the requests are authorized as: the TLS principal on SSL with a client certificate,
+  // the SASL user once authenticated, else User:ANONYMOUS.
+  security::Principal principal;
+  bool authenticated = false;   // SASL completed
+  // SaslHandshake's mechanism and the exchange SaslAuthenticate steps through.
+  std::string sasl_mechanism;
+  std::shared_ptr<security::SaslServer> sasl;
+};
+
 // Everything a handler may use besides its request.
 struct ApiContext {
   broker::Broker* broker;
@@ -133,6 +155,7 @@ struct ApiContext {
   // empty (no connection to watch).
   std::function<bool()> peer_gone;
   KafkaObserver* observer = nullptr;  // where handlers report what requests carried; may be null
+  Session* session = nullptr;         // the connection's; null: an anonymous plaintext client
 };
 
 // Serves one request whose version is in the API's range: decodes `body` (the bytes after the

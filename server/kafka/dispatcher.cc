@@ -28,10 +28,11 @@ void Dispatcher::BeginShutdown() {
 }
 
 Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host, int listener,
-                          std::function<bool()> peer_gone, absl::Time received) {
-  if (observer_ == nullptr) return Serve(frame, peer_host, listener, std::move(peer_gone));
+                          std::function<bool()> peer_gone, absl::Time received,
+                          Session* session) {
+  if (observer_ == nullptr) return Serve(frame, peer_host, listener, std::move(peer_gone), session);
   if (received == absl::InfinitePast()) received = absl::Now();
-  Result result = Serve(frame, peer_host, listener, std::move(peer_gone));
+  Result result = Serve(frame, peer_host, listener, std::move(peer_gone), session);
   if (result.kind == Result::Kind::kLater) {
     // Observed when it completes, with its whole latency; the frame is gone by then, and
     // Observe needs only its API key and version (its first 4 bytes).
@@ -83,7 +84,7 @@ void Dispatcher::Observe(KafkaObserver* observer, std::string_view frame, const 
 }
 
 Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host, int listener,
-                         std::function<bool()> peer_gone) {
+                         std::function<bool()> peer_gone, Session* session) {
   std::string_view body;
   auto header = ParseRequestHeader(frame, &body, HasRequestHeaderV2);
   if (!header.ok()) return Result::Close(header.status());
@@ -104,7 +105,8 @@ Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host, int
     reply.flexible = IsFlexibleVersion(reply.api_key, reply.api_version);
     return Result::Reply(api->error_response(reply, error::kUnsupportedVersion));
   }
-  ApiContext ctx{broker_, groups_, &serving_, peer_host, listener, std::move(peer_gone), observer_};
+  ApiContext ctx{broker_,   groups_,  &serving_, peer_host, listener, std::move(peer_gone),
+                 observer_, session};
   Reader reader(body, header->flexible);
   return api->handle(ctx, *header, reader);
 }

@@ -43,16 +43,18 @@ class Dispatcher {
   // the listener it connected to (whose advertised address Metadata gives).
   // `peer_gone` tells whether the client has closed its connection (a JoinGroup waiting at the
   // barrier gives up then). `received`: when the frame arrived, the start of the latency
-  // reported (InfinitePast: now).
+  // reported (InfinitePast: now). `session`: the connection's (who the client is); null for
+  // an anonymous plaintext client.
   Result Handle(std::string_view frame, std::string_view peer_host = "", int listener = 0,
-                std::function<bool()> peer_gone = {}, absl::Time received = absl::InfinitePast());
+                std::function<bool()> peer_gone = {}, absl::Time received = absl::InfinitePast(),
+                Session* session = nullptr);
 
   // Ends long polls and group waits now, and makes later ones return at once (shutdown).
   void BeginShutdown();
 
  private:
   Result Serve(std::string_view frame, std::string_view peer_host, int listener,
-               std::function<bool()> peer_gone);
+               std::function<bool()> peer_gone, Session* session);
   static void Observe(KafkaObserver* observer, std::string_view frame, const Result& result,
                       absl::Time received);
 

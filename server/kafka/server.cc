@@ -428,7 +428,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_->Submit(may_wait, [self = shared_from_this(), seq, p = std::move(p)]() mutable {
       Result r = self->server_->dispatcher().Handle(
           p.frame, self->host_, self->listener_, [raw = self.get()] { return raw->PeerGone(); },
-          p.received);
+          p.received, &self->session_);
       std::string().swap(p.frame);
       asio::post(self->strand_,
                  [self, seq, r = std::move(r)]() mutable { self->OnHandled(seq, std::move(r)); });
@@ -601,6 +601,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string host_;  // the client's address, without the port
   const std::string peer_;  // address:port, for logs
   const int fd_;
+  // Used by the request handlers, one request at a time (never on the strand).
+  Session session_;
 
   // On the strand.
   std::string inbuf_;  // bytes read, not yet a whole frame
