@@ -59,6 +59,9 @@ class Broker {
   const Clock& clock() const { return *clock_; }
   const storage::RecoverySummary& recovery() const { return store_->recovery(); }
   storage::StoreStats StorageStats() const { return store_->Stats(); }
+  // The storage under the engine, for the engine's other modules (security keeps its users and
+  // ACLs beside the topic catalog).
+  storage::Store* store() const { return store_.get(); }
 
   // --- topics ---------------------------------------------------------------------------
   absl::StatusOr<std::shared_ptr<const storage::Topic>> CreateTopic(std::string_view name,

@@ -32,6 +32,7 @@ class ConsumerGroups;
 }  // namespace ferry::group
 namespace ferry::security {
 class SaslServer;
+class Security;
 }  // namespace ferry::security
 
 namespace ferry::kafka {
@@ -156,6 +157,8 @@ struct ApiContext {
   std::function<bool()> peer_gone;
   KafkaObserver* observer = nullptr;  // where handlers report what requests carried; may be null
   Session* session = nullptr;         // the connection's; null: an anonymous plaintext client
+  // The authorizer and user store; null: no security (everything allowed, no SASL).
+  const security::Security* security = nullptr;
 };
 
 // Serves one request whose version is in the API's range: decodes `body` (the bytes after the
