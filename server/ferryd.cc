@@ -39,6 +39,7 @@
 #include "server/metrics/kafka_metrics.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/rpc_metrics.h"
+#include "server/security/security.h"
 #include "server/security/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -94,6 +95,22 @@ ABSL_FLAG(std::string, tls_client_auth, "none",
           "signed is refused)");
 ABSL_FLAG(int32_t, tls_reload_interval_s, 10,
           "How often the --tls-cert, --tls-key and --tls-ca files are re-read");
+ABSL_FLAG(std::string, authorizer, "none",
+          "none (every client may do everything) or acl (Kafka's ACL model: a principal may do "
+          "what an ACL allows and no ACL denies; see docs/security.md)");
+ABSL_FLAG(std::string, super_users, "",
+          "Principals allowed everything whatever the ACLs say, separated by ';' "
+          "(User:admin;User:ops)");
+ABSL_FLAG(bool, allow_everyone_if_no_acl_found, false,
+          "With --authorizer=acl, allow any principal on a resource no ACL names (Kafka's "
+          "allow.everyone.if.no.acl.found)");
+ABSL_FLAG(std::string, users_file, "",
+          "Users to create at start: one name:password per line (a mounted Secret); a user's "
+          "password is set to the file's at every start");
+ABSL_FLAG(std::string, sasl_enabled_mechanisms, "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+          "SASL mechanisms the SASL_PLAINTEXT and SASL_SSL Kafka listeners accept");
+ABSL_FLAG(bool, sasl_plain_without_tls, false,
+          "Accept SASL PLAIN (the password itself) on SASL_PLAINTEXT Kafka listeners");
 ABSL_FLAG(std::string, kafka_listen, "127.0.0.1:9092",
           "Kafka wire-protocol listeners, as Kafka's listeners: [NAME://]host:port[,...] (port 0 "
           "picks one; a listener without a name is PLAINTEXT), e.g. "
@@ -205,6 +222,33 @@ int Run() {
   if (!tls.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", std::string(tls.status().message()).c_str());
     return 2;
+  }
+  absl::StatusOr<security::SecurityOptions> security_options = security::ParseSecurityFlags(
+      absl::GetFlag(FLAGS_authorizer), absl::GetFlag(FLAGS_super_users),
+      absl::GetFlag(FLAGS_allow_everyone_if_no_acl_found));
+  if (!security_options.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", std::string(security_options.status().message()).c_str());
+    return 2;
+  }
+  std::vector<security::InitialUser> initial_users;
+  if (const std::string users_file = absl::GetFlag(FLAGS_users_file); !users_file.empty()) {
+    absl::StatusOr<std::vector<security::InitialUser>> users = security::ReadUsersFile(users_file);
+    if (!users.ok()) {
+      std::fprintf(stderr, "ferryd: %s\n", std::string(users.status().message()).c_str());
+      return 2;
+    }
+    initial_users = *std::move(users);
+  }
+  kafka::SaslOptions sasl_options;
+  {
+    absl::StatusOr<std::vector<std::string>> mechanisms =
+        kafka::ParseSaslMechanisms(absl::GetFlag(FLAGS_sasl_enabled_mechanisms));
+    if (!mechanisms.ok()) {
+      std::fprintf(stderr, "ferryd: %s\n", std::string(mechanisms.status().message()).c_str());
+      return 2;
+    }
+    sasl_options.mechanisms = *std::move(mechanisms);
+    sasl_options.plain_without_tls = absl::GetFlag(FLAGS_sasl_plain_without_tls);
   }
   absl::StatusOr<std::vector<kafka::KafkaListener>> kafka_listeners = kafka::ParseKafkaListeners(
       absl::GetFlag(FLAGS_kafka_listen), absl::GetFlag(FLAGS_kafka_advertise));
@@ -357,6 +401,25 @@ int Run() {
               {"records", std::to_string(rec.records)},
               {"seconds", absl::StrCat(absl::ToDoubleSeconds(rec.duration))}});
 
+  // Users and ACLs, kept beside the topic catalog.
+  absl::StatusOr<std::unique_ptr<security::Security>> security_or =
+      security::Security::Open(broker->store(), *security_options);
+  if (security_or.ok()) {
+    if (absl::Status s = (*security_or)->EnsureUsers(initial_users); !s.ok()) security_or = s;
+  }
+  if (!security_or.ok()) {
+    server->Shutdown();
+    broker->Close();
+    return Fail("start_failed", std::string(security_or.status().message()), 1);
+  }
+  std::unique_ptr<security::Security> security = *std::move(security_or);
+  initial_users.clear();
+  log::Event(log::Level::kInfo, "security",
+             {{"authorizer", security->authorizer_enabled() ? "acl" : "none"},
+              {"super_users", std::to_string(security_options->super_users.size())},
+              {"users", std::to_string(security->Users().size())},
+              {"acls", std::to_string(security->DescribeAcls(security::AclFilter{}).size())}});
+
   group::CoordinatorOptions group_options;
   group_options.min_session_timeout =
       absl::Milliseconds(absl::GetFlag(FLAGS_group_min_session_timeout_ms));
@@ -376,6 +439,8 @@ int Run() {
   std::unique_ptr<kafka::KafkaServer> kafka_server;
   kafka::KafkaServerOptions kafka_options;
   kafka_options.observer = &kafka_metrics;
+  kafka_options.security = security.get();
+  kafka_options.sasl = sasl_options;
   kafka_options.max_connections_per_ip = absl::GetFlag(FLAGS_kafka_max_connections_per_ip);
   kafka_options.connections_max_idle =
       absl::Milliseconds(absl::GetFlag(FLAGS_kafka_connections_max_idle_ms));

@@ -25,8 +25,8 @@ absl::Status MetaRecords::Apply(MetaNamespace ns, const std::vector<Change>& cha
   return FromRocks(db_->Write(wo, &wb), "write meta records");
 }
 
-absl::Status MetaRecords::Scan(
-    MetaNamespace ns, const std::function<void(std::string_view, std::string_view)>& fn) {
+absl::Status MetaRecords::Scan(MetaNamespace ns,
+                               const std::function<void(std::string_view, std::string_view)>& fn) {
   const std::string prefix(1, static_cast<char>(ns));
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {

@@ -31,6 +31,13 @@ Result Result::Reply(std::string frame) {
 
 Result Result::NoReply() { return Result(); }
 
+Result Result::ReplyThenClose(std::string frame, std::string why) {
+  Result r = Reply(std::move(frame));
+  r.close_after = true;
+  r.close_reason = std::move(why);
+  return r;
+}
+
 Result Result::Close(std::string why) {
   Result r;
   r.kind = Kind::kClose;
@@ -129,10 +136,8 @@ const std::vector<ApiEntry>& Apis() {
       {kSyncGroup, 0, 5, 4, HandleSyncGroup, SyncGroupErrorResponse},
       {kDescribeGroups, 0, 5, 5, HandleDescribeGroups, DescribeGroupsErrorResponse},
       {kListGroups, 0, 4, 3, HandleListGroups, ListGroupsErrorResponse},
-      // Served only to refuse every mechanism; not advertised, so clients never ask for it
-      // unless configured for SASL.
-      {kSaslHandshake, 0, 1, kNeverFlexible, HandleSaslHandshake, SaslHandshakeErrorResponse,
-       /*advertised=*/false},
+      // SASL (sasl.h): on SASL_PLAINTEXT and SASL_SSL listeners; elsewhere ILLEGAL_SASL_STATE.
+      {kSaslHandshake, 0, 1, kNeverFlexible, HandleSaslHandshake, SaslHandshakeErrorResponse},
       {kApiVersions, 0, 3, 3, HandleApiVersions, ApiVersionsErrorResponse},
       {kCreateTopics, 0, 7, 5, HandleCreateTopics, CreateTopicsErrorResponse},
       {kDeleteTopics, 0, 6, 4, HandleDeleteTopics, DeleteTopicsErrorResponse},
@@ -149,6 +154,7 @@ const std::vector<ApiEntry>& Apis() {
        /*advertised=*/false},
       {kDescribeConfigs, 0, 4, 4, HandleDescribeConfigs, DescribeConfigsErrorResponse},
       {kAlterConfigs, 0, 2, 2, HandleAlterConfigs, AlterConfigsErrorResponse},
+      {kSaslAuthenticate, 0, 2, 2, HandleSaslAuthenticate, SaslAuthenticateErrorResponse},
       {kCreatePartitions, 0, 3, 2, HandleCreatePartitions, CreatePartitionsErrorResponse},
       {kDeleteGroups, 0, 2, 2, HandleDeleteGroups, DeleteGroupsErrorResponse},
       {kIncrementalAlterConfigs, 0, 1, 1, HandleIncrementalAlterConfigs, AlterConfigsErrorResponse},

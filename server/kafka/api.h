@@ -34,6 +34,9 @@ namespace ferry::security {
 class SaslServer;
 class Security;
 }  // namespace ferry::security
+namespace ferry::kafka {
+struct SaslOptions;
+}  // namespace ferry::kafka
 
 namespace ferry::kafka {
 
@@ -67,8 +70,12 @@ struct Result {
   std::string frame;
   std::string close_reason;
   std::shared_ptr<LaterResult> later;
+  // kReply: close the connection once `frame` is written (a failed SASL authentication is
+  // answered, then the connection closed, as Kafka does), logging `close_reason`.
+  bool close_after = false;
 
   static Result Reply(std::string frame);
+  static Result ReplyThenClose(std::string frame, std::string why);
   static Result NoReply();
   static Result Close(std::string why);
   static Result Close(const absl::Status& why);  // its message
@@ -132,17 +139,20 @@ class ServingState {
 struct Session {
   // Set by the connection when it starts (the listener's security protocol) and after the TLS
   // handshake.
-  bool tls = false;             // SSL or SASL_SSL: the bytes are encrypted
-  bool sasl_required = false;   // SASL_PLAINTEXT or SASL_SSL: no request but ApiVersions,
-                                // SaslHandshake and SaslAuthenticate before authenticating
-  std::string tls_principal;    // from the verified client certificate; empty: none
+  std::string listener_name;   // for logs and metrics
+  bool tls = false;            // SSL or SASL_SSL: the bytes are encrypted
+  bool sasl_required = false;  // SASL_PLAINTEXT or SASL_SSL: no request but ApiVersions,
+                               // SaslHandshake and SaslAuthenticate before authenticating
+  std::string tls_principal;   // from the verified client certificate; empty: none
   // Who the requests are authorized as: the TLS principal on SSL with a client certificate,
   // the SASL user once authenticated, else User:ANONYMOUS.
   security::Principal principal;
-  bool authenticated = false;   // SASL completed
+  bool authenticated = false;  // SASL completed
   // SaslHandshake's mechanism and the exchange SaslAuthenticate steps through.
   std::string sasl_mechanism;
   std::shared_ptr<security::SaslServer> sasl;
+  // After a v0 handshake, until the exchange ends, frames are bare SASL tokens, not requests.
+  bool raw_sasl_tokens = false;
 };
 
 // Everything a handler may use besides its request.
@@ -159,6 +169,7 @@ struct ApiContext {
   Session* session = nullptr;         // the connection's; null: an anonymous plaintext client
   // The authorizer and user store; null: no security (everything allowed, no SASL).
   const security::Security* security = nullptr;
+  const SaslOptions* sasl = nullptr;  // what SASL listeners accept (sasl.h); null: defaults
 };
 
 // Serves one request whose version is in the API's range: decodes `body` (the bytes after the

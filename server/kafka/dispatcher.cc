@@ -28,8 +28,7 @@ void Dispatcher::BeginShutdown() {
 }
 
 Result Dispatcher::Handle(std::string_view frame, std::string_view peer_host, int listener,
-                          std::function<bool()> peer_gone, absl::Time received,
-                          Session* session) {
+                          std::function<bool()> peer_gone, absl::Time received, Session* session) {
   if (observer_ == nullptr) return Serve(frame, peer_host, listener, std::move(peer_gone), session);
   if (received == absl::InfinitePast()) received = absl::Now();
   Result result = Serve(frame, peer_host, listener, std::move(peer_gone), session);
@@ -85,6 +84,11 @@ void Dispatcher::Observe(KafkaObserver* observer, std::string_view frame, const 
 
 Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host, int listener,
                          std::function<bool()> peer_gone, Session* session) {
+  if (session != nullptr && session->raw_sasl_tokens) {
+    ApiContext ctx{broker_,   groups_, &serving_, peer_host, listener, std::move(peer_gone),
+                   observer_, session, security_, &sasl_};
+    return HandleSaslToken(ctx, frame);
+  }
   std::string_view body;
   auto header = ParseRequestHeader(frame, &body, HasRequestHeaderV2);
   if (!header.ok()) return Result::Close(header.status());
@@ -105,8 +109,14 @@ Result Dispatcher::Serve(std::string_view frame, std::string_view peer_host, int
     reply.flexible = IsFlexibleVersion(reply.api_key, reply.api_version);
     return Result::Reply(api->error_response(reply, error::kUnsupportedVersion));
   }
-  ApiContext ctx{broker_,   groups_,  &serving_, peer_host, listener, std::move(peer_gone),
-                 observer_, session};
+  if (session != nullptr && session->sasl_required && !session->authenticated &&
+      !AllowedBeforeAuthentication(header->api_key)) {
+    return Result::Close(absl::StrCat(ApiName(header->api_key),
+                                      " before SASL authentication on listener ",
+                                      session->listener_name));
+  }
+  ApiContext ctx{broker_,   groups_, &serving_, peer_host, listener, std::move(peer_gone),
+                 observer_, session, security_, &sasl_};
   Reader reader(body, header->flexible);
   return api->handle(ctx, *header, reader);
 }

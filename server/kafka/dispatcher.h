@@ -16,6 +16,7 @@
 #include "server/group/consumer_groups.h"
 #include "server/kafka/api.h"
 #include "server/kafka/observer.h"
+#include "server/kafka/sasl.h"
 
 namespace ferry::kafka {
 
@@ -31,6 +32,12 @@ class Dispatcher {
   // none. Set before serving; must outlive the dispatcher and the engine's answers to the
   // Produces it handled (they report when they complete).
   void SetObserver(KafkaObserver* observer) { observer_ = observer; }
+  // The authorizer and user store every handler checks with, and what SASL listeners accept;
+  // null: everything allowed, SASL refused. Set before serving; must outlive the dispatcher.
+  void SetSecurity(const security::Security* security, SaslOptions sasl) {
+    security_ = security;
+    sasl_ = std::move(sasl);
+  }
 
   // Handles one request frame (the bytes after the size prefix). Reply: the response frame
   // (size prefix included); NoReply: none is due (Produce with acks=0); Close: the connection
@@ -62,6 +69,8 @@ class Dispatcher {
   group::ConsumerGroups* const groups_;
   ServingState serving_;
   KafkaObserver* observer_ = nullptr;
+  const security::Security* security_ = nullptr;
+  SaslOptions sasl_;
 };
 
 }  // namespace ferry::kafka

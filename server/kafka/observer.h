@@ -39,6 +39,12 @@ class KafkaObserver {
   // Produce stored `batches` record batches (or legacy wrapper messages) that came compressed
   // with `codec` ("none", "gzip", "snappy", "lz4", "zstd"): whether clients really compress.
   virtual void OnProducedBatches(std::string_view /*codec*/, int64_t /*batches*/) {}
+  // A SASL authentication on `listener` with `mechanism` ("unsupported" for one not enabled)
+  // succeeded or failed.
+  virtual void OnAuthentication(std::string_view /*listener*/, std::string_view /*mechanism*/,
+                                bool /*ok*/) {}
+  // A request of `api` on `listener` was refused something by the authorizer.
+  virtual void OnAuthorizationDenied(std::string_view /*listener*/, std::string_view /*api*/) {}
 };
 
 }  // namespace ferry::kafka

@@ -450,6 +450,7 @@ std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexib
     case kDescribeGroups:
       return DescribeGroups(r, v);
     case kSaslHandshake:
+    case kSaslAuthenticate:
     case kApiVersions:
       return ThrottleThenCode(r, false);
     case kCreateTopics:

@@ -219,6 +219,7 @@ class KafkaServer::Impl {
                    absl::InfiniteDuration()),
         wait_pool_("kafka-wait", 2, options.max_waiting_requests, absl::Seconds(30)) {
     dispatcher_.SetObserver(options_.observer);
+    dispatcher_.SetSecurity(options_.security, options_.sasl);
   }
   ~Impl() { Stop(); }
 
@@ -279,7 +280,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         idle_timer_(server->io()),
         host_(std::move(host)),
         peer_(std::move(peer)),
-        fd_(socket_.native_handle()) {}
+        fd_(socket_.native_handle()) {
+    const KafkaListener& l = server->options().listeners[static_cast<size_t>(listener)];
+    session_.listener_name = l.name;
+    session_.sasl_required = l.name == "SASL_PLAINTEXT" || l.name == "SASL_SSL";
+  }
 
   void Start() {
     asio::post(strand_, [self = shared_from_this()] {
@@ -477,6 +482,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case Result::Kind::kReply:
         out_bytes_ += static_cast<int64_t>(r.frame.size());
         out_.push_back(std::move(r.frame));
+        if (r.close_after) {
+          closed_logged_ = true;
+          log::Event(log::Level::kWarn, "kafka_connection_closed",
+                     {{"peer", peer_}, {"reason", r.close_reason}});
+          pending_.clear();
+          pending_bytes_ = 0;
+          stop_reading_ = true;
+          close_when_done_ = true;
+          answered_close_ = true;
+        }
         StartWrite();
         break;
       case Result::Kind::kNoReply:

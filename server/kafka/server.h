@@ -18,6 +18,7 @@
 #include "server/group/consumer_groups.h"
 #include "server/kafka/listeners.h"
 #include "server/kafka/observer.h"
+#include "server/kafka/sasl.h"
 
 namespace ferry::kafka {
 
@@ -53,6 +54,10 @@ struct KafkaServerOptions {
   int64_t max_queued_bytes = 4 << 20;
   // Where requests and connections are reported; may be null. Must outlive the server.
   KafkaObserver* observer = nullptr;
+  // The authorizer and user store (null: everything allowed, no SASL), and what SASL listeners
+  // accept. Must outlive the server.
+  const security::Security* security = nullptr;
+  SaslOptions sasl;
 };
 
 class KafkaServer {

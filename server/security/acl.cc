@@ -77,7 +77,9 @@ std::optional<E> Parse(const NamedValue<E> (&table)[N], std::string_view s) {
   return std::nullopt;
 }
 
-bool Known(ResourceType t) { return t >= ResourceType::kTopic && t <= ResourceType::kTransactionalId; }
+bool Known(ResourceType t) {
+  return t >= ResourceType::kTopic && t <= ResourceType::kTransactionalId;
+}
 bool Known(PatternType t) { return t == PatternType::kLiteral || t == PatternType::kPrefixed; }
 bool Known(Operation o) { return o >= Operation::kAll && o <= Operation::kIdempotentWrite; }
 bool Known(Permission p) { return p == Permission::kAllow || p == Permission::kDeny; }
@@ -126,8 +128,9 @@ absl::StatusOr<std::string> NormalizePrincipal(std::string_view s) {
 
 absl::Status ValidateBinding(const AclBinding& b) {
   if (!Known(b.resource_type)) {
-    return absl::InvalidArgumentError("the ACL's resource type must be topic, group, cluster or "
-                                      "transactional_id");
+    return absl::InvalidArgumentError(
+        "the ACL's resource type must be topic, group, cluster or "
+        "transactional_id");
   }
   if (!Known(b.pattern_type)) {
     return absl::InvalidArgumentError("the ACL's pattern type must be literal or prefixed");
@@ -138,7 +141,8 @@ absl::Status ValidateBinding(const AclBinding& b) {
   if (!Known(b.permission)) {
     return absl::InvalidArgumentError("the ACL's permission must be allow or deny");
   }
-  if (b.resource_name.empty()) return absl::InvalidArgumentError("the ACL's resource name is empty");
+  if (b.resource_name.empty())
+    return absl::InvalidArgumentError("the ACL's resource name is empty");
   if (b.resource_type == ResourceType::kCluster &&
       (b.resource_name != kClusterName || b.pattern_type != PatternType::kLiteral)) {
     return absl::InvalidArgumentError(

@@ -68,8 +68,8 @@ class PlainServer : public SaslServer {
 };
 
 // The value of attribute `key` ("n=" ...) in a SCRAM message's comma-separated list.
-std::optional<std::string_view> Attribute(const std::vector<std::string_view>& attrs,
-                                          size_t index, char key) {
+std::optional<std::string_view> Attribute(const std::vector<std::string_view>& attrs, size_t index,
+                                          char key) {
   if (index >= attrs.size() || attrs[index].size() < 2 || attrs[index][0] != key ||
       attrs[index][1] != '=') {
     return std::nullopt;
@@ -79,7 +79,8 @@ std::optional<std::string_view> Attribute(const std::vector<std::string_view>& a
 
 std::vector<std::string_view> Split(std::string_view s) {
   std::vector<std::string_view> out;
-  for (absl::string_view part : absl::StrSplit(AV(s), ',')) out.emplace_back(part.data(), part.size());
+  for (absl::string_view part : absl::StrSplit(AV(s), ','))
+    out.emplace_back(part.data(), part.size());
   return out;
 }
 
@@ -205,7 +206,11 @@ class ScramServer : public SaslServer {
     if (!gs2.has_value() || *gs2 != gs2_header_) {
       return Fail(Malformed("the channel binding does not repeat the gs2 header"));
     }
-    if (*nonce != nonce_) return Fail(Malformed("the nonce is not the server's"));
+    // Kafka accepts a nonce that ends with the server's (librdkafka sends the client nonce
+    // again in front of it); the proof covers the message as sent either way.
+    if (!absl::EndsWith(AV(*nonce), nonce_)) {
+      return Fail(Malformed("the nonce is not the server's"));
+    }
     const std::optional<std::string> proof = Base64Decode(message.substr(proof_at + 3));
     if (!proof.has_value() || proof->size() != credential_.stored_key.size()) {
       return Fail(Malformed("the proof"));
@@ -220,8 +225,8 @@ class ScramServer : public SaslServer {
     }
     state_ = State::kDone;
     authenticated_ = user_;
-    return Step{
-        absl::StrCat("v=", Base64Encode(Hmac(m_, credential_.server_key, auth_message))), true};
+    return Step{absl::StrCat("v=", Base64Encode(Hmac(m_, credential_.server_key, auth_message))),
+                true};
   }
 
   const ScramMechanism m_;

@@ -97,9 +97,9 @@ absl::Status CheckParameters(ScramMechanism m, int32_t iterations) {
     return absl::InvalidArgumentError("the SCRAM mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512");
   }
   if (iterations < kMinScramIterations || iterations > kMaxScramIterations) {
-    return absl::InvalidArgumentError(absl::StrCat("SCRAM iterations must be ",
-                                                   kMinScramIterations, " to ",
-                                                   kMaxScramIterations, ", not ", iterations));
+    return absl::InvalidArgumentError(absl::StrCat("SCRAM iterations must be ", kMinScramIterations,
+                                                   " to ", kMaxScramIterations, ", not ",
+                                                   iterations));
   }
   return absl::OkStatus();
 }
@@ -172,9 +172,8 @@ absl::StatusOr<ScramCredential> CredentialFromSaltedPassword(ScramMechanism m,
   const size_t digest = m == ScramMechanism::kSha256 ? 32 : 64;
   if (salted_password.size() != digest) {
     return absl::InvalidArgumentError(absl::StrCat("the salted password of ",
-                                                   std::string(MechanismName(m)),
-                                                   " is ", digest, " bytes, not ",
-                                                   salted_password.size()));
+                                                   std::string(MechanismName(m)), " is ", digest,
+                                                   " bytes, not ", salted_password.size()));
   }
   return FromSalted(m, std::string(salt), salted_password, iterations);
 }

@@ -3,6 +3,8 @@
 #include "server/security/security.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -57,6 +59,35 @@ absl::StatusOr<SecurityOptions> ParseSecurityFlags(std::string_view authorizer,
   return o;
 }
 
+absl::StatusOr<std::vector<InitialUser>> ReadUsersFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--users-file: cannot read ", path));
+  std::vector<InitialUser> out;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    const size_t colon = line.find(':');
+    InitialUser u;
+    if (colon != std::string::npos) {
+      u.name = line.substr(0, colon);
+      u.password = line.substr(colon + 1);
+    }
+    if (colon == std::string::npos || !Security::ValidateUserName(u.name).ok() ||
+        u.password.empty()) {
+      // The line itself is not repeated: it holds a password.
+      return absl::InvalidArgumentError(
+          absl::StrCat("--users-file ", path, " line ", n,
+                       ": expected name:password with a non-empty name "
+                       "and password"));
+    }
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
 Security::Security(storage::Store* store, SecurityOptions options)
     : options_(std::move(options)),
       acls_(std::make_shared<const std::vector<AclBinding>>()),
@@ -77,17 +108,17 @@ absl::Status Security::Load() {
   if (records_ == nullptr) return absl::OkStatus();
   int skipped = 0;
   std::map<std::string, std::map<ScramMechanism, ScramCredential>, std::less<>> users;
-  absl::Status s = records_->Scan(MetaNamespace::kUsers, [&](std::string_view key,
-                                                             std::string_view value) {
-    const size_t nul = key.find('\0');
-    std::optional<ScramCredential> c = DecodeCredential(value);
-    if (nul == std::string_view::npos || nul + 2 != key.size() || !c.has_value() ||
-        static_cast<char>(c->mechanism) != key[nul + 1]) {
-      ++skipped;
-      return;
-    }
-    users[std::string(key.substr(0, nul))][c->mechanism] = std::move(*c);
-  });
+  absl::Status s =
+      records_->Scan(MetaNamespace::kUsers, [&](std::string_view key, std::string_view value) {
+        const size_t nul = key.find('\0');
+        std::optional<ScramCredential> c = DecodeCredential(value);
+        if (nul == std::string_view::npos || nul + 2 != key.size() || !c.has_value() ||
+            static_cast<char>(c->mechanism) != key[nul + 1]) {
+          ++skipped;
+          return;
+        }
+        users[std::string(key.substr(0, nul))][c->mechanism] = std::move(*c);
+      });
   if (!s.ok()) return s;
   auto acls = std::make_shared<std::vector<AclBinding>>();
   s = records_->Scan(MetaNamespace::kAcls, [&](std::string_view key, std::string_view) {
@@ -255,7 +286,8 @@ absl::Status Security::UpsertCredential(std::string_view user, const ScramCreden
   users_[std::string(user)][credential.mechanism] = credential;
   ++users_generation_;
   log::Event(log::Level::kInfo, "user_credentials_set",
-             {{"user", std::string(user)}, {"mechanism", std::string(MechanismName(credential.mechanism))}});
+             {{"user", std::string(user)},
+              {"mechanism", std::string(MechanismName(credential.mechanism))}});
   return absl::OkStatus();
 }
 
@@ -263,8 +295,8 @@ absl::Status Security::DeleteCredential(std::string_view user, ScramMechanism m)
   absl::MutexLock lock(&mu_);
   auto it = users_.find(user);
   if (it == users_.end() || it->second.count(m) == 0) {
-    return absl::NotFoundError(absl::StrCat("user \"", AV(user), "\" has no ", AV(MechanismName(m)),
-                                            " credential"));
+    return absl::NotFoundError(
+        absl::StrCat("user \"", AV(user), "\" has no ", AV(MechanismName(m)), " credential"));
   }
   if (absl::Status s = PersistCredential(user, m, nullptr); !s.ok()) return s;
   it->second.erase(m);
@@ -333,7 +365,8 @@ bool Security::CheckPassword(std::string_view user, std::string_view password) c
     generation = users_generation_;
   }
   const std::string digest =
-      scram_internal::Hmac(ScramMechanism::kSha256, cache_key_, absl::StrCat(AV(user), std::string(1, '\0'), AV(password)));
+      scram_internal::Hmac(ScramMechanism::kSha256, cache_key_,
+                           absl::StrCat(AV(user), std::string(1, '\0'), AV(password)));
   {
     absl::MutexLock lock(&cache_mu_);
     auto it = verified_.find(user);
@@ -347,6 +380,19 @@ bool Security::CheckPassword(std::string_view user, std::string_view password) c
   if (verified_.size() >= kMaxVerified) verified_.clear();
   verified_[std::string(user)] = Verified{digest, generation};
   return true;
+}
+
+absl::Status Security::EnsureUsers(const std::vector<InitialUser>& users) {
+  for (const InitialUser& u : users) {
+    if (CheckPassword(u.name, u.password)) {
+      const std::optional<UserInfo> info = FindUser(u.name);
+      if (info.has_value() && info->credentials.size() == 2) continue;
+    }
+    if (absl::Status s = SetPassword(u.name, u.password); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("--users-file user ", u.name, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::unique_ptr<SaslServer> Security::NewSaslServer(std::string_view mechanism) const {

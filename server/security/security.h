@@ -48,6 +48,15 @@ absl::StatusOr<SecurityOptions> ParseSecurityFlags(std::string_view authorizer,
                                                    std::string_view super_users,
                                                    bool allow_everyone_if_no_acl_found);
 
+// --users-file: one "name:password" per line (the password is the rest of the line; blank
+// lines and lines starting with # are skipped), for the users a deployment starts with (its
+// administrators, from a Kubernetes Secret). INVALID_ARGUMENT names the file and the line.
+struct InitialUser {
+  std::string name;
+  std::string password;
+};
+absl::StatusOr<std::vector<InitialUser>> ReadUsersFile(const std::string& path);
+
 struct UserInfo {
   std::string name;
   std::vector<std::pair<ScramMechanism, int32_t>> credentials;  // mechanism, iterations
@@ -67,8 +76,8 @@ class Security {
   const SecurityOptions& options() const { return options_; }
 
   // Whether `principal`, connected from `host`, may do `op` on resource (`type`, `name`).
-  bool Authorize(const Principal& principal, std::string_view host, Operation op,
-                 ResourceType type, std::string_view name) const ABSL_LOCKS_EXCLUDED(mu_);
+  bool Authorize(const Principal& principal, std::string_view host, Operation op, ResourceType type,
+                 std::string_view name) const ABSL_LOCKS_EXCLUDED(mu_);
   bool IsSuperUser(const Principal& principal) const;
 
   // ACLs. CreateAcl is idempotent (an existing binding is OK); INVALID_ARGUMENT for a binding
@@ -99,6 +108,10 @@ class Security {
   // authenticates every call does not pay PBKDF2 every time.
   bool CheckPassword(std::string_view user, std::string_view password) const
       ABSL_LOCKS_EXCLUDED(mu_, cache_mu_);
+
+  // Makes each user's password the one given, unless it already is (so a restart does not
+  // re-salt, and a password changed in the file takes effect at the next start).
+  absl::Status EnsureUsers(const std::vector<InitialUser>& users) ABSL_LOCKS_EXCLUDED(mu_);
 
   // A server for SASL `mechanism` ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), over this user
   // store; nullptr for any other.
