@@ -38,9 +38,16 @@ Result HandleDeleteRecords(ApiContext& ctx, const RequestHeader& h, Reader& body
   for (const auto& t : r.topics) {
     DeleteRecordsResponse::Topic out;
     out.name = t.name;
+    const bool may = Authorized(ctx, kDeleteRecords, security::Operation::kDelete,
+                                security::ResourceType::kTopic, t.name);
     for (const auto& p : t.partitions) {
       DeleteRecordsResponse::Partition po;
       po.partition = p.partition;
+      if (!may) {
+        po.error_code = error::kTopicAuthorizationFailed;
+        out.partitions.push_back(po);
+        continue;
+      }
       auto start = ctx.broker->DeleteRecords(t.name, p.partition, p.offset);
       if (start.ok()) {
         po.low_watermark = *start;
@@ -65,6 +72,13 @@ Result HandleCreatePartitions(ApiContext& ctx, const RequestHeader& h, Reader& b
       out.error_code = code;
       out.error_message = std::move(message);
     };
+    if (!Authorized(ctx, kCreatePartitions, security::Operation::kAlter,
+                    security::ResourceType::kTopic, t.name)) {
+      fail(error::kTopicAuthorizationFailed,
+           DeniedMessage(ctx, security::Operation::kAlter, security::ResourceType::kTopic, t.name));
+      resp.topics.push_back(std::move(out));
+      continue;
+    }
     if (IsConsumerOffsetsTopic(t.name)) {
       fail(error::kInvalidTopic,
            absl::StrCat("__consumer_offsets has ", ctx.broker->offsets().log_partitions(),

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "server/kafka/admin.h"
 #include "server/kafka/api_versions.h"
 #include "server/kafka/configs.h"
@@ -13,12 +14,16 @@
 #include "server/kafka/groups.h"
 #include "server/kafka/list_offsets.h"
 #include "server/kafka/metadata.h"
+#include "server/kafka/observer.h"
 #include "server/kafka/offsets.h"
 #include "server/kafka/produce.h"
 #include "server/kafka/producer_id.h"
 #include "server/kafka/sasl.h"
+#include "server/kafka/security_admin.h"
 #include "server/kafka/topics.h"
 #include "server/kafka/transactions.h"
+#include "server/log.h"
+#include "server/security/security.h"
 
 namespace ferry::kafka {
 
@@ -115,6 +120,38 @@ void ServingState::BeginShutdown() {
   for (const auto& w : waits) w->Wake();
 }
 
+namespace {
+const security::Principal& PrincipalOf(const ApiContext& ctx) {
+  static const security::Principal* anonymous = new security::Principal();
+  return ctx.session != nullptr ? ctx.session->principal : *anonymous;
+}
+}  // namespace
+
+bool Authorized(const ApiContext& ctx, int16_t api_key, security::Operation op,
+                security::ResourceType type, std::string_view name) {
+  if (ctx.security == nullptr || !ctx.security->authorizer_enabled()) return true;
+  if (ctx.security->Authorize(PrincipalOf(ctx), ctx.peer_host, op, type, name)) return true;
+  log::Event(
+      log::Level::kDebug, "kafka_authorization_denied",
+      {{"principal", PrincipalOf(ctx).ToString()},
+       {"host", std::string(ctx.peer_host)},
+       {"api", ApiName(api_key)},
+       {"operation", std::string(security::Name(op))},
+       {"resource", absl::StrCat(std::string(security::Name(type)), ":", std::string(name))}});
+  if (ctx.observer != nullptr) {
+    ctx.observer->OnAuthorizationDenied(
+        ctx.session != nullptr ? std::string_view(ctx.session->listener_name) : std::string_view(),
+        ApiName(api_key));
+  }
+  return false;
+}
+
+std::string DeniedMessage(const ApiContext& ctx, security::Operation op,
+                          security::ResourceType type, std::string_view name) {
+  return absl::StrCat(PrincipalOf(ctx).ToString(), " may not ", std::string(security::Name(op)),
+                      " ", std::string(security::Name(type)), " '", std::string(name), "'");
+}
+
 const std::vector<ApiEntry>& Apis() {
   // Every range starts at v0: librdkafka turns group consumption off when a group API's does
   // not. kafka-python 2.0.2 infers the broker's version from the versions advertised, newest
@@ -152,6 +189,9 @@ const std::vector<ApiEntry>& Apis() {
       {kEndTxn, 0, 3, 3, HandleEndTxn, TxnErrorResponse, /*advertised=*/false},
       {kTxnOffsetCommit, 0, 3, 3, HandleTxnOffsetCommit, TxnOffsetCommitErrorResponse,
        /*advertised=*/false},
+      {kDescribeAcls, 0, 3, 2, HandleDescribeAcls, DescribeAclsErrorResponse},
+      {kCreateAcls, 0, 3, 2, HandleCreateAcls, CreateAclsErrorResponse},
+      {kDeleteAcls, 0, 3, 2, HandleDeleteAcls, DeleteAclsErrorResponse},
       {kDescribeConfigs, 0, 4, 4, HandleDescribeConfigs, DescribeConfigsErrorResponse},
       {kAlterConfigs, 0, 2, 2, HandleAlterConfigs, AlterConfigsErrorResponse},
       {kSaslAuthenticate, 0, 2, 2, HandleSaslAuthenticate, SaslAuthenticateErrorResponse},
@@ -159,6 +199,10 @@ const std::vector<ApiEntry>& Apis() {
       {kDeleteGroups, 0, 2, 2, HandleDeleteGroups, DeleteGroupsErrorResponse},
       {kIncrementalAlterConfigs, 0, 1, 1, HandleIncrementalAlterConfigs, AlterConfigsErrorResponse},
       {kOffsetDelete, 0, 0, kNeverFlexible, HandleOffsetDelete, OffsetDeleteErrorResponse},
+      {kDescribeUserScramCredentials, 0, 0, 0, HandleDescribeUserScramCredentials,
+       DescribeUserScramCredentialsErrorResponse},
+      {kAlterUserScramCredentials, 0, 0, 0, HandleAlterUserScramCredentials,
+       AlterUserScramCredentialsErrorResponse},
       {kDescribeCluster, 0, 1, 0, HandleDescribeCluster, DescribeClusterErrorResponse},
       {kDescribeProducers, 0, 0, 0, HandleDescribeProducers, DescribeProducersErrorResponse},
       {kDescribeTransactions, 0, 0, 0, HandleDescribeTransactions,

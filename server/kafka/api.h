@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
+#include "server/security/acl.h"
 #include "server/security/principal.h"
 
 namespace ferry::kafka {
@@ -168,9 +169,18 @@ struct ApiContext {
   KafkaObserver* observer = nullptr;  // where handlers report what requests carried; may be null
   Session* session = nullptr;         // the connection's; null: an anonymous plaintext client
   // The authorizer and user store; null: no security (everything allowed, no SASL).
-  const security::Security* security = nullptr;
+  security::Security* security = nullptr;
   const SaslOptions* sasl = nullptr;  // what SASL listeners accept (sasl.h); null: defaults
 };
+
+// Whether the connection's principal (ANONYMOUS without a session) may do `op` on resource
+// (`type`, `name`) by the engine's authorizer; always true without one. A denial is logged (at
+// debug: a client retrying must not flood the log) and reported to the observer under `api`.
+bool Authorized(const ApiContext& ctx, int16_t api_key, security::Operation op,
+                security::ResourceType type, std::string_view name);
+// Kafka's message for a denial: "User:bob may not write topic 'orders'".
+std::string DeniedMessage(const ApiContext& ctx, security::Operation op,
+                          security::ResourceType type, std::string_view name);
 
 // Serves one request whose version is in the API's range: decodes `body` (the bytes after the
 // header) with the API's decoder, checks it with CheckRequestBody (Close when malformed), and

@@ -166,6 +166,23 @@ Result HandleAlter(ApiContext& ctx, const RequestHeader& h, Reader& body, bool i
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   AlterConfigsResponse resp;
   for (const auto& res : r.resources) {
+    const bool topic = res.type == kResourceTopic;
+    if (!Authorized(ctx, incremental ? kIncrementalAlterConfigs : kAlterConfigs,
+                    security::Operation::kAlterConfigs,
+                    topic ? security::ResourceType::kTopic : security::ResourceType::kCluster,
+                    topic ? std::string_view(res.name) : security::kClusterName)) {
+      AlterConfigsResponse::Resource out;
+      out.type = res.type;
+      out.name = res.name;
+      out.error_code =
+          topic ? error::kTopicAuthorizationFailed : error::kClusterAuthorizationFailed;
+      out.error_message =
+          DeniedMessage(ctx, security::Operation::kAlterConfigs,
+                        topic ? security::ResourceType::kTopic : security::ResourceType::kCluster,
+                        topic ? std::string_view(res.name) : security::kClusterName);
+      resp.resources.push_back(std::move(out));
+      continue;
+    }
     resp.resources.push_back(AlterResource(ctx, res, incremental, r.validate_only));
   }
   return Result::Reply(EncodeResponse(h, resp));
@@ -298,6 +315,20 @@ Result HandleDescribeConfigs(ApiContext& ctx, const RequestHeader& h, Reader& bo
     DescribeConfigsResponse::Result out;
     out.type = res.type;
     out.name = res.name;
+    const bool topic_type = res.type == kResourceTopic;
+    if ((topic_type || res.type == kResourceBroker) &&
+        !Authorized(ctx, kDescribeConfigs, security::Operation::kDescribeConfigs,
+                    topic_type ? security::ResourceType::kTopic : security::ResourceType::kCluster,
+                    topic_type ? std::string_view(res.name) : security::kClusterName)) {
+      out.error_code =
+          topic_type ? error::kTopicAuthorizationFailed : error::kClusterAuthorizationFailed;
+      out.error_message = DeniedMessage(
+          ctx, security::Operation::kDescribeConfigs,
+          topic_type ? security::ResourceType::kTopic : security::ResourceType::kCluster,
+          topic_type ? std::string_view(res.name) : security::kClusterName);
+      resp.results.push_back(std::move(out));
+      continue;
+    }
     if (res.type == kResourceTopic && IsConsumerOffsetsTopic(res.name)) {
       Config cleanup =
           MakeConfig("cleanup.policy", "compact", true, config_source::kTopic, config_type::kList,

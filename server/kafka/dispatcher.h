@@ -34,7 +34,7 @@ class Dispatcher {
   void SetObserver(KafkaObserver* observer) { observer_ = observer; }
   // The authorizer and user store every handler checks with, and what SASL listeners accept;
   // null: everything allowed, SASL refused. Set before serving; must outlive the dispatcher.
-  void SetSecurity(const security::Security* security, SaslOptions sasl) {
+  void SetSecurity(security::Security* security, SaslOptions sasl) {
     security_ = security;
     sasl_ = std::move(sasl);
   }
@@ -69,7 +69,7 @@ class Dispatcher {
   group::ConsumerGroups* const groups_;
   ServingState serving_;
   KafkaObserver* observer_ = nullptr;
-  const security::Security* security_ = nullptr;
+  security::Security* security_ = nullptr;
   SaslOptions sasl_;
 };
 

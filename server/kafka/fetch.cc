@@ -180,8 +180,14 @@ Result HandleFetch(ApiContext& ctx, const RequestHeader& h, Reader& body) {
           : std::map<group::TopicPartition, std::string>();
   std::vector<FetchPartition> parts;
   for (const auto& topic : r.topics) {
+    const bool may_read = Authorized(ctx, kFetch, security::Operation::kRead,
+                                     security::ResourceType::kTopic, topic.name);
     for (const auto& p : topic.partitions) {
       FetchPartition& part = parts.emplace_back();
+      if (!may_read) {
+        part.error_code = error::kTopicAuthorizationFailed;
+        continue;
+      }
       if (IsConsumerOffsetsTopic(topic.name)) {
         part.consumer_offsets = true;
         part.log_partition = p.index;

@@ -15,6 +15,11 @@ Result HandleDeleteGroups(ApiContext& ctx, const RequestHeader& h, Reader& body)
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   DeleteGroupsResponse resp;
   for (const auto& group : r.groups) {
+    if (!Authorized(ctx, kDeleteGroups, security::Operation::kDelete,
+                    security::ResourceType::kGroup, group)) {
+      resp.results.emplace_back(group, error::kGroupAuthorizationFailed);
+      continue;
+    }
     const absl::Status s = ctx.groups->Delete(group);
     int16_t code = error::kNone;
     if (absl::IsInvalidArgument(s)) {
@@ -35,8 +40,18 @@ Result HandleOffsetDelete(ApiContext& ctx, const RequestHeader& h, Reader& body)
   const OffsetDeleteRequest r = DecodeOffsetDeleteRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   OffsetDeleteResponse resp;
+  if (!Authorized(ctx, kOffsetDelete, security::Operation::kDelete, security::ResourceType::kGroup,
+                  r.group_id)) {
+    resp.error_code = error::kGroupAuthorizationFailed;
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  // A topic the principal may not read is refused, and its offsets kept (Kafka's rule).
+  std::vector<bool> allowed;
   std::vector<group::TopicPartition> tps;
   for (const auto& t : r.topics) {
+    allowed.push_back(Authorized(ctx, kOffsetDelete, security::Operation::kRead,
+                                 security::ResourceType::kTopic, t.name));
+    if (!allowed.back()) continue;
     for (int32_t p : t.partitions) tps.emplace_back(t.name, p);
   }
   auto results = ctx.groups->DeleteOffsets(r.group_id, tps);
@@ -47,10 +62,16 @@ Result HandleOffsetDelete(ApiContext& ctx, const RequestHeader& h, Reader& body)
     return Result::Reply(EncodeResponse(h, resp));
   }
   size_t i = 0;
+  size_t ti = 0;
   for (const auto& t : r.topics) {
     OffsetDeleteResponse::Topic& out = resp.topics.emplace_back();
     out.name = t.name;
+    const bool may = allowed[ti++];
     for (int32_t p : t.partitions) {
+      if (!may) {
+        out.partitions.emplace_back(p, error::kTopicAuthorizationFailed);
+        continue;
+      }
       const absl::Status& s = (*results)[i++];
       const int16_t code = s.ok()                          ? error::kNone
                            : absl::IsNotFound(s)           ? error::kUnknownTopicOrPartition

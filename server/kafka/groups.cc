@@ -87,6 +87,13 @@ Result HandleFindCoordinator(ApiContext& ctx, const RequestHeader& h, Reader& bo
       c.error_message = std::string(valid.message());
       continue;
     }
+    if (!Authorized(ctx, kFindCoordinator, security::Operation::kDescribe,
+                    security::ResourceType::kGroup, key)) {
+      c.error_code = error::kGroupAuthorizationFailed;
+      c.error_message =
+          DeniedMessage(ctx, security::Operation::kDescribe, security::ResourceType::kGroup, key);
+      continue;
+    }
     c.node_id = kNodeId;
     c.host = advertised.host;
     c.port = advertised.port;
@@ -104,6 +111,10 @@ Result HandleJoinGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     return Result::Reply(EncodeResponse(h, resp));
   };
   if (!broker::ValidateGroupName(r.group_id).ok()) return fail(error::kInvalidGroupId);
+  if (!Authorized(ctx, kJoinGroup, security::Operation::kRead, security::ResourceType::kGroup,
+                  r.group_id)) {
+    return fail(error::kGroupAuthorizationFailed);
+  }
   if (r.protocol_type != "consumer" || r.protocols.empty()) {
     return fail(error::kInconsistentGroupProtocol);
   }
@@ -199,6 +210,11 @@ Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const SyncGroupRequest r = DecodeSyncGroupRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   SyncGroupResponse resp;
+  if (!Authorized(ctx, kSyncGroup, security::Operation::kRead, security::ResourceType::kGroup,
+                  r.group_id)) {
+    resp.error_code = error::kGroupAuthorizationFailed;
+    return Result::Reply(EncodeResponse(h, resp));
+  }
   auto view = ctx.groups->Sync(r.group_id, r.member_id, r.generation_id);
   if (!view.ok()) {
     resp.error_code = GroupErrorCode(view.status());
@@ -223,6 +239,10 @@ Result HandleSyncGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
 Result HandleHeartbeat(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   const HeartbeatRequest r = DecodeHeartbeatRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
+  if (!Authorized(ctx, kHeartbeat, security::Operation::kRead, security::ResourceType::kGroup,
+                  r.group_id)) {
+    return Result::Reply(EncodeResponse(h, HeartbeatResponse{error::kGroupAuthorizationFailed}));
+  }
   auto view = ctx.groups->Heartbeat(r.group_id, r.member_id, r.generation_id);
   int16_t code = error::kNone;
   if (!view.ok()) {
@@ -242,6 +262,14 @@ Result HandleLeaveGroup(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   LeaveGroupResponse resp;
   if (absl::Status valid = broker::ValidateGroupName(r.group_id); !valid.ok()) {
     resp.error_code = error::kInvalidGroupId;
+    return Result::Reply(EncodeResponse(h, resp));
+  }
+  if (!Authorized(ctx, kLeaveGroup, security::Operation::kRead, security::ResourceType::kGroup,
+                  r.group_id)) {
+    resp.error_code = error::kGroupAuthorizationFailed;
+    for (const auto& m : r.members) {
+      resp.members.push_back({m.member_id, m.group_instance_id, error::kGroupAuthorizationFailed});
+    }
     return Result::Reply(EncodeResponse(h, resp));
   }
   // v3+ may name a static member by its instance id alone (an admin removing it); the
@@ -299,7 +327,14 @@ Result HandleListGroups(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     resp.error_code = error::kCoordinatorNotAvailable;
     return Result::Reply(EncodeResponse(h, resp));
   }
+  // Every group with Describe on the cluster; else those the principal may describe.
+  const bool all = Authorized(ctx, kListGroups, security::Operation::kDescribe,
+                              security::ResourceType::kCluster, security::kClusterName);
   for (const auto& g : *groups) {
+    if (!all && !Authorized(ctx, kListGroups, security::Operation::kDescribe,
+                            security::ResourceType::kGroup, g.group)) {
+      continue;
+    }
     std::string state = KafkaGroupState(g);
     if (!r.states_filter.empty() &&
         std::none_of(r.states_filter.begin(), r.states_filter.end(),
@@ -321,6 +356,13 @@ Result HandleDescribeGroups(ApiContext& ctx, const RequestHeader& h, Reader& bod
     g.group_id = name;
     g.protocol_type = "consumer";
     if (r.include_authorized_operations) g.authorized_operations = kGroupAuthorizedOperations;
+    if (!Authorized(ctx, kDescribeGroups, security::Operation::kDescribe,
+                    security::ResourceType::kGroup, name)) {
+      g.error_code = error::kGroupAuthorizationFailed;
+      g.protocol_type.clear();
+      resp.groups.push_back(std::move(g));
+      continue;
+    }
     auto d = ctx.groups->Describe(name);
     if (absl::IsInvalidArgument(d.status())) {
       g.error_code = error::kInvalidGroupId;

@@ -17,9 +17,16 @@ Result HandleListOffsets(ApiContext& ctx, const RequestHeader& h, Reader& body) 
   for (const auto& topic : r.topics) {
     ListOffsetsResponse::Topic lt;
     lt.name = topic.name;
+    const bool may_describe = Authorized(ctx, kListOffsets, security::Operation::kDescribe,
+                                         security::ResourceType::kTopic, topic.name);
     for (const auto& p : topic.partitions) {
       ListOffsetsResponse::Partition lp;
       lp.index = p.index;
+      if (!may_describe) {
+        lp.error_code = error::kTopicAuthorizationFailed;
+        lt.partitions.push_back(lp);
+        continue;
+      }
       if (IsConsumerOffsetsTopic(topic.name)) {
         if (p.timestamp < -3 || (p.timestamp == -3 && h.api_version < 7)) {
           lp.error_code = error::kInvalidRequest;

@@ -53,6 +53,17 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     std::sort(topics.begin(), topics.end(),
               [](const auto& a, const auto& b) { return a->meta.name < b->meta.name; });
   }
+  using security::Operation;
+  using security::ResourceType;
+  const auto may_describe = [&](std::string_view name) {
+    return Authorized(ctx, kMetadata, Operation::kDescribe, ResourceType::kTopic, name);
+  };
+  const auto denied = [&](std::string name) {
+    MetadataResponse::Topic mt;
+    mt.name = std::move(name);
+    mt.error_code = error::kTopicAuthorizationFailed;
+    resp.topics.push_back(std::move(mt));
+  };
   const auto add_topic = [&](const storage::Topic& t) {
     MetadataResponse::Topic mt;
     mt.name = t.meta.name;
@@ -78,26 +89,39 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
   };
   if (!r.topics.has_value()) {
     bool listed = false;
+    // Only what the principal may describe (a client listing topics is not told of others).
+    const bool offsets_visible = may_describe(kConsumerOffsetsTopic);
     for (const auto& t : topics) {
       if (!listed && t->meta.name >= kConsumerOffsetsTopic) {
-        add_offsets_topic();
+        if (offsets_visible) add_offsets_topic();
         listed = true;
       }
       // A stored topic of that name (made before the name was reserved) is hidden here.
-      if (!IsConsumerOffsetsTopic(t->meta.name)) add_topic(*t);
+      if (!IsConsumerOffsetsTopic(t->meta.name) && may_describe(t->meta.name)) add_topic(*t);
     }
-    if (!listed) add_offsets_topic();
+    if (!listed && offsets_visible) add_offsets_topic();
   }
   if (r.topics.has_value()) {
     for (const auto& wanted : *r.topics) {
       if ((wanted.name.has_value() && IsConsumerOffsetsTopic(*wanted.name)) ||
           (!wanted.name.has_value() && wanted.topic_id == ConsumerOffsetsTopicId())) {
-        add_offsets_topic();
+        if (may_describe(kConsumerOffsetsTopic)) {
+          add_offsets_topic();
+        } else {
+          denied(std::string(kConsumerOffsetsTopic));
+        }
         continue;
       }
       if (!wanted.name.has_value()) {
         auto topic =
             IsZero(wanted.topic_id) ? nullptr : ctx.broker->FindTopicByUuid(wanted.topic_id);
+        if (topic != nullptr && !may_describe(topic->meta.name)) {
+          MetadataResponse::Topic mt;
+          mt.error_code = error::kTopicAuthorizationFailed;
+          mt.topic_id = wanted.topic_id;
+          resp.topics.push_back(std::move(mt));
+          continue;
+        }
         if (topic != nullptr) {
           add_topic(*topic);
           continue;
@@ -109,9 +133,17 @@ Result HandleMetadata(ApiContext& ctx, const RequestHeader& h, Reader& body) {
         continue;
       }
       const std::string& name = *wanted.name;
-      // Kafka creates a topic a client asks metadata for, when auto-creation is on, but never
-      // its internal topics (__consumer_offsets, ...).
-      auto topic = r.allow_auto_topic_creation && !name.starts_with("__")
+      if (!may_describe(name)) {
+        denied(name);
+        continue;
+      }
+      // Kafka creates a topic a client asks metadata for, when auto-creation is on and the
+      // principal may create it, but never its internal topics (__consumer_offsets, ...).
+      const bool may_create =
+          Authorized(ctx, kMetadata, Operation::kCreate, ResourceType::kCluster,
+                     security::kClusterName) ||
+          Authorized(ctx, kMetadata, Operation::kCreate, ResourceType::kTopic, name);
+      auto topic = r.allow_auto_topic_creation && !name.starts_with("__") && may_create
                        ? ctx.broker->FindOrCreateTopic(name)
                        : ctx.broker->GetTopic(name);
       if (topic.ok()) {

@@ -20,9 +20,23 @@ Result HandleOffsetCommit(ApiContext& ctx, const RequestHeader& h, Reader& body)
   const OffsetCommitRequest r = DecodeOffsetCommitRequest(h.api_version, body);
   if (absl::Status s = CheckRequestBody(h, body); !s.ok()) return Result::Close(s);
   OffsetCommitResponse resp;
+  using security::Operation;
+  using security::ResourceType;
+  const bool group_ok =
+      Authorized(ctx, kOffsetCommit, Operation::kRead, ResourceType::kGroup, r.group_id);
+  // Per request partition: its refusal, or kNone when it is committed.
+  std::vector<int16_t> refused;
   std::vector<group::OffsetToCommit> offsets;
   for (const auto& t : r.topics) {
+    const bool topic_ok =
+        group_ok && Authorized(ctx, kOffsetCommit, Operation::kRead, ResourceType::kTopic, t.name);
     for (const auto& p : t.partitions) {
+      if (!group_ok || !topic_ok) {
+        refused.push_back(!group_ok ? error::kGroupAuthorizationFailed
+                                    : error::kTopicAuthorizationFailed);
+        continue;
+      }
+      refused.push_back(error::kNone);
       // Kafka stores any offset; clients rely on that: kafkajs resets a group by committing -2
       // (earliest) or -1 (latest), and a consumer given an offset past the end resets itself.
       // The engine keeps committed offsets inside the log and resolves those.
@@ -58,10 +72,14 @@ Result HandleOffsetCommit(ApiContext& ctx, const RequestHeader& h, Reader& body)
     }
   }
   size_t i = 0;
+  size_t k = 0;
   for (const auto& t : r.topics) {
     OffsetCommitResponse::Topic ot;
     ot.name = t.name;
-    for (const auto& p : t.partitions) ot.partitions.push_back({p.index, codes[i++]});
+    for (const auto& p : t.partitions) {
+      const int16_t code = refused[k++];
+      ot.partitions.push_back({p.index, code != error::kNone ? code : codes[i++]});
+    }
     resp.topics.push_back(std::move(ot));
   }
   return Result::Reply(EncodeResponse(h, resp));
@@ -78,12 +96,33 @@ int16_t FetchErrorCode(const absl::Status& s) {
 OffsetFetchResponse::Group FetchGroupOffsets(ApiContext& ctx, const OffsetFetchRequest::Group& r) {
   OffsetFetchResponse::Group resp;
   resp.group_id = r.group_id;
+  using security::Operation;
+  using security::ResourceType;
+  if (!Authorized(ctx, kOffsetFetch, Operation::kDescribe, ResourceType::kGroup, r.group_id)) {
+    resp.error_code = error::kGroupAuthorizationFailed;
+    for (const auto& t : r.topics) {
+      OffsetFetchResponse::Topic ot;
+      ot.name = t.name;
+      for (int32_t p : t.partitions) {
+        OffsetFetchResponse::Partition op;
+        op.index = p;
+        op.error_code = error::kGroupAuthorizationFailed;
+        ot.partitions.push_back(std::move(op));
+      }
+      resp.topics.push_back(std::move(ot));
+    }
+    return resp;
+  }
+  const auto topic_ok = [&](std::string_view topic) {
+    return Authorized(ctx, kOffsetFetch, Operation::kDescribe, ResourceType::kTopic, topic);
+  };
   if (r.all_topics) {
     // Null topics: every partition the group has committed.
     auto fetched = ctx.groups->FetchOffsets(r.group_id, {});
     resp.error_code = FetchErrorCode(fetched.status());
     if (fetched.ok()) {
       for (const auto& c : *fetched) {
+        if (!topic_ok(c.topic)) continue;  // a topic it may not describe is left out
         if (resp.topics.empty() || resp.topics.back().name != c.topic) {
           resp.topics.push_back({c.topic, {}});
         }
@@ -93,7 +132,9 @@ OffsetFetchResponse::Group FetchGroupOffsets(ApiContext& ctx, const OffsetFetchR
     return resp;
   }
   std::vector<group::TopicPartition> tps;
+  std::vector<bool> allowed;
   for (const auto& t : r.topics) {
+    allowed.push_back(topic_ok(t.name));
     for (int32_t p : t.partitions) tps.emplace_back(t.name, p);
   }
   std::vector<storage::CommittedOffset> committed;
@@ -107,14 +148,16 @@ OffsetFetchResponse::Group FetchGroupOffsets(ApiContext& ctx, const OffsetFetchR
     }
   }
   size_t i = 0;
+  size_t ti = 0;
   for (const auto& t : r.topics) {
     OffsetFetchResponse::Topic ot;
     ot.name = t.name;
+    const bool may = allowed[ti++];
     for (int32_t p : t.partitions) {
       OffsetFetchResponse::Partition op;
       op.index = p;
-      op.error_code = code;
-      if (code == error::kNone && i < committed.size()) {
+      op.error_code = may ? code : error::kTopicAuthorizationFailed;
+      if (may && code == error::kNone && i < committed.size()) {
         op.offset = committed[i].offset;
         op.metadata = committed[i].metadata;
       }

@@ -162,8 +162,10 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
     const ProduceRequest::Topic& topic = r.topics[ti];
     state->topics[ti].name = topic.name;
     state->topics[ti].partitions.resize(topic.partitions.size());
+    const bool may_write = Authorized(ctx, kProduce, security::Operation::kWrite,
+                                      security::ResourceType::kTopic, topic.name);
     auto t = ctx.broker->GetTopic(topic.name);
-    if (t.ok()) state->topics[ti].topic = *t;
+    if (t.ok() && may_write) state->topics[ti].topic = *t;
     for (size_t pi = 0; pi < topic.partitions.size(); ++pi) {
       const ProduceRequest::Partition& p = topic.partitions[pi];
       state->topics[ti].partitions[pi].index = p.index;
@@ -175,6 +177,12 @@ Result HandleProduce(ApiContext& ctx, const RequestHeader& h, Reader& body) {
       if (r.acks != 0 && r.acks != 1 && r.acks != -1) {
         refuse(error::kInvalidRequiredAcks,
                absl::StrCat("acks must be 0, 1 or -1 (all), got ", r.acks));
+        continue;
+      }
+      if (!may_write) {
+        refuse(error::kTopicAuthorizationFailed,
+               DeniedMessage(ctx, security::Operation::kWrite, security::ResourceType::kTopic,
+                             topic.name));
         continue;
       }
       if (r.transactional_id.has_value()) {

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "server/broker/broker.h"
 #include "server/log.h"
+#include "server/security/security.h"
 
 namespace ferry::kafka {
 
@@ -23,6 +24,25 @@ Result HandleInitProducerId(ApiContext& ctx, const RequestHeader& h, Reader& bod
         {{"transactional_id", *r.transactional_id}, {"client_id", h.client_id.value_or("")}});
     resp.error_code = error::kTransactionalIdAuthorizationFailed;
     return Result::Reply(EncodeResponse(h, resp));
+  }
+  // Kafka's rule (KIP-679): IdempotentWrite on the cluster, or Write on some topic.
+  if (ctx.security != nullptr && ctx.security->authorizer_enabled() &&
+      !Authorized(ctx, kInitProducerId, security::Operation::kIdempotentWrite,
+                  security::ResourceType::kCluster, security::kClusterName)) {
+    bool writes_somewhere = false;
+    for (const auto& t : ctx.broker->ListTopics()) {
+      if (ctx.security->Authorize(
+              ctx.session != nullptr ? ctx.session->principal : security::Principal(),
+              ctx.peer_host, security::Operation::kWrite, security::ResourceType::kTopic,
+              t->meta.name)) {
+        writes_somewhere = true;
+        break;
+      }
+    }
+    if (!writes_somewhere) {
+      resp.error_code = error::kClusterAuthorizationFailed;
+      return Result::Reply(EncodeResponse(h, resp));
+    }
   }
   std::optional<broker::ProducerIdentity> current;
   if (r.producer_id != -1 || r.producer_epoch != -1) {

@@ -469,6 +469,13 @@ std::optional<int16_t> ResponseErrorCode(int16_t api_key, int16_t v, bool flexib
       return v <= 4 ? FirstResultCode(r, false) : std::nullopt;
     case kCreatePartitions:
       return v <= 3 ? FirstResultCode(r, true) : std::nullopt;
+    case kCreateAcls:
+    case kDeleteAcls:
+      return v <= 3 ? FirstResultCode(r, false) : std::nullopt;
+    case kAlterUserScramCredentials:
+      return v == 0 ? FirstResultCode(r, true) : std::nullopt;
+    case kDescribeAcls:
+    case kDescribeUserScramCredentials:
     case kDescribeCluster:
     case kInitProducerId:
     case kAddOffsetsToTxn:

@@ -56,7 +56,7 @@ struct KafkaServerOptions {
   KafkaObserver* observer = nullptr;
   // The authorizer and user store (null: everything allowed, no SASL), and what SASL listeners
   // accept. Must outlive the server.
-  const security::Security* security = nullptr;
+  security::Security* security = nullptr;
   SaslOptions sasl;
 };
 

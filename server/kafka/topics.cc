@@ -45,6 +45,14 @@ CreateTopicsResponse::Topic CreateOne(ApiContext& ctx, const CreateTopicsRequest
     out.error_message = std::move(message);
     return out;
   };
+  if (!Authorized(ctx, kCreateTopics, security::Operation::kCreate,
+                  security::ResourceType::kCluster, security::kClusterName) &&
+      !Authorized(ctx, kCreateTopics, security::Operation::kCreate, security::ResourceType::kTopic,
+                  t.name)) {
+    return fail(
+        error::kTopicAuthorizationFailed,
+        DeniedMessage(ctx, security::Operation::kCreate, security::ResourceType::kTopic, t.name));
+  }
   if (absl::Status valid = broker::ValidateTopicName(t.name); !valid.ok()) {
     return fail(error::kInvalidTopic, std::string(valid.message()));
   }
@@ -170,6 +178,14 @@ Result HandleDeleteTopics(ApiContext& ctx, const RequestHeader& h, Reader& body)
       }
       name = topic->meta.name;
       out.name = name;
+    }
+    if (!Authorized(ctx, kDeleteTopics, security::Operation::kDelete,
+                    security::ResourceType::kTopic, name)) {
+      out.error_code = error::kTopicAuthorizationFailed;
+      out.error_message =
+          DeniedMessage(ctx, security::Operation::kDelete, security::ResourceType::kTopic, name);
+      resp.topics.push_back(std::move(out));
+      continue;
     }
     if (IsConsumerOffsetsTopic(name)) {
       out.topic_id = ConsumerOffsetsTopicId();
