@@ -482,35 +482,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case Result::Kind::kReply:
         out_bytes_ += static_cast<int64_t>(r.frame.size());
         out_.push_back(std::move(r.frame));
-        if (r.close_after) {
-          closed_logged_ = true;
-          log::Event(log::Level::kWarn, "kafka_connection_closed",
-                     {{"peer", peer_}, {"reason", r.close_reason}});
-          pending_.clear();
-          pending_bytes_ = 0;
-          stop_reading_ = true;
-          close_when_done_ = true;
-          answered_close_ = true;
-        }
+        if (r.close_after) CloseAfterAnswers(r.close_reason);
         StartWrite();
         break;
       case Result::Kind::kNoReply:
         break;
       case Result::Kind::kClose:
-        closed_logged_ = true;
-        log::Event(log::Level::kWarn, "kafka_connection_closed",
-                   {{"peer", peer_}, {"reason", r.close_reason}});
-        // Responses already due still go out; nothing after this request is served (nor
-        // answered, should a request started before this answer was known complete later).
-        pending_.clear();
-        pending_bytes_ = 0;
-        stop_reading_ = true;
-        close_when_done_ = true;
-        answered_close_ = true;
+        CloseAfterAnswers(r.close_reason);
         break;
       case Result::Kind::kLater:  // OnHandled waits for it
         break;
     }
+  }
+
+  // Responses already due still go out; nothing after this request is served (nor answered,
+  // should a request started before this answer was known complete later).
+  void CloseAfterAnswers(const std::string& reason) {
+    closed_logged_ = true;
+    log::Event(log::Level::kWarn, "kafka_connection_closed", {{"peer", peer_}, {"reason", reason}});
+    pending_.clear();
+    pending_bytes_ = 0;
+    stop_reading_ = true;
+    close_when_done_ = true;
+    answered_close_ = true;
   }
 
   void StartWrite() {
