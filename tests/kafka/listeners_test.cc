@@ -32,7 +32,8 @@ TEST(KafkaListenersTest, UnnamedAdvertiseGoesToTheOnlyListener) {
 TEST(KafkaListenersTest, NamedListenersGetTheirOwnAdvertisedAddresses) {
   auto l =
       ParseKafkaListeners("INTERNAL://0.0.0.0:9092, EXTERNAL://:9094",
-                          "EXTERNAL://203.0.113.7:30094,INTERNAL://ferry-0.ferry-headless:9092");
+                          "EXTERNAL://203.0.113.7:30094,INTERNAL://ferry-0.ferry-headless:9092",
+                          "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT");
   ASSERT_TRUE(l.ok()) << l.status();
   ASSERT_EQ(l->size(), 2u);
   EXPECT_EQ((*l)[0].name, "INTERNAL");
