@@ -441,6 +441,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnTlsHandshake() {
     tls_ready_ = true;
     handshake_timer_.cancel();
+    ArmIdle(server_->options().connections_max_idle);  // OnIdleTimer skipped the handshake
     std::string principal;
     std::string why;
     if (X509* cert = tls_->verified_peer_certificate(); cert != nullptr) {
@@ -688,6 +689,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnIdleTimer() {
+    // The handshake timer (no later than this one) closes a handshake that does not finish.
+    if (tls_ != nullptr && !tls_->handshake_done()) return;
     const absl::Duration max_idle = server_->options().connections_max_idle;
     if (busy_ || later_in_flight_ > 0) {  // a request in progress (a long poll, a barrier,
                                           // a Produce awaiting durability) is not idleness
