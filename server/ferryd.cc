@@ -291,6 +291,31 @@ int Run() {
     }
     kafka_tls = *std::move(ctx);
   }
+  // The metrics endpoint over HTTPS with the --tls-* certificate.
+  std::shared_ptr<security::ServerTlsContext> metrics_tls;
+  if (absl::GetFlag(FLAGS_metrics_tls)) {
+    if (!security::TlsEnabled(*tls)) {
+      std::fprintf(stderr, "ferryd: --metrics-tls needs --tls-cert and --tls-key\n");
+      return 2;
+    }
+    absl::StatusOr<std::shared_ptr<security::ServerTlsContext>> ctx =
+        security::ServerTlsContext::Create(*tls, [](const absl::Status& s) {
+          if (s.ok()) {
+            log::Event(log::Level::kInfo, "metrics_tls_reloaded",
+                       {{"detail", "new connections get the new certificate"}});
+          } else {
+            log::Event(log::Level::kWarn, "metrics_tls_reload_failed",
+                       {{"error", std::string(s.message())},
+                        {"detail", "the previous certificate still serves"}});
+          }
+        });
+    if (!ctx.ok()) {
+      std::fprintf(stderr, "ferryd: --metrics-tls: %s\n",
+                   std::string(ctx.status().message()).c_str());
+      return 2;
+    }
+    metrics_tls = *std::move(ctx);
+  }
 
   broker::BrokerOptions options;
   const std::string fsync = absl::GetFlag(FLAGS_fsync);
@@ -399,7 +424,8 @@ int Run() {
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {
-    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, &engine_counters, registry);
+    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, &engine_counters, registry,
+                                           metrics_tls);
     if (!m.ok()) {
       return Fail("start_failed",
                   std::string(m.status().message()) + " (" + BindError(metrics_listen) + ")", 1);
@@ -420,6 +446,7 @@ int Run() {
       log::Level::kInfo, "listening",
       {{"grpc_port", std::to_string(port)},
        {"metrics_port", metrics_server != nullptr ? std::to_string(metrics_server->port()) : ""},
+       {"metrics_tls", metrics_tls != nullptr ? "on" : "off"},
        {"pid", std::to_string(getpid())}});
 
   broker::RealClock clock;
