@@ -41,6 +41,8 @@
 #include "server/metrics/rpc_metrics.h"
 #include "server/security/security.h"
 #include "server/security/tls.h"
+#include "server/security/tls_context.h"
+#include "server/security/tls_principal.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port; port 0 picks one)");
@@ -94,7 +96,29 @@ ABSL_FLAG(std::string, tls_client_auth, "none",
           "when given, not required) or require (mTLS: a client without a certificate --tls-ca "
           "signed is refused)");
 ABSL_FLAG(int32_t, tls_reload_interval_s, 10,
-          "How often the --tls-cert, --tls-key and --tls-ca files are re-read");
+          "How often the TLS certificate, key and CA files (--tls-*, --kafka-tls-*) are re-read; "
+          "changed files serve new connections, open ones keep theirs");
+ABSL_FLAG(std::string, tls_principal, "cn",
+          "What a verified client certificate names as the principal (User:NAME): cn (the "
+          "subject's CN), san (the first DNS subjectAltName, else URI, else email) or dn (the "
+          "subject as an RFC 2253 string)");
+ABSL_FLAG(std::string, kafka_security_protocol_map, "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+          "Security protocol of each Kafka listener not named after one, as Kafka's "
+          "listener.security.protocol.map: NAME:PROTOCOL[,...] with PLAINTEXT, SSL, "
+          "SASL_PLAINTEXT or SASL_SSL, e.g. INTERNAL:SASL_SSL,EXTERNAL:SSL. Listeners named "
+          "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL speak that protocol");
+ABSL_FLAG(std::string, kafka_tls_cert, "",
+          "PEM certificate chain of the Kafka SSL and SASL_SSL listeners; default --tls-cert");
+ABSL_FLAG(std::string, kafka_tls_key, "",
+          "PEM private key of --kafka-tls-cert (unencrypted); default --tls-key");
+ABSL_FLAG(std::string, kafka_tls_ca, "",
+          "PEM CA bundle Kafka client certificates are verified against; default --tls-ca");
+ABSL_FLAG(std::string, kafka_tls_client_auth, "",
+          "Client certificates on the Kafka SSL and SASL_SSL listeners: none, request or "
+          "require; default --tls-client-auth");
+ABSL_FLAG(bool, metrics_tls, false,
+          "Serve --metrics-listen over HTTPS only, with the certificate of --tls-cert/--tls-key "
+          "(and client certificates by --tls-ca/--tls-client-auth), re-read as gRPC's are");
 ABSL_FLAG(std::string, authorizer, "none",
           "none (every client may do everything) or acl (Kafka's ACL model: a principal may do "
           "what an ACL allows and no ACL denies; see docs/security.md)");
@@ -251,10 +275,90 @@ int Run() {
     sasl_options.plain_without_tls = absl::GetFlag(FLAGS_sasl_plain_without_tls);
   }
   absl::StatusOr<std::vector<kafka::KafkaListener>> kafka_listeners = kafka::ParseKafkaListeners(
-      absl::GetFlag(FLAGS_kafka_listen), absl::GetFlag(FLAGS_kafka_advertise));
+      absl::GetFlag(FLAGS_kafka_listen), absl::GetFlag(FLAGS_kafka_advertise),
+      absl::GetFlag(FLAGS_kafka_security_protocol_map));
   if (!kafka_listeners.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", std::string(kafka_listeners.status().message()).c_str());
     return 2;
+  }
+  absl::StatusOr<security::PrincipalField> tls_principal =
+      security::ParsePrincipalField(absl::GetFlag(FLAGS_tls_principal));
+  if (!tls_principal.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", std::string(tls_principal.status().message()).c_str());
+    return 2;
+  }
+  // The Kafka door's certificate: each --kafka-tls-* flag not given is its --tls-* flag.
+  std::shared_ptr<security::ServerTlsContext> kafka_tls;
+  if (std::any_of(kafka_listeners->begin(), kafka_listeners->end(),
+                  [](const kafka::KafkaListener& l) { return kafka::UsesTls(l.protocol); })) {
+    const auto either = [](const std::string& kafka, const std::string& shared) {
+      return kafka.empty() ? shared : kafka;
+    };
+    const bool own = !absl::GetFlag(FLAGS_kafka_tls_cert).empty() ||
+                     !absl::GetFlag(FLAGS_kafka_tls_key).empty() ||
+                     !absl::GetFlag(FLAGS_kafka_tls_ca).empty() ||
+                     !absl::GetFlag(FLAGS_kafka_tls_client_auth).empty();
+    absl::StatusOr<security::TlsConfig> config = security::ParseTlsFlags(
+        either(absl::GetFlag(FLAGS_kafka_tls_cert), absl::GetFlag(FLAGS_tls_cert)),
+        either(absl::GetFlag(FLAGS_kafka_tls_key), absl::GetFlag(FLAGS_tls_key)),
+        either(absl::GetFlag(FLAGS_kafka_tls_ca), absl::GetFlag(FLAGS_tls_ca)),
+        either(absl::GetFlag(FLAGS_kafka_tls_client_auth), absl::GetFlag(FLAGS_tls_client_auth)),
+        absl::Seconds(absl::GetFlag(FLAGS_tls_reload_interval_s)), own ? "kafka-tls" : "tls");
+    if (!config.ok()) {
+      std::fprintf(stderr, "ferryd: %s\n", std::string(config.status().message()).c_str());
+      return 2;
+    }
+    if (!security::TlsEnabled(*config)) {
+      for (const kafka::KafkaListener& l : *kafka_listeners) {
+        if (!kafka::UsesTls(l.protocol)) continue;
+        std::fprintf(stderr,
+                     "ferryd: Kafka listener %s is %s and has no certificate: set "
+                     "--kafka-tls-cert and --kafka-tls-key (or --tls-cert and --tls-key)\n",
+                     l.name.c_str(), std::string(kafka::SecurityProtocolName(l.protocol)).c_str());
+        return 2;
+      }
+    }
+    absl::StatusOr<std::shared_ptr<security::ServerTlsContext>> ctx =
+        security::ServerTlsContext::Create(*config, [](const absl::Status& s) {
+          if (s.ok()) {
+            log::Event(log::Level::kInfo, "kafka_tls_reloaded",
+                       {{"detail", "new connections get the new certificate"}});
+          } else {
+            log::Event(log::Level::kWarn, "kafka_tls_reload_failed",
+                       {{"error", std::string(s.message())},
+                        {"detail", "the previous certificate still serves"}});
+          }
+        });
+    if (!ctx.ok()) {
+      std::fprintf(stderr, "ferryd: Kafka TLS: %s\n", std::string(ctx.status().message()).c_str());
+      return 2;
+    }
+    kafka_tls = *std::move(ctx);
+  }
+  // The metrics endpoint over HTTPS with the --tls-* certificate.
+  std::shared_ptr<security::ServerTlsContext> metrics_tls;
+  if (absl::GetFlag(FLAGS_metrics_tls)) {
+    if (!security::TlsEnabled(*tls)) {
+      std::fprintf(stderr, "ferryd: --metrics-tls needs --tls-cert and --tls-key\n");
+      return 2;
+    }
+    absl::StatusOr<std::shared_ptr<security::ServerTlsContext>> ctx =
+        security::ServerTlsContext::Create(*tls, [](const absl::Status& s) {
+          if (s.ok()) {
+            log::Event(log::Level::kInfo, "metrics_tls_reloaded",
+                       {{"detail", "new connections get the new certificate"}});
+          } else {
+            log::Event(log::Level::kWarn, "metrics_tls_reload_failed",
+                       {{"error", std::string(s.message())},
+                        {"detail", "the previous certificate still serves"}});
+          }
+        });
+    if (!ctx.ok()) {
+      std::fprintf(stderr, "ferryd: --metrics-tls: %s\n",
+                   std::string(ctx.status().message()).c_str());
+      return 2;
+    }
+    metrics_tls = *std::move(ctx);
   }
 
   broker::BrokerOptions options;
@@ -364,7 +468,8 @@ int Run() {
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {
-    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, &engine_counters, registry);
+    auto m = metrics::MetricsServer::Start(metrics_listen, &engine, &engine_counters, registry,
+                                           metrics_tls);
     if (!m.ok()) {
       return Fail("start_failed",
                   std::string(m.status().message()) + " (" + BindError(metrics_listen) + ")", 1);
@@ -385,6 +490,7 @@ int Run() {
       log::Level::kInfo, "listening",
       {{"grpc_port", std::to_string(port)},
        {"metrics_port", metrics_server != nullptr ? std::to_string(metrics_server->port()) : ""},
+       {"metrics_tls", metrics_tls != nullptr ? "on" : "off"},
        {"pid", std::to_string(getpid())}});
 
   broker::RealClock clock;
@@ -449,6 +555,8 @@ int Run() {
   kafka_options.max_waiting_requests = absl::GetFlag(FLAGS_kafka_max_waiting_requests);
   kafka_options.max_queued_bytes = absl::GetFlag(FLAGS_kafka_max_queued_bytes);
   kafka_options.listeners = *kafka_listeners;
+  kafka_options.tls = kafka_tls;
+  kafka_options.tls_principal = *tls_principal;
   for (const kafka::KafkaListener& l : kafka_options.listeners) {
     // Kafka clients bootstrap, then connect to the advertised address: on a wildcard listener
     // that is 127.0.0.1, which only works for clients on this host (or through a port-forward).

@@ -72,7 +72,73 @@ absl::StatusOr<Entry> ParseEntry(absl::string_view flag, absl::string_view text,
   return e;
 }
 
+bool ProtocolByName(absl::string_view name, SecurityProtocol* out) {
+  for (SecurityProtocol p : {SecurityProtocol::kPlaintext, SecurityProtocol::kSsl,
+                             SecurityProtocol::kSaslPlaintext, SecurityProtocol::kSaslSsl}) {
+    const std::string_view n = SecurityProtocolName(p);
+    if (name == absl::string_view(n.data(), n.size())) {
+      *out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+// --kafka-security-protocol-map into `listeners`.
+absl::Status ApplyProtocolMap(absl::string_view map, std::vector<KafkaListener>* listeners) {
+  std::vector<std::string> mapped;
+  for (absl::string_view item : absl::StrSplit(map, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    const size_t colon = item.find(':');
+    const auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat("--kafka-security-protocol-map: '",
+                                                     std::string(item), "' ", std::string(why)));
+    };
+    if (colon == absl::string_view::npos) return bad("is not NAME:PROTOCOL");
+    const std::string name(absl::StripAsciiWhitespace(item.substr(0, colon)));
+    const absl::string_view protocol = absl::StripAsciiWhitespace(item.substr(colon + 1));
+    if (!ValidName(name)) return bad("has a name that is not upper case letters, digits and '_'");
+    SecurityProtocol p;
+    if (!ProtocolByName(protocol, &p)) {
+      return bad("has a protocol that is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
+    }
+    if (std::find(mapped.begin(), mapped.end(), name) != mapped.end()) {
+      return bad("maps a listener named before");
+    }
+    mapped.push_back(name);
+    // A name with no listener is not an error: one map may serve several brokers' listeners.
+    for (KafkaListener& l : *listeners) {
+      if (l.name == name) l.protocol = p;
+    }
+  }
+  for (KafkaListener& l : *listeners) {
+    if (std::find(mapped.begin(), mapped.end(), l.name) != mapped.end()) continue;
+    if (!ProtocolByName(l.name, &l.protocol)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--kafka-security-protocol-map: listener ", l.name,
+          " has no security protocol: name it PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, or map "
+          "it, e.g. --kafka-security-protocol-map=",
+          l.name, ":SSL"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string_view SecurityProtocolName(SecurityProtocol p) {
+  switch (p) {
+    case SecurityProtocol::kPlaintext:
+      return "PLAINTEXT";
+    case SecurityProtocol::kSsl:
+      return "SSL";
+    case SecurityProtocol::kSaslPlaintext:
+      return "SASL_PLAINTEXT";
+    case SecurityProtocol::kSaslSsl:
+      return "SASL_SSL";
+  }
+  return "PLAINTEXT";
+}
 
 std::string JoinHostPort(std::string_view host, int port) {
   if (host.find(':') != absl::string_view::npos) {
@@ -82,7 +148,8 @@ std::string JoinHostPort(std::string_view host, int port) {
 }
 
 absl::StatusOr<std::vector<KafkaListener>> ParseKafkaListeners(std::string_view listen,
-                                                               std::string_view advertise) {
+                                                               std::string_view advertise,
+                                                               std::string_view protocol_map) {
   std::vector<KafkaListener> out;
   int unnamed = 0;
   for (absl::string_view item : absl::StrSplit(absl::string_view(listen.data(), listen.size()), ',',
@@ -138,6 +205,9 @@ absl::StatusOr<std::vector<KafkaListener>> ParseKafkaListeners(std::string_view 
     target->advertised_host = e->host;
     target->advertised_port = e->port < 0 ? 0 : e->port;
   }
+  absl::Status s =
+      ApplyProtocolMap(absl::string_view(protocol_map.data(), protocol_map.size()), &out);
+  if (!s.ok()) return s;
   return out;
 }
 

@@ -28,6 +28,16 @@
 // requests) and resumes as they drain: a client that sends but never reads costs a bounded
 // amount of memory, and the TCP window holds back the rest.
 //
+// TLS (SSL and SASL_SSL listeners): OpenSSL sits between the socket and the frames on memory
+// BIOs (security::TlsSession), so the design above stays: readable bytes are fed in and the
+// plaintext they decrypt is cut into frames; responses are encrypted when their write starts
+// and the ciphertext goes out with async_write, handshake messages first. Until the handshake
+// is done nothing is dispatched; a handshake that fails (a plaintext client, garbage, an
+// untrusted or missing client certificate) closes that connection with one reason, and one
+// that does not finish within tls_handshake_timeout is closed too. Each connection takes the
+// context current at its accept, so a rotated certificate serves new connections while open
+// ones keep theirs.
+//
 // Limits: a connection over `max_connections` or over `max_connections_per_ip` for its
 // address is closed at once and logged; a connection with no request in progress and no
 // traffic for `connections_max_idle` is closed, so abandoned connections free their places.
@@ -61,6 +71,8 @@
 #include "server/kafka/dispatcher.h"
 #include "server/kafka/protocol.h"
 #include "server/log.h"
+#include "server/security/tls_context.h"
+#include "server/security/tls_session.h"
 
 namespace ferry::kafka {
 namespace {
@@ -270,20 +282,22 @@ class KafkaServer::Impl {
 // One client connection. Everything but PeerGone runs on its strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(KafkaServer::Impl* server, uint64_t id, int listener, tcp::socket socket,
-             std::string host, std::string peer)
+  // `tls`: the context of an SSL or SASL_SSL listener's connection; null for plaintext.
+  Connection(KafkaServer::Impl* server, uint64_t id, int listener, SecurityProtocol protocol,
+             std::shared_ptr<SSL_CTX> tls, tcp::socket socket, std::string host, std::string peer)
       : server_(server),
         id_(id),
         listener_(listener),
+        protocol_(protocol),
         socket_(std::move(socket)),
         strand_(asio::make_strand(server->io())),
         idle_timer_(server->io()),
+        handshake_timer_(server->io()),
         host_(std::move(host)),
         peer_(std::move(peer)),
         fd_(socket_.native_handle()) {
-    const KafkaListener& l = server->options().listeners[static_cast<size_t>(listener)];
-    session_.listener_name = l.name;
-    session_.sasl_required = l.name == "SASL_PLAINTEXT" || l.name == "SASL_SSL";
+    session_.listener_name = server->options().listeners[static_cast<size_t>(listener)].name;
+    if (tls != nullptr) tls_ = std::make_unique<security::TlsSession>(std::move(tls));
   }
 
   void Start() {
@@ -292,7 +306,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       self->socket_.non_blocking(true, ec);
       self->socket_.set_option(tcp::no_delay(true), ec);
       self->last_activity_ = SteadyClock::now();
+      // Before any request is handed to a pool, which is what orders these writes before the
+      // handlers' reads.
+      self->session_.tls = UsesTls(self->protocol_);
+      self->session_.sasl_required = UsesSasl(self->protocol_);
       self->ArmIdle(self->server_->options().connections_max_idle);
+      if (self->tls_ != nullptr) self->ArmHandshakeTimeout();
       self->WaitRead();
     });
   }
@@ -341,15 +360,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnReadable() {
     // Straight into inbuf_, sized by what the socket holds: no buffer per connection or per
     // thread (a large thread_local would sit on every thread's stack, other libraries' too).
+    // On TLS the ciphertext goes to cipher_ and its plaintext to inbuf_.
     size_t total = 0;
-    while (!closed_ && !Paused() && total < kReadSlice) {
+    while (!closed_ && !eof_ && !Paused() && total < kReadSlice) {
       asio::error_code ec;
       const size_t available = socket_.available(ec);
       const size_t want = std::clamp<size_t>(ec ? 0 : available, 512, kReadSlice);
-      const size_t at = inbuf_.size();
-      inbuf_.resize(at + want);
-      const size_t n = socket_.read_some(asio::buffer(inbuf_.data() + at, want), ec);
-      inbuf_.resize(at + (ec ? 0 : n));
+      std::string& dest = tls_ != nullptr ? cipher_ : inbuf_;
+      const size_t at = dest.size();
+      dest.resize(at + want);
+      const size_t n = socket_.read_some(asio::buffer(dest.data() + at, want), ec);
+      dest.resize(at + (ec ? 0 : n));
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec == asio::error::eof) {
         eof_ = true;
@@ -361,8 +382,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return;
       }
       total += n;
+      if (tls_ != nullptr && !Decrypt()) return;
       if (!CutFrames()) return;
     }
+    if (tls_ != nullptr) std::string().swap(cipher_);
     if (total > 0) {
       last_activity_ = SteadyClock::now();
       if (server_->observer() != nullptr) {
@@ -370,6 +393,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     if (eof_) {
+      if (tls_ != nullptr && !tls_->handshake_done()) {
+        closed_logged_ = true;
+        log::Event(log::Level::kWarn, "kafka_connection_closed",
+                   {{"peer", peer_}, {"reason", "the client closed during the TLS handshake"}});
+        Close();
+        return;
+      }
       if (!inbuf_.empty()) {
         closed_logged_ = true;
         log::Event(log::Level::kWarn, "kafka_connection_closed",
@@ -382,6 +412,76 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Dispatch();
     MaybeFinish();
     WaitRead();
+  }
+
+  // Feeds cipher_ to the TLS session and appends what it decrypts to inbuf_; false (closed)
+  // when the handshake or a record fails.
+  bool Decrypt() {
+    tls_->Feed(cipher_);
+    cipher_.clear();
+    bool peer_closed = false;
+    const absl::Status s = tls_->Read(&inbuf_, &peer_closed);
+    if (!s.ok()) {
+      closed_logged_ = true;
+      log::Event(log::Level::kWarn, "kafka_connection_closed",
+                 {{"peer", peer_},
+                  {"listener", server_->options().listeners[listener_].name},
+                  {"reason", std::string(s.message())}});
+      Close();
+      return false;
+    }
+    if (!tls_ready_ && tls_->handshake_done()) OnTlsHandshake();
+    if (peer_closed) {
+      eof_ = true;
+      gone_.store(true);
+    }
+    if (tls_->HasOutput()) StartWrite();
+    return true;
+  }
+
+  // The handshake is done: who the client certificate says the client is.
+  void OnTlsHandshake() {
+    tls_ready_ = true;
+    handshake_timer_.cancel();
+    ArmIdle(server_->options().connections_max_idle);  // OnIdleTimer skipped the handshake
+    std::string principal;
+    std::string why;
+    if (X509* cert = tls_->verified_peer_certificate(); cert != nullptr) {
+      absl::StatusOr<std::string> name =
+          security::PrincipalName(cert, server_->options().tls_principal);
+      if (name.ok()) {
+        principal = *std::move(name);
+      } else {
+        why = std::string(name.status().message());
+      }
+    }
+    session_.tls_principal = principal;
+    if (protocol_ == SecurityProtocol::kSsl && !principal.empty()) {
+      session_.principal = security::UserPrincipal(principal);
+    }
+    log::Event(log::Level::kDebug, "kafka_tls_principal",
+               {{"peer", peer_},
+                {"listener", server_->options().listeners[listener_].name},
+                {"version", tls_->version()},
+                {"cipher", tls_->cipher()},
+                {"principal", principal.empty() ? std::string() : "User:" + principal},
+                {"note", why}});
+  }
+
+  void ArmHandshakeTimeout() {
+    const absl::Duration after =
+        std::min(server_->options().tls_handshake_timeout, server_->options().connections_max_idle);
+    handshake_timer_.expires_after(absl::ToChronoNanoseconds(after));
+    handshake_timer_.async_wait(asio::bind_executor(
+        strand_, [self = shared_from_this(), after](const asio::error_code& ec) {
+          if (ec || self->closed_ || self->tls_->handshake_done()) return;
+          self->closed_logged_ = true;
+          log::Event(log::Level::kWarn, "kafka_connection_closed",
+                     {{"peer", self->peer_},
+                      {"reason", "TLS handshake not completed in time"},
+                      {"timeout_ms", std::to_string(absl::ToInt64Milliseconds(after))}});
+          self->Close();
+        }));
   }
 
   // Moves the complete frames of inbuf_ to pending_; false (closed) on a bad size.
@@ -508,6 +608,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void StartWrite() {
+    if (tls_ != nullptr) {
+      StartTlsWrite();
+      return;
+    }
     if (closed_ || writing_ || out_.empty()) return;
     writing_ = true;
     std::vector<asio::const_buffer> buffers;
@@ -516,6 +620,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::async_write(socket_, buffers,
                       asio::bind_executor(strand_, [self = shared_from_this(), n](
                                                        const asio::error_code& ec, size_t bytes) {
+                        self->OnWritten(ec, bytes, n);
+                      }));
+  }
+
+  // Encrypts up to 16 responses behind the handshake messages due, and writes the ciphertext.
+  // The responses stay in out_ (counted against max_queued_bytes) until it is written.
+  void StartTlsWrite() {
+    if (closed_ || writing_) return;
+    size_t n = 0;
+    if (tls_->handshake_done()) {
+      n = std::min<size_t>(out_.size(), 16);
+      for (size_t i = 0; i < n; ++i) {
+        const absl::Status s = tls_->Write(out_[i]);
+        if (!s.ok()) {
+          closed_logged_ = true;
+          log::Event(log::Level::kWarn, "kafka_connection_closed",
+                     {{"peer", peer_}, {"reason", std::string(s.message())}});
+          Close();
+          return;
+        }
+      }
+    }
+    tls_->TakeOutput(&wire_);
+    if (wire_.empty()) return;
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(wire_),
+                      asio::bind_executor(strand_, [self = shared_from_this(), n](
+                                                       const asio::error_code& ec, size_t bytes) {
+                        std::string().swap(self->wire_);
                         self->OnWritten(ec, bytes, n);
                       }));
   }
@@ -562,6 +695,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnIdleTimer() {
+    // The handshake timer (no later than this one) closes a handshake that does not finish.
+    if (tls_ != nullptr && !tls_->handshake_done()) return;
     const absl::Duration max_idle = server_->options().connections_max_idle;
     if (busy_ || later_in_flight_ > 0) {  // a request in progress (a long poll, a barrier,
                                           // a Produce awaiting durability) is not idleness
@@ -593,6 +728,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       fd_closed_ = true;
     }
     idle_timer_.cancel();
+    handshake_timer_.cancel();
     pending_.clear();
     out_.clear();
     done_.clear();
@@ -604,17 +740,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   KafkaServer::Impl* const server_;
   const uint64_t id_;
   const int listener_;  // index into the server's listeners
+  const SecurityProtocol protocol_;
   tcp::socket socket_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer idle_timer_;
-  const std::string host_;  // the client's address, without the port
-  const std::string peer_;  // address:port, for logs
+  asio::steady_timer handshake_timer_;  // TLS: closes a handshake that never completes
+  const std::string host_;              // the client's address, without the port
+  const std::string peer_;              // address:port, for logs
   const int fd_;
   // Used by the request handlers, one request at a time (never on the strand).
   Session session_;
 
   // On the strand.
-  std::string inbuf_;  // bytes read, not yet a whole frame
+  std::unique_ptr<security::TlsSession> tls_;  // null: plaintext
+  bool tls_ready_ = false;                     // the handshake is done and reported
+  std::string cipher_;                         // TLS: ciphertext read, not yet fed
+  std::string wire_;                           // TLS: ciphertext being written
+  std::string inbuf_;                          // bytes read, not yet a whole frame
   std::deque<Pending> pending_;
   int64_t pending_bytes_ = 0;
   std::deque<std::string> out_;  // responses, in request order
@@ -642,6 +784,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 absl::Status KafkaServer::Impl::Start() {
   if (options_.listeners.empty()) {
     return absl::InvalidArgumentError("--kafka-listen names no listener");
+  }
+  for (const KafkaListener& l : options_.listeners) {
+    if (UsesTls(l.protocol) && options_.tls == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Kafka listener ", l.name, " is ", std::string(SecurityProtocolName(l.protocol)),
+          " and has no certificate: set --kafka-tls-cert and --kafka-tls-key (or --tls-cert and "
+          "--tls-key)"));
+    }
   }
   std::vector<ServingState::Address> advertised;
   for (const KafkaListener& l : options_.listeners) {
@@ -699,11 +849,13 @@ absl::Status KafkaServer::Impl::Start() {
     });
   }
   for (size_t i = 0; i < options_.listeners.size(); ++i) {
-    log::Event(log::Level::kInfo, "kafka_listening",
-               {{"listener", options_.listeners[i].name},
-                {"kafka_port", std::to_string(ports_[i])},
-                {"advertised", JoinHostPort(advertised[i].host, advertised[i].port)},
-                {"io_threads", std::to_string(std::max(1, options_.io_threads))}});
+    log::Event(
+        log::Level::kInfo, "kafka_listening",
+        {{"listener", options_.listeners[i].name},
+         {"security_protocol", std::string(SecurityProtocolName(options_.listeners[i].protocol))},
+         {"kafka_port", std::to_string(ports_[i])},
+         {"advertised", JoinHostPort(advertised[i].host, advertised[i].port)},
+         {"io_threads", std::to_string(std::max(1, options_.io_threads))}});
   }
   return absl::OkStatus();
 }
@@ -739,6 +891,9 @@ void KafkaServer::Impl::OnAccept(int listener, const asio::error_code& ec, tcp::
       ep_ec ? host
             : (remote.address().is_v6() ? absl::StrCat("[", host, "]:", remote.port())
                                         : absl::StrCat(host, ":", remote.port()));
+  // Outside mu_: the context may be rebuilt from rotated files.
+  const SecurityProtocol protocol = options_.listeners[listener].protocol;
+  std::shared_ptr<SSL_CTX> tls_ctx = UsesTls(protocol) ? options_.tls->Current() : nullptr;
   std::shared_ptr<Connection> conn;
   const char* refused = nullptr;
   int limit = 0;
@@ -754,7 +909,8 @@ void KafkaServer::Impl::OnAccept(int listener, const asio::error_code& ec, tcp::
       limit = options_.max_connections_per_ip;
     } else {
       const uint64_t id = next_id_++;
-      conn = std::make_shared<Connection>(this, id, listener, std::move(socket), host, peer);
+      conn = std::make_shared<Connection>(this, id, listener, protocol, std::move(tls_ctx),
+                                          std::move(socket), host, peer);
       connections_.emplace(id, conn);
       ++per_host_[host];
     }

@@ -2,8 +2,9 @@
 // threads run every connection (no thread per connection); requests are handled off the I/O
 // threads by worker pools, one request at a time per connection and answered in order, as
 // Kafka does, while the client may pipeline more. A malformed, oversized or unknown request
-// closes only its own connection. server.cc's opening comment explains the design.
-// Thread-safe: Start and Stop from one thread; port() from any.
+// closes only its own connection, as does a failed TLS handshake on an SSL or SASL_SSL listener.
+// server.cc's opening comment explains the design. Thread-safe: Start and Stop from one thread;
+// port() from any.
 #ifndef FERRY_SERVER_KAFKA_SERVER_H_
 #define FERRY_SERVER_KAFKA_SERVER_H_
 
@@ -19,6 +20,11 @@
 #include "server/kafka/listeners.h"
 #include "server/kafka/observer.h"
 #include "server/kafka/sasl.h"
+#include "server/security/tls_principal.h"
+
+namespace ferry::security {
+class ServerTlsContext;
+}  // namespace ferry::security
 
 namespace ferry::kafka {
 
@@ -58,6 +64,14 @@ struct KafkaServerOptions {
   // accept. Must outlive the server.
   security::Security* security = nullptr;
   SaslOptions sasl;
+  // The certificate of the SSL and SASL_SSL listeners (required when there is one), asked for
+  // a context at every accept so a rotated certificate serves new connections.
+  std::shared_ptr<security::ServerTlsContext> tls;
+  // What a verified client certificate names as Session::tls_principal (--tls-principal).
+  security::PrincipalField tls_principal = security::PrincipalField::kCn;
+  // A TLS handshake not done within this (or connections_max_idle when shorter) closes its
+  // connection.
+  absl::Duration tls_handshake_timeout = absl::Seconds(10);
 };
 
 class KafkaServer {

@@ -16,6 +16,7 @@
 #include "common/version.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/text_serializer.h"
+#include "server/metrics/https_listener.h"
 
 namespace ferry::metrics {
 namespace {
@@ -266,10 +267,11 @@ bool AcceptsGzip(mg_connection* conn) {
   return accept != nullptr && std::string_view(accept).find("gzip") != std::string_view::npos;
 }
 
-void Reply(mg_connection* conn, int code, const char* type, std::string body, bool head,
-           bool gzip_ok) {
+// The whole HTTP response (headers and, unless `head`, the body); both listeners send it.
+std::string ResponseText(int code, const char* type, std::string body, bool head, bool gzip_ok,
+                         bool accepts_gzip) {
   std::string encoding;
-  if (gzip_ok && body.size() > 1024 && AcceptsGzip(conn)) {
+  if (gzip_ok && body.size() > 1024 && accepts_gzip) {
     std::string z = Gzip(body);
     if (!z.empty()) {
       body = std::move(z);
@@ -277,17 +279,44 @@ void Reply(mg_connection* conn, int code, const char* type, std::string body, bo
     }
   }
   const char* reason = code == 200   ? "OK"
+                       : code == 404 ? "Not Found"
                        : code == 405 ? "Method Not Allowed"
                                      : "Service Unavailable";
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s"
-            "Connection: close\r\n\r\n",
-            code, reason, type, body.size(), encoding.c_str(),
-            code == 405 ? "Allow: GET, HEAD\r\n" : "");
-  if (!head) mg_write(conn, body.data(), body.size());
+  std::string out = "HTTP/1.1 " + std::to_string(code) + " " + reason +
+                    "\r\nContent-Type: " + type +
+                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + encoding +
+                    (code == 405 ? "Allow: GET, HEAD\r\n" : "") + "Connection: close\r\n\r\n";
+  if (!head) out += body;
+  return out;
+}
+
+void Reply(mg_connection* conn, int code, const char* type, std::string body, bool head,
+           bool gzip_ok) {
+  const std::string text =
+      ResponseText(code, type, std::move(body), head, gzip_ok, gzip_ok && AcceptsGzip(conn));
+  mg_write(conn, text.data(), text.size());
 }
 
 }  // namespace
+
+std::string MetricsServer::Respond(std::string_view method, std::string_view path,
+                                   bool accepts_gzip) const {
+  const bool head = method == "HEAD";
+  const char* text = "text/plain; charset=utf-8";
+  if (method != "GET" && !head)
+    return ResponseText(405, text, "use GET or HEAD\n", false, false, false);
+  if (path == "/metrics") {
+    return ResponseText(200, "text/plain; version=0.0.4; charset=utf-8", Scrape(), head, true,
+                        accepts_gzip);
+  }
+  if (path == "/healthz") return ResponseText(200, text, "ok\n", head, false, false);
+  if (path == "/readyz") {
+    return Ready() ? ResponseText(200, text, "ready\n", head, false, false)
+                   : ResponseText(503, text, "not ready: recovering storage or shutting down\n",
+                                  head, false, false);
+  }
+  return ResponseText(404, text, "not found: /metrics, /healthz or /readyz\n", head, false, false);
+}
 
 int MetricsServer::Handle(mg_connection* conn, void* cbdata) {
   const auto* route = static_cast<const Route*>(cbdata);
@@ -320,11 +349,22 @@ int MetricsServer::Handle(mg_connection* conn, void* cbdata) {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& listen, const grpc_server::Engine* engine, const EngineCounters* counters,
-    std::shared_ptr<prometheus::Registry> registry) {
+    std::shared_ptr<prometheus::Registry> registry,
+    std::shared_ptr<security::ServerTlsContext> tls) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->engine_ = engine;
   server->counters_ = counters;
   server->registry_ = std::move(registry);
+  if (tls != nullptr) {
+    auto https = HttpsListener::Start(
+        listen, std::move(tls),
+        [raw = server.get()](std::string_view method, std::string_view path, bool gzip) {
+          return raw->Respond(method, path, gzip);
+        });
+    if (!https.ok()) return https.status();
+    server->https_ = *std::move(https);
+    return server;
+  }
   const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
   mg_callbacks callbacks{};
   // civetweb logs to stderr by default; its errors reach the caller through `error` instead.
@@ -353,9 +393,11 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
 
 MetricsServer::~MetricsServer() {
   if (ctx_ != nullptr) mg_stop(ctx_);
+  https_.reset();
 }
 
 int MetricsServer::port() const {
+  if (https_ != nullptr) return https_->port();
   mg_server_port ports[4];
   const int n = mg_get_server_ports(ctx_, 4, ports);
   return n > 0 ? ports[0].port : 0;

@@ -1,43 +1,16 @@
-// TLS for ferryd's listeners: the certificate, key and CA files from the flags, checked once at
-// start (so a wrong path or a key that does not match fails with a message naming the flag), and
-// gRPC server credentials that re-read the files while serving, so a rotated certificate (a
-// Kubernetes Secret updated in place) is used by new connections without a restart and without
-// dropping open ones. TLS 1.2 is the oldest version offered.
+// TLS for ferryd's gRPC listener: server credentials that re-read the files of a TlsConfig
+// (tls_config.h) while serving, so a rotated certificate (a Kubernetes Secret updated in place)
+// is used by new connections without a restart and without dropping open ones. TLS 1.2 is the
+// oldest version offered.
 #ifndef FERRY_SERVER_SECURITY_TLS_H_
 #define FERRY_SERVER_SECURITY_TLS_H_
 
 #include <memory>
-#include <string>
 
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
+#include "server/security/tls_config.h"
 
 namespace ferry::security {
-
-// --tls-client-auth: whether clients present certificates (mTLS).
-enum class ClientAuth {
-  kNone,     // not asked for
-  kRequest,  // asked for, and verified against the CA when given; a client without one is let in
-  kRequire,  // a client without a certificate the CA signed is refused in the handshake
-};
-
-struct TlsConfig {
-  std::string cert_file;  // PEM certificate chain, the server's first
-  std::string key_file;   // PEM private key of the first certificate
-  std::string ca_file;    // PEM CA bundle that client certificates are verified against
-  ClientAuth client_auth = ClientAuth::kNone;
-  absl::Duration reload_interval = absl::Seconds(10);  // how often the files are re-read
-};
-
-// Checks the flags: --tls-cert and --tls-key come together (neither: TLS off, an empty
-// cert_file); every file named is readable PEM; the key matches the certificate; require needs
-// --tls-ca. INVALID_ARGUMENT names the flag.
-absl::StatusOr<TlsConfig> ParseTlsFlags(const std::string& cert_file, const std::string& key_file,
-                                        const std::string& ca_file, const std::string& client_auth,
-                                        absl::Duration reload_interval);
-
-inline bool TlsEnabled(const TlsConfig& c) { return !c.cert_file.empty(); }
 
 // gRPC server credentials for `config` (TlsEnabled), reloading its files every reload_interval.
 std::shared_ptr<grpc::ServerCredentials> GrpcServerCredentials(const TlsConfig& config);

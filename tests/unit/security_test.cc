@@ -301,7 +301,7 @@ TEST(SaslTest, ScramBothMechanismsRightAndWrongPasswordsUnknownUser) {
 TEST(SaslTest, ScramRefusesMalformedAndReplayedMessages) {
   auto s = InMemory();
   ASSERT_TRUE(s->SetPassword("alice", "wonderland").ok());
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(""), std::string("garbage"), std::string("p=tls-unique,,n=alice,r=x"),
         std::string("n,,r=abc"), std::string("n,,n=alice"), std::string("n,,n=al=ZZice,r=x"),
         std::string("n,a=bob,n=alice,r=x"), std::string(9000, 'n'),
