@@ -24,7 +24,7 @@ prometheus::Counter* SecurityMetrics::Series(
     prometheus::Family<prometheus::Counter>& family,
     std::map<Key, prometheus::Counter*, std::less<>>& cache, const char* third_label,
     std::string_view door, std::string_view listener, std::string_view third) {
-  Key key(std::string(door), std::string(listener), std::string(third));
+  Key key{std::string(door), std::string(listener), std::string(third)};
   auto it = cache.find(key);
   if (it == cache.end()) {
     prometheus::Counter* c = &family.Add({{"door", std::get<0>(key)},
