@@ -39,6 +39,7 @@
 #include "server/metrics/kafka_metrics.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/rpc_metrics.h"
+#include "server/metrics/security_metrics.h"
 #include "server/security/security.h"
 #include "server/security/tls.h"
 #include "server/security/tls_context.h"
@@ -134,7 +135,9 @@ ABSL_FLAG(std::string, users_file, "",
 ABSL_FLAG(std::string, sasl_enabled_mechanisms, "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
           "SASL mechanisms the SASL_PLAINTEXT and SASL_SSL Kafka listeners accept");
 ABSL_FLAG(bool, sasl_plain_without_tls, false,
-          "Accept SASL PLAIN (the password itself) on SASL_PLAINTEXT Kafka listeners");
+          "Accept passwords without TLS, on both doors: SASL PLAIN (the password itself) on "
+          "SASL_PLAINTEXT Kafka listeners, and gRPC Basic credentials on a plaintext gRPC "
+          "listener");
 ABSL_FLAG(std::string, kafka_listen, "127.0.0.1:9092",
           "Kafka wire-protocol listeners, as Kafka's listeners: [NAME://]host:port[,...] (port 0 "
           "picks one; a listener without a name is PLAINTEXT), e.g. "
@@ -430,9 +433,18 @@ int Run() {
 
   // Serve first, NOT_SERVING, so probes see the broker starting; attach the engine (and go
   // SERVING) once storage has recovered. Until then RPCs answer UNAVAILABLE.
-  grpc_server::Engine engine;
-  metrics::EngineCounters engine_counters;
   auto registry = std::make_shared<prometheus::Registry>();
+  metrics::SecurityMetrics security_metrics(registry.get());  // outlives both doors
+  grpc_server::AuthOptions auth;
+  auth.tls = security::TlsEnabled(*tls);
+  // A certificate names a principal only when the handshake verified it against --tls-ca.
+  auth.verified_client_certs =
+      auth.tls && !tls->ca_file.empty() && tls->client_auth != security::ClientAuth::kNone;
+  auth.cert_principal = *tls_principal;
+  auth.basic_without_tls = absl::GetFlag(FLAGS_sasl_plain_without_tls);
+  auth.observer = &security_metrics;
+  grpc_server::Engine engine(auth);
+  metrics::EngineCounters engine_counters;
   grpc_server::BrokerService broker_service(&engine);
   grpc_server::AdminService admin_service(&engine);
   grpc::EnableDefaultHealthCheckService(true);
@@ -538,7 +550,7 @@ int Run() {
   group_options.max_groups = absl::GetFlag(FLAGS_max_groups);
   group::ConsumerGroups groups(broker.get(), group_options, &clock, /*run_timer=*/true);
 
-  engine.Attach(broker.get(), &groups);
+  engine.Attach(broker.get(), &groups, security.get());
 
   // The Kafka front door, over the same engine and groups; started once storage has recovered.
   metrics::KafkaMetrics kafka_metrics(registry.get());  // outlives kafka_server

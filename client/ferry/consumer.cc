@@ -172,7 +172,7 @@ class ConsumerImpl final : public Consumer {
  public:
   explicit ConsumerImpl(const ConsumerOptions& options)
       : options_(options),
-        channel_(internal::NewChannel(options.broker, options.tls)),
+        channel_(internal::NewChannel(options.broker, options.tls, options.credentials)),
         stub_(v1::Broker::NewStub(channel_)) {}
   ~ConsumerImpl() override { (void)Close(); }
 
@@ -993,8 +993,10 @@ absl::Status ConsumerImpl::Close() {
 
 class PartitionReaderImpl final : public PartitionReader {
  public:
-  PartitionReaderImpl(const std::string& broker, const TlsOptions& tls)
-      : channel_(internal::NewChannel(broker, tls)), stub_(v1::Broker::NewStub(channel_)) {}
+  PartitionReaderImpl(const std::string& broker, const TlsOptions& tls,
+                      const Credentials& credentials)
+      : channel_(internal::NewChannel(broker, tls, credentials)),
+        stub_(v1::Broker::NewStub(channel_)) {}
 
   ~PartitionReaderImpl() override {
     {
@@ -1103,7 +1105,8 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions
 
 absl::StatusOr<std::unique_ptr<PartitionReader>> PartitionReader::Create(
     const std::string& broker, const std::string& topic, int32_t partition, Start start,
-    int64_t offset_or_timestamp, OffsetReset reset, const TlsOptions& tls) {
+    int64_t offset_or_timestamp, OffsetReset reset, const TlsOptions& tls,
+    const Credentials& credentials) {
   if (broker.empty()) return absl::InvalidArgumentError("broker address is empty");
   if (topic.empty()) return absl::InvalidArgumentError("topic is empty");
   if (partition < 0) {
@@ -1134,7 +1137,7 @@ absl::StatusOr<std::unique_ptr<PartitionReader>> PartitionReader::Create(
       d->set_timestamp_ms(offset_or_timestamp);
       break;
   }
-  auto reader = std::make_unique<PartitionReaderImpl>(broker, tls);
+  auto reader = std::make_unique<PartitionReaderImpl>(broker, tls, credentials);
   reader->Start(std::move(request));
   return std::unique_ptr<PartitionReader>(std::move(reader));
 }

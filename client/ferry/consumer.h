@@ -59,7 +59,8 @@ enum class Assignor { kGroupDefault, kRange, kRoundRobin, kSticky };
 
 struct ConsumerOptions {
   std::string broker = "127.0.0.1:50051";
-  TlsOptions tls;  // plaintext unless tls.enabled
+  TlsOptions tls;           // plaintext unless tls.enabled
+  Credentials credentials;  // user and password, when the broker checks them
   std::string group;
   std::vector<std::string> topics;
   absl::Duration session_timeout = absl::Seconds(10);
@@ -134,7 +135,7 @@ class PartitionReader {
   static absl::StatusOr<std::unique_ptr<PartitionReader>> Create(
       const std::string& broker, const std::string& topic, int32_t partition, Start start,
       int64_t offset_or_timestamp = 0, OffsetReset reset = OffsetReset::kNone,
-      const TlsOptions& tls = {});
+      const TlsOptions& tls = {}, const Credentials& credentials = {});
   virtual ~PartitionReader() = default;
   // Records, waiting up to `timeout` for the first; empty on timeout. An error (also the broker
   // going away: UNAVAILABLE) ends the reader: every later Read returns it.

@@ -130,7 +130,7 @@ class ProducerImpl final : public Producer {
  public:
   explicit ProducerImpl(const ProducerOptions& options)
       : options_(options),
-        channel_(internal::NewChannel(options.broker, options.tls)),
+        channel_(internal::NewChannel(options.broker, options.tls, options.credentials)),
         stub_(v1::Broker::NewStub(channel_)),
         admin_(v1::Admin::NewStub(channel_)) {}
 

@@ -57,7 +57,8 @@ struct RecordMetadata {
 
 struct ProducerOptions {
   std::string broker = "127.0.0.1:50051";
-  TlsOptions tls;  // plaintext unless tls.enabled
+  TlsOptions tls;           // plaintext unless tls.enabled
+  Credentials credentials;  // user and password, when the broker checks them
   absl::Duration linger = absl::Milliseconds(5);
   int batch_records = 1000;
   int64_t batch_bytes = 1 << 20;

@@ -15,6 +15,14 @@ struct TlsOptions {
   std::string server_name;  // the name the broker's certificate must carry; empty: the host
 };
 
+// A user and password the broker checks (ferryd --authorizer=acl), sent with every call as
+// `authorization: Basic base64(user:password)` metadata. Use TLS: ferryd refuses passwords on a
+// plaintext listener unless started with --sasl-plain-without-tls. Empty user: none sent.
+struct Credentials {
+  std::string user;
+  std::string password;
+};
+
 }  // namespace ferry
 
 #endif  // FERRY_CLIENT_FERRY_TLS_H_

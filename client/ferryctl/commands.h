@@ -22,7 +22,8 @@ namespace ferry::ctl {
 // What every command needs: where the broker is, how long a call may take, how to print.
 struct Context {
   std::string broker;
-  TlsOptions tls;  // --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name
+  TlsOptions tls;           // --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name
+  Credentials credentials;  // --user, --password ($FERRY_USER, $FERRY_PASSWORD)
   absl::Duration timeout = absl::Seconds(10);
   bool json = false;  // --format json
   std::shared_ptr<grpc::Channel> channel;
@@ -43,6 +44,8 @@ void AddTopicCommands(CLI::App& app, Runner* run);  // topic create|list|describ
 void AddGroupCommands(CLI::App& app, Runner* run);  // group list|describe|reset-offsets|delete
 void AddProduceCommand(CLI::App& app, Runner* run);
 void AddConsumeCommand(CLI::App& app, Runner* run);
+void AddUserCommands(CLI::App& app, Runner* run);  // user create|delete|list
+void AddAclCommands(CLI::App& app, Runner* run);   // acl add|remove|list
 
 // Writes `text` to stdout.
 void PrintOut(const std::string& text);

@@ -190,7 +190,7 @@ void ReadPartition(const Context& ctx, const std::string& topic, const Partition
   std::optional<absl::Time> outage_since;
   while (!printer.stopped()) {
     absl::StatusOr<std::unique_ptr<PartitionReader>> reader = PartitionReader::Create(
-        ctx.broker, topic, plan.partition, start, start_value, reset, ctx.tls);
+        ctx.broker, topic, plan.partition, start, start_value, reset, ctx.tls, ctx.credentials);
     if (!reader.ok()) {
       printer.Fail(reader.status());
       return;
@@ -407,6 +407,7 @@ absl::Status ConsumeGroup(Context& ctx, const std::string& topic, const std::str
   ConsumerOptions options;
   options.broker = ctx.broker;
   options.tls = ctx.tls;
+  options.credentials = ctx.credentials;
   options.group = group;
   options.topics = {topic};
   options.offset_reset = reset;

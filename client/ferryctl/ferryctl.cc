@@ -89,11 +89,21 @@ int Main(int argc, char** argv) {
   app.add_option("--tls-server-name", tls_server_name,
                  "the name the broker's certificate must carry, when not the --broker host");
 
+  std::string user;
+  std::string password;
+  app.add_option("--user", user,
+                 "user to authenticate as (default: $FERRY_USER); sent as Basic credentials, so "
+                 "use TLS");
+  app.add_option("--password", password,
+                 "its password (default: $FERRY_PASSWORD, which keeps it out of shell history)");
+
   Runner run;
   AddTopicCommands(app, &run);
   AddProduceCommand(app, &run);
   AddConsumeCommand(app, &run);
   AddGroupCommands(app, &run);
+  AddUserCommands(app, &run);
+  AddAclCommands(app, &run);
 
   if (argc == 2 && std::string(argv[1]) == "help") {
     std::fputs(app.help().c_str(), stdout);
@@ -139,7 +149,18 @@ int Main(int argc, char** argv) {
     ctx.tls.key_pem = read(tls_key);
   }
   ctx.tls.server_name = tls_server_name;
-  ctx.channel = internal::NewChannel(ctx.broker, ctx.tls);
+  const auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v != nullptr ? v : "");
+  };
+  ctx.credentials.user = app.get_option("--user")->count() > 0 ? user : env("FERRY_USER");
+  ctx.credentials.password =
+      app.get_option("--password")->count() > 0 ? password : env("FERRY_PASSWORD");
+  if (ctx.credentials.user.empty() && !ctx.credentials.password.empty()) {
+    return Fail(UsageError("--password (or $FERRY_PASSWORD) needs --user (or $FERRY_USER)"), "",
+                help_path);
+  }
+  ctx.channel = internal::NewChannel(ctx.broker, ctx.tls, ctx.credentials);
   ctx.admin = v1::Admin::NewStub(ctx.channel);
   absl::Status s = run(ctx);
   if (!s.ok()) return Fail(s, ctx.broker, help_path);

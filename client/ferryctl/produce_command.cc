@@ -127,6 +127,7 @@ absl::Status Produce(Context& ctx, const ProduceOptions& o) {
   ProducerOptions options;
   options.broker = ctx.broker;
   options.tls = ctx.tls;
+  options.credentials = ctx.credentials;
   options.retry_timeout = ctx.timeout;
   absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(options);
   if (!producer.ok()) return producer.status();

@@ -1,4 +1,5 @@
-// The ferry.v1.Admin gRPC service: topics over broker::Broker, groups over ConsumerGroups.
+// The ferry.v1.Admin gRPC service: topics over broker::Broker, groups over ConsumerGroups, users
+// and ACLs over security::Security. Each method checks the caller's ACLs first (auth.h).
 #ifndef FERRY_SERVER_GRPC_ADMIN_SERVICE_H_
 #define FERRY_SERVER_GRPC_ADMIN_SERVICE_H_
 
@@ -48,6 +49,25 @@ class AdminService final : public StrictUnaryMethods<v1::Admin::CallbackService>
   grpc::ServerUnaryReactor* ResetOffsets(grpc::CallbackServerContext* context,
                                          const v1::ResetOffsetsRequest* request,
                                          v1::ResetOffsetsResponse* response) override;
+
+  grpc::ServerUnaryReactor* SetPassword(grpc::CallbackServerContext* context,
+                                        const v1::SetPasswordRequest* request,
+                                        v1::SetPasswordResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteUser(grpc::CallbackServerContext* context,
+                                       const v1::DeleteUserRequest* request,
+                                       v1::DeleteUserResponse* response) override;
+  grpc::ServerUnaryReactor* ListUsers(grpc::CallbackServerContext* context,
+                                      const v1::ListUsersRequest* request,
+                                      v1::ListUsersResponse* response) override;
+  grpc::ServerUnaryReactor* CreateAcls(grpc::CallbackServerContext* context,
+                                       const v1::CreateAclsRequest* request,
+                                       v1::CreateAclsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteAcls(grpc::CallbackServerContext* context,
+                                       const v1::DeleteAclsRequest* request,
+                                       v1::DeleteAclsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAcls(grpc::CallbackServerContext* context,
+                                     const v1::ListAclsRequest* request,
+                                     v1::ListAclsResponse* response) override;
 
  private:
   const Engine* const engine_;

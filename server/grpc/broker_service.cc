@@ -3,6 +3,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -13,6 +14,9 @@
 #include "server/grpc/wire_messages.h"
 
 namespace ferry::grpc_server {
+
+using security::Operation;
+using security::ResourceType;
 
 // ---------------------------------------------------------------------------------------------
 // PublishStream: requests are appended as they arrive (up to kMaxInFlight at once), and answers
@@ -27,7 +31,8 @@ class PublishStreamReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
       public std::enable_shared_from_this<PublishStreamReactor> {
  public:
-  explicit PublishStreamReactor(broker::Broker* broker) : broker_(broker) {}
+  PublishStreamReactor(broker::Broker* broker, Caller caller)
+      : broker_(broker), caller_(std::move(caller)) {}
 
   void Start() {
     self_ = shared_from_this();
@@ -67,6 +72,8 @@ class PublishStreamReactor final
     absl::Status parsed = ByteBufferView(request_, &slice, &copy, &bytes)
                               ? broker::ParsePublishRequest(bytes, &request, &sequence)
                               : absl::InvalidArgumentError("unreadable request");
+    // A request the caller may not make is answered with its error; the stream stays open.
+    if (parsed.ok()) parsed = caller_.Check(Operation::kWrite, ResourceType::kTopic, request.topic);
     {
       // `reading_` stays true until this request is in the commit queue, so no later request
       // of the stream can be read and appended ahead of it.
@@ -153,6 +160,7 @@ class PublishStreamReactor final
   }
 
   broker::Broker* const broker_;
+  const Caller caller_;
   grpc::ByteBuffer request_;  // owned by the read in progress
   grpc::ByteBuffer current_;  // owned by the write in progress
   absl::Mutex mu_;
@@ -174,8 +182,14 @@ namespace {
 // flight, or the registered waiter; OnCancel only flags and, when the waiter is idle, finishes.
 class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  SubscribeReactor(broker::Broker* broker, const v1::SubscribeRequest& request) : broker_(broker) {
-    absl::Status s = Init(request);
+  SubscribeReactor(broker::Broker* broker, const v1::SubscribeRequest& request,
+                   const Caller& caller)
+      : broker_(broker) {
+    absl::Status s =
+        request.mode_case() == v1::SubscribeRequest::kDirect
+            ? caller.Check(Operation::kRead, ResourceType::kTopic, request.direct().topic())
+            : absl::OkStatus();
+    if (s.ok()) s = Init(request);
     if (!s.ok()) {
       Finish(ToGrpcStatus(s));
       return;
@@ -312,7 +326,7 @@ BrokerService::BrokerService(const Engine* engine)
 grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
-  return ServeUnary(engine_, context, [&](const Ready& e) {
+  return ServeUnary(engine_, context, [&](const Ready& e, const Caller& caller) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     grpc::Slice slice;
     std::string copy;
@@ -323,6 +337,7 @@ grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* co
     absl::Status parsed = ByteBufferView(*request, &slice, &copy, &bytes)
                               ? broker::ParsePublishRequest(bytes, &batch, &sequence)
                               : absl::InvalidArgumentError("unreadable request");
+    if (parsed.ok()) parsed = caller.Check(Operation::kWrite, ResourceType::kTopic, batch.topic);
     if (!parsed.ok()) {
       reactor->Finish(ToGrpcStatus(parsed));
       return reactor;
@@ -336,10 +351,12 @@ grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* co
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BrokerService::PublishStream(
-    grpc::CallbackServerContext* /*context*/) {
+    grpc::CallbackServerContext* context) {
   auto ready = engine_->Get();
   if (!ready.ok()) return new RefusedBidiReactor(ready.status());
-  auto reactor = std::make_shared<PublishStreamReactor>(ready->broker);
+  auto caller = engine_->Authenticate(*context, *ready);
+  if (!caller.ok()) return new RefusedBidiReactor(caller.status());
+  auto reactor = std::make_shared<PublishStreamReactor>(ready->broker, *std::move(caller));
   {
     absl::MutexLock lock(&streams_mu_);
     if (stopping_) {
@@ -353,9 +370,11 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BrokerService::Publ
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* BrokerService::Subscribe(
-    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* raw) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw) {
   auto ready = engine_->Get();
   if (!ready.ok()) return new RefusedWriteReactor(ready.status());
+  auto caller = engine_->Authenticate(*context, *ready);
+  if (!caller.ok()) return new RefusedWriteReactor(caller.status());
   v1::SubscribeRequest request;
   std::string bytes;
   if (!ByteBufferToString(*raw, &bytes) || !request.ParseFromString(bytes)) {
@@ -363,9 +382,14 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* BrokerService::Subscribe(
         absl::InvalidArgumentError("the request is not a ferry.v1.SubscribeRequest"));
   }
   if (request.mode_case() == v1::SubscribeRequest::kGroup) {
-    return NewGroupSubscribeReactor(ready->broker, ready->groups, request);
+    if (absl::Status s =
+            caller->Check(Operation::kRead, ResourceType::kGroup, request.group().group());
+        !s.ok()) {
+      return new RefusedWriteReactor(s);
+    }
+    return NewGroupSubscribeReactor(ready->broker, ready->groups, request, *std::move(caller));
   }
-  return new SubscribeReactor(ready->broker, request);
+  return new SubscribeReactor(ready->broker, request, *caller);
 }
 
 void BrokerService::StopStreams() {
@@ -383,7 +407,17 @@ void BrokerService::StopStreams() {
 grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* context,
                                                    const v1::JoinGroupRequest* request,
                                                    v1::JoinGroupResponse* response) {
-  return ServeUnary(engine_, context, [&](const Ready& e) -> absl::Status {
+  return ServeUnary(engine_, context, [&](const Ready& e, const Caller& caller) -> absl::Status {
+    // Read on the group, and on every topic the member would consume.
+    if (absl::Status s = caller.Check(Operation::kRead, ResourceType::kGroup, request->group());
+        !s.ok()) {
+      return s;
+    }
+    for (const std::string& topic : request->topics()) {
+      if (absl::Status s = caller.Check(Operation::kRead, ResourceType::kTopic, topic); !s.ok()) {
+        return s;
+      }
+    }
     if (request->session_timeout_ms() < 0) {
       return absl::InvalidArgumentError("session_timeout_ms must be >= 0 (0: default)");
     }
@@ -426,7 +460,11 @@ grpc::ServerUnaryReactor* BrokerService::JoinGroup(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* context,
                                                    const v1::HeartbeatRequest* request,
                                                    v1::HeartbeatResponse* response) {
-  return ServeUnary(engine_, context, [&](const Ready& e) -> absl::Status {
+  return ServeUnary(engine_, context, [&](const Ready& e, const Caller& caller) -> absl::Status {
+    if (absl::Status s = caller.Check(Operation::kRead, ResourceType::kGroup, request->group());
+        !s.ok()) {
+      return s;
+    }
     auto view = e.groups->Heartbeat(request->group(), request->member_id(), request->generation());
     if (!view.ok()) return view.status();
     response->set_generation(view->generation);
@@ -438,16 +476,26 @@ grpc::ServerUnaryReactor* BrokerService::Heartbeat(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* BrokerService::LeaveGroup(grpc::CallbackServerContext* context,
                                                     const v1::LeaveGroupRequest* request,
                                                     v1::LeaveGroupResponse* /*response*/) {
-  return ServeUnary(engine_, context, [&](const Ready& e) {
-    return e.groups->Leave(request->group(), request->member_id());
+  return ServeUnary(engine_, context, [&](const Ready& e, const Caller& caller) {
+    absl::Status s = caller.Check(Operation::kRead, ResourceType::kGroup, request->group());
+    return s.ok() ? e.groups->Leave(request->group(), request->member_id()) : s;
   });
 }
 
 grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContext* context,
                                                       const v1::CommitOffsetRequest* request,
                                                       v1::CommitOffsetResponse* response) {
-  return ServeUnary(engine_, context, [&](const Ready& e) {
+  return ServeUnary(engine_, context, [&](const Ready& e, const Caller& caller) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    // Read on the group and on every topic committed; any refusal commits nothing.
+    absl::Status allowed = caller.Check(Operation::kRead, ResourceType::kGroup, request->group());
+    for (int i = 0; allowed.ok() && i < request->offsets_size(); ++i) {
+      allowed = caller.Check(Operation::kRead, ResourceType::kTopic, request->offsets(i).topic());
+    }
+    if (!allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
     std::vector<group::OffsetToCommit> offsets;
     for (const auto& o : request->offsets()) {
       offsets.push_back({{o.topic(), o.partition()}, o.offset(), o.metadata()});
@@ -488,12 +536,25 @@ grpc::ServerUnaryReactor* BrokerService::CommitOffset(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* BrokerService::FetchOffsets(grpc::CallbackServerContext* context,
                                                       const v1::FetchOffsetsRequest* request,
                                                       v1::FetchOffsetsResponse* response) {
-  return ServeUnary(engine_, context, [&](const Ready& e) -> absl::Status {
+  return ServeUnary(engine_, context, [&](const Ready& e, const Caller& caller) -> absl::Status {
+    // Describe on the group; on each topic asked for (the whole group's answer leaves out the
+    // topics the caller may not describe).
+    if (absl::Status s = caller.Check(Operation::kDescribe, ResourceType::kGroup, request->group());
+        !s.ok()) {
+      return s;
+    }
     std::vector<group::TopicPartition> tps;
-    for (const auto& tp : request->partitions()) tps.emplace_back(tp.topic(), tp.partition());
+    for (const auto& tp : request->partitions()) {
+      if (absl::Status s = caller.Check(Operation::kDescribe, ResourceType::kTopic, tp.topic());
+          !s.ok()) {
+        return s;
+      }
+      tps.emplace_back(tp.topic(), tp.partition());
+    }
     auto offsets = e.groups->FetchOffsets(request->group(), tps);
     if (!offsets.ok()) return offsets.status();
     for (const auto& o : *offsets) {
+      if (!caller.Allowed(Operation::kDescribe, ResourceType::kTopic, o.topic)) continue;
       v1::CommittedOffset* c = response->add_offsets();
       c->set_topic(o.topic);
       c->set_partition(o.partition);

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -29,8 +30,9 @@ class GroupStream final : public group::MemberStream,
   class Reactor;
 
   GroupStream(broker::Broker* broker, group::ConsumerGroups* groups,
-              const v1::SubscribeRequest& request)
-      : broker_(broker),
+              const v1::SubscribeRequest& request, Caller caller)
+      : caller_(std::move(caller)),
+        broker_(broker),
         groups_(groups),
         group_(request.group().group()),
         member_id_(request.group().member_id()),
@@ -89,6 +91,7 @@ class GroupStream final : public group::MemberStream,
   // Marks the stream finished and drops its waiters; the caller then calls Finish.
   void EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const Caller caller_;
   broker::Broker* const broker_;
   group::ConsumerGroups* const groups_;
   const std::string group_;
@@ -284,6 +287,12 @@ bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
     after = last_served_;
   }
   for (const auto& [tp, epoch] : unopened) {
+    if (absl::Status s =
+            caller_.Check(security::Operation::kRead, security::ResourceType::kTopic, tp.first);
+        !s.ok()) {
+      *failure = s;
+      return false;
+    }
     auto reader = groups_->OpenReader(group_, tp, reset_);
     if (absl::IsNotFound(reader.status())) continue;  // deleted meanwhile: revocation follows
     if (!reader.ok()) {
@@ -337,8 +346,9 @@ bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
 }  // namespace
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* NewGroupSubscribeReactor(
-    broker::Broker* broker, group::ConsumerGroups* groups, const v1::SubscribeRequest& request) {
-  auto stream = std::make_shared<GroupStream>(broker, groups, request);
+    broker::Broker* broker, group::ConsumerGroups* groups, const v1::SubscribeRequest& request,
+    Caller caller) {
+  auto stream = std::make_shared<GroupStream>(broker, groups, request, std::move(caller));
   auto* reactor = new GroupStream::Reactor(stream);
   reactor->Begin();
   return reactor;
