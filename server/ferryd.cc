@@ -553,7 +553,7 @@ int Run() {
   engine.Attach(broker.get(), &groups, security.get());
 
   // The Kafka front door, over the same engine and groups; started once storage has recovered.
-  metrics::KafkaMetrics kafka_metrics(registry.get());  // outlives kafka_server
+  metrics::KafkaMetrics kafka_metrics(registry.get(), &security_metrics);  // outlives kafka_server
   std::unique_ptr<kafka::KafkaServer> kafka_server;
   kafka::KafkaServerOptions kafka_options;
   kafka_options.observer = &kafka_metrics;

@@ -106,7 +106,8 @@ absl::StatusOr<Caller> Caller::Authenticate(const grpc::ServerContextBase& conte
   } else if (checking && options.tls && options.verified_client_certs) {
     std::string pem = PeerCertificatePem(context);
     if (!pem.empty()) {
-      absl::StatusOr<std::string> name = security::PrincipalNameFromPem(pem, options.cert_principal);
+      absl::StatusOr<std::string> name =
+          security::PrincipalNameFromPem(pem, options.cert_principal);
       if (!name.ok()) {
         return failed(kMtls, absl::StrCat("the client certificate names no principal: ",
                                           name.status().message()));

@@ -141,7 +141,7 @@ bool Authorized(const ApiContext& ctx, int16_t api_key, security::Operation op,
   if (ctx.observer != nullptr) {
     ctx.observer->OnAuthorizationDenied(
         ctx.session != nullptr ? std::string_view(ctx.session->listener_name) : std::string_view(),
-        ApiName(api_key));
+        security::Name(op));
   }
   return false;
 }

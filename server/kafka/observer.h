@@ -43,8 +43,10 @@ class KafkaObserver {
   // succeeded or failed.
   virtual void OnAuthentication(std::string_view /*listener*/, std::string_view /*mechanism*/,
                                 bool /*ok*/) {}
-  // A request of `api` on `listener` was refused something by the authorizer.
-  virtual void OnAuthorizationDenied(std::string_view /*listener*/, std::string_view /*api*/) {}
+  // A request on `listener` was refused `operation` (security::Name: "write", "read"...) by the
+  // authorizer.
+  virtual void OnAuthorizationDenied(std::string_view /*listener*/,
+                                     std::string_view /*operation*/) {}
 };
 
 }  // namespace ferry::kafka

@@ -1,6 +1,7 @@
 // The transaction APIs' handlers: every transactional request is refused with the error
 // InitProducerId gives a transactional id, so a client that got this far reports the same
-// clear cause; DescribeProducers reads each partition's idempotent producer state.
+// clear cause; DescribeProducers reads each partition's idempotent producer state (Read on the
+// topic).
 #include "server/kafka/transactions.h"
 
 #include "absl/status/status.h"
@@ -54,9 +55,18 @@ Result HandleDescribeProducers(ApiContext& ctx, const RequestHeader& h, Reader& 
   for (const auto& t : topics) {
     DescribeProducersResponse::Topic& out = resp.topics.emplace_back();
     out.name = t.name;
+    // Kafka asks Read on the topic: producer state tells what was written.
+    const bool allowed = Authorized(ctx, kDescribeProducers, security::Operation::kRead,
+                                    security::ResourceType::kTopic, t.name);
     for (int32_t index : t.partitions) {
       DescribeProducersResponse::Partition& p = out.partitions.emplace_back();
       p.index = index;
+      if (!allowed) {
+        p.error_code = error::kTopicAuthorizationFailed;
+        p.error_message =
+            DeniedMessage(ctx, security::Operation::kRead, security::ResourceType::kTopic, t.name);
+        continue;
+      }
       auto log = ctx.broker->GetPartition(t.name, index);
       if (!log.ok()) {
         p.error_code = error::kUnknownTopicOrPartition;

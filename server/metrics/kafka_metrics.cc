@@ -4,8 +4,9 @@
 
 namespace ferry::metrics {
 
-KafkaMetrics::KafkaMetrics(prometheus::Registry* registry)
-    : requests_(prometheus::BuildCounter()
+KafkaMetrics::KafkaMetrics(prometheus::Registry* registry, security::SecurityObserver* security)
+    : security_(security),
+      requests_(prometheus::BuildCounter()
                     .Name("ferry_kafka_requests_total")
                     .Help("Kafka requests served, by API, version and the response's Kafka error "
                           "code (the first non-zero one for per-partition codes; \"closed\" when "
@@ -125,6 +126,15 @@ void KafkaMetrics::OnBytesSent(int64_t bytes) { sent_.Increment(static_cast<doub
 void KafkaMetrics::OnProducedBatches(std::string_view codec, int64_t batches) {
   auto it = produced_by_codec_.find(codec);
   if (it != produced_by_codec_.end()) it->second->Increment(static_cast<double>(batches));
+}
+
+void KafkaMetrics::OnAuthentication(std::string_view listener, std::string_view mechanism,
+                                    bool ok) {
+  if (security_ != nullptr) security_->Authenticated("kafka", listener, mechanism, ok);
+}
+
+void KafkaMetrics::OnAuthorizationDenied(std::string_view listener, std::string_view operation) {
+  if (security_ != nullptr) security_->Denied("kafka", listener, operation);
 }
 
 }  // namespace ferry::metrics

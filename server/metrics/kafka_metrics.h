@@ -8,6 +8,8 @@
 //   ferry_kafka_connections_rejected_total{reason}       max_connections, max_connections_per_ip
 //   ferry_kafka_bytes_received_total, ferry_kafka_bytes_sent_total
 //   ferry_kafka_produced_batches_total{codec}          batches stored, by their compression
+// SASL authentications and authorizer denials go to the SecurityObserver given (door "kafka"),
+// so both doors count them in the same series (security_metrics.h).
 // Thread-safe; series are created on first use and cached, so a request costs a map lookup
 // under a short lock and atomic increments.
 #ifndef FERRY_SERVER_METRICS_KAFKA_METRICS_H_
@@ -25,12 +27,15 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "server/kafka/observer.h"
+#include "server/security/observer.h"
 
 namespace ferry::metrics {
 
 class KafkaMetrics final : public kafka::KafkaObserver {
  public:
-  explicit KafkaMetrics(prometheus::Registry* registry);
+  // `security` may be null; it must outlive this.
+  explicit KafkaMetrics(prometheus::Registry* registry,
+                        security::SecurityObserver* security = nullptr);
 
   void OnRequest(std::string_view api, std::string_view version, std::string_view code,
                  absl::Duration latency) override;
@@ -40,8 +45,11 @@ class KafkaMetrics final : public kafka::KafkaObserver {
   void OnBytesReceived(int64_t bytes) override;
   void OnBytesSent(int64_t bytes) override;
   void OnProducedBatches(std::string_view codec, int64_t batches) override;
+  void OnAuthentication(std::string_view listener, std::string_view mechanism, bool ok) override;
+  void OnAuthorizationDenied(std::string_view listener, std::string_view operation) override;
 
  private:
+  security::SecurityObserver* const security_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Counter>& rejected_;
