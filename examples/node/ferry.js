@@ -2,6 +2,7 @@
 // wraps grpc-js's callback calls in promises with a deadline.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -23,11 +24,39 @@ function broker() {
   return process.env.FERRY_BROKER || '127.0.0.1:50051';
 }
 
+// How to reach the broker, from the environment (as ferryctl and the Python examples):
+//   FERRY_TLS_CA           speak TLS, checking the broker's certificate against this CA file
+//   FERRY_TLS_SERVER_NAME  the name on that certificate, when not the address's host
+//   FERRY_USER, FERRY_PASSWORD  log in: each call carries `authorization: Basic ...`, checked
+//                          against ferryd's users and ACLs (refused over plaintext)
+// Without FERRY_TLS_CA: plaintext and anonymous.
+function channelCredentials() {
+  const ca = process.env.FERRY_TLS_CA;
+  const user = process.env.FERRY_USER;
+  if (!ca) {
+    if (user) throw new Error('a password needs TLS: set FERRY_TLS_CA too');
+    return grpc.credentials.createInsecure();
+  }
+  const tls = grpc.credentials.createSsl(fs.readFileSync(ca));
+  if (!user) return tls;
+  const token = Buffer.from(`${user}:${process.env.FERRY_PASSWORD || ''}`).toString('base64');
+  const basic = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Basic ${token}`);
+    callback(null, metadata);
+  });
+  return grpc.credentials.combineChannelCredentials(tls, basic);
+}
+
 function clients(address) {
-  const credentials = grpc.credentials.createInsecure();
+  const credentials = channelCredentials();
+  const options = {};
+  if (process.env.FERRY_TLS_SERVER_NAME) {
+    options['grpc.ssl_target_name_override'] = process.env.FERRY_TLS_SERVER_NAME;
+  }
   return {
-    broker: new ferry.Broker(address, credentials),
-    admin: new ferry.Admin(address, credentials),
+    broker: new ferry.Broker(address, credentials, options),
+    admin: new ferry.Admin(address, credentials, options),
   };
 }
 

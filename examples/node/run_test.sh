@@ -69,4 +69,52 @@ lag=$(awk '$1 == "my-topic" {sum += $6} END {print sum + 0}' "$work/describe.out
 [[ $lag == 0 ]] || fail "group my-group has lag $lag, expected 0"
 
 ferryd_stop
+
+# Over TLS as alice with the ACL authorizer (as the Python example's test): admin, the super
+# user, makes the topic and alice's ACLs; anonymous and a wrong password are refused.
+mkdir -p "$work/pki"
+(
+  cd "$work/pki"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 -subj /CN=example-ca
+  openssl req "${ec[@]}" -keyout server.key -out server.csr -subj /CN=localhost
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' >server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -out server.pem -extfile server.ext
+) >"$work/openssl.log" 2>&1 || {
+  cat "$work/openssl.log" >&2
+  fail "openssl could not make the certificates"
+}
+printf 'admin:admin-secret\nalice:wonderland\n' >"$work/users"
+rm -rf "$work/data"
+ferryd_start "$FERRYD" "$work" --tls-cert="$work/pki/server.pem" \
+  --tls-key="$work/pki/server.key" --authorizer=acl --super-users=User:admin \
+  --users-file="$work/users"
+export FERRY_TLS_CA=$work/pki/ca.pem FERRY_TLS_SERVER_NAME=localhost
+FERRY_USER=admin FERRY_PASSWORD=admin-secret node -e "
+const { clients, broker, call } = require('$HERE/ferry.js');
+const { admin } = clients(broker());
+(async () => {
+  await call(admin, 'CreateTopic', { topic: 'my-topic', partitions: 3 });
+  const acls = [['topic', 'my-topic', 'write'], ['topic', 'my-topic', 'read'],
+    ['group', 'my-group', 'read']].map(([resource_type, resource_name, operation]) => ({
+    resource_type, resource_name, operation, principal: 'User:alice', permission: 'allow' }));
+  await call(admin, 'CreateAcls', { acls });
+})().catch((err) => { console.error(err.message); process.exit(1); });
+"
+if node "$HERE/producer.js" >"$work/anonymous.out" 2>&1; then
+  fail "an anonymous producer was allowed to write"
+fi
+grep -q 'may not write' "$work/anonymous.out" || fail "anonymous: $(cat "$work/anonymous.out")"
+if FERRY_USER=alice FERRY_PASSWORD=wrong node "$HERE/producer.js" >"$work/wrong.out" 2>&1; then
+  fail "a wrong password was accepted"
+fi
+grep -q 'invalid user or password' "$work/wrong.out" || fail "wrong password: $(cat "$work/wrong.out")"
+export FERRY_USER=alice FERRY_PASSWORD=wonderland
+node "$HERE/producer.js" | tee "$work/producer.out"
+node "$HERE/consumer.js" --max-records 10 --timeout 30 | tee "$work/consumer.out"
+sed -n 's/^Consumed event from topic my-topic: \(key = .* value = Message [0-9]*\) (.*$/\1/p' \
+  "$work/consumer.out" | sort >"$work/consumed"
+diff -u "$work/expected" "$work/consumed" || fail "over TLS as alice: consumed records differ"
+ferryd_stop
 echo "PASS: node example"

@@ -10,10 +10,11 @@ Needs the stubs generated from proto/ferry/v1/ferry.proto on PYTHONPATH; see REA
 """
 
 import argparse
-import os
 import sys
 
 import grpc
+
+import ferry_channel
 
 try:
     from ferry.v1 import ferry_pb2, ferry_pb2_grpc
@@ -38,8 +39,7 @@ def commit(broker, group, member_id, generation, topic, partition, next_offset):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--broker", default=os.environ.get("FERRY_BROKER", "127.0.0.1:50051"),
-                        help="broker address (default: $FERRY_BROKER or 127.0.0.1:50051)")
+    ferry_channel.add_arguments(parser)
     parser.add_argument("--topic", default="my-topic")
     parser.add_argument("--group", default="my-group")
     parser.add_argument("--max-records", type=int, default=0,
@@ -49,7 +49,7 @@ def main():
                              "many seconds")
     args = parser.parse_args()
 
-    with grpc.insecure_channel(args.broker) as channel:
+    with ferry_channel.open_channel(args) as channel:
         broker = ferry_pb2_grpc.BrokerStub(channel)
         joined = broker.JoinGroup(
             ferry_pb2.JoinGroupRequest(group=args.group, topics=[args.topic],

@@ -6,10 +6,11 @@ Columns: TOPIC PARTITION MEMBER COMMITTED END LAG ('-': no owner / nothing commi
 """
 
 import argparse
-import os
 import sys
 
 import grpc
+
+import ferry_channel
 
 try:
     from ferry.v1 import ferry_pb2, ferry_pb2_grpc
@@ -20,12 +21,11 @@ except ImportError as e:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--broker", default=os.environ.get("FERRY_BROKER", "127.0.0.1:50051"),
-                        help="broker address (default: $FERRY_BROKER or 127.0.0.1:50051)")
+    ferry_channel.add_arguments(parser)
     parser.add_argument("--group", default="my-group")
     args = parser.parse_args()
 
-    with grpc.insecure_channel(args.broker) as channel:
+    with ferry_channel.open_channel(args) as channel:
         admin = ferry_pb2_grpc.AdminStub(channel)
         group = admin.DescribeGroup(ferry_pb2.DescribeGroupRequest(group=args.group), timeout=10)
     state = ferry_pb2.GroupState.Name(group.state).removeprefix("GROUP_STATE_")
