@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -47,11 +48,13 @@ class GroupStream final : public group::MemberStream,
         // Delivery of a revoked partition stops here (its reader's wait ends with it).
         parts_.erase(tp);
       }
+      Pending pending{change, {}};
       for (const auto& tp : change.added) {
         auto [it, added] = parts_.try_emplace(tp);
         if (added) it->second.epoch = ++epochs_;
+        pending.added_epochs.emplace_back(tp, it->second.epoch);
       }
-      events_.push_back(change);
+      events_.push_back(std::move(pending));
     }
     Kick();
   }
@@ -81,6 +84,15 @@ class GroupStream final : public group::MemberStream,
     // Null until the start offset is known, and while the driver reads with it.
     std::unique_ptr<broker::TailReader> reader;
     uint64_t epoch = 0;  // tells a re-added partition from the one the driver took
+    // Set once the assignment change that added this epoch is written: no record of a
+    // partition may reach the member before the member learns that it owns the partition (a
+    // client drops records of partitions it does not own, and the reader would have moved on).
+    bool announced = false;
+  };
+  // An assignment change waiting to be written, with the epochs of the partitions it adds.
+  struct Pending {
+    group::AssignmentChange change;
+    std::vector<std::pair<TopicPartition, uint64_t>> added_epochs;
   };
 
   void Kick();
@@ -106,7 +118,7 @@ class GroupStream final : public group::MemberStream,
   uint64_t stream_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<TopicPartition, Part> parts_ ABSL_GUARDED_BY(mu_);
   uint64_t epochs_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<group::AssignmentChange> events_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> events_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;
@@ -234,8 +246,13 @@ void GroupStream::Run() {
         EndLocked();
         end = *end_;
       } else if (!events_.empty()) {
-        const group::AssignmentChange change = std::move(events_.front());
+        const Pending pending = std::move(events_.front());
         events_.pop_front();
+        const group::AssignmentChange& change = pending.change;
+        for (const auto& [tp, epoch] : pending.added_epochs) {
+          auto it = parts_.find(tp);
+          if (it != parts_.end() && it->second.epoch == epoch) it->second.announced = true;
+        }
         v1::SubscribeResponse message;
         v1::AssignmentChange* a = message.mutable_assignment();
         a->set_generation(change.generation);
@@ -282,6 +299,7 @@ bool GroupStream::ReadSome(std::optional<absl::Status>* failure) {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, part] : parts_) {
+      if (!part.announced) continue;  // its assignment change is not written yet
       (part.reader == nullptr ? unopened : open).emplace_back(tp, part.epoch);
     }
     after = last_served_;

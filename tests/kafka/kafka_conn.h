@@ -109,6 +109,12 @@ class KafkaConn {
 
   void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
 
+  // Drops the connection from this side.
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
  private:
   bool RecvFull(char* buf, size_t n) {
     while (n > 0) {

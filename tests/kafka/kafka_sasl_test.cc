@@ -25,6 +25,7 @@
 #include "kafka/kafka_requests.h"
 #include "server/kafka/protocol.h"
 #include "server/kafka/wire.h"
+#include "server/security/scram.h"
 
 namespace ferry::kafka {
 namespace {
@@ -67,21 +68,33 @@ class KafkaSaslTest : public ::testing::Test {
     return error;
   }
 
-  // SaslAuthenticate v1 with PLAIN's token for `user`/`password`: its error code and message.
-  std::pair<int16_t, std::string> Plain(KafkaConn* conn, const std::string& user,
-                                        const std::string& password) {
-    std::string token = std::string(1, '\0') + user + std::string(1, '\0') + password;
+  struct AuthAnswer {
+    int16_t error = -100;
+    std::string message = "no answer";
+    std::string bytes;
+  };
+  // SaslAuthenticate v1 carrying `token`: its error code, message and the server's bytes.
+  AuthAnswer Authenticate(KafkaConn* conn, const std::string& token) {
     std::string body;
     Writer(&body).BytesField(token);
     auto answer = conn->Call(kSaslAuthenticateKey, 1, body);
-    if (!answer.has_value()) return {-100, "no answer"};
+    if (!answer.has_value()) return {};
     Reader r(*answer);
-    const int16_t error = r.Int16();
-    const std::string message(r.NullableString().value_or(""));
-    r.BytesField();
+    AuthAnswer out;
+    out.error = r.Int16();
+    out.message = std::string(r.NullableString().value_or(""));
+    out.bytes = std::string(r.BytesField());
     r.Int64();  // session_lifetime_ms
     EXPECT_TRUE(r.ok() && r.remaining() == 0) << r.error();
-    return {error, message};
+    return out;
+  }
+
+  // SaslAuthenticate v1 with PLAIN's token for `user`/`password`: its error code and message.
+  std::pair<int16_t, std::string> Plain(KafkaConn* conn, const std::string& user,
+                                        const std::string& password) {
+    AuthAnswer a =
+        Authenticate(conn, std::string(1, '\0') + user + std::string(1, '\0') + password);
+    return {a.error, a.message};
   }
 
   // A connection authenticated as `user` with PLAIN.
@@ -240,6 +253,90 @@ TEST_F(KafkaSaslTest, UnknownMechanismAndWrongPasswordAreRefused) {
   ASSERT_TRUE(Login(&twice, "alice", "wonderland"));
   EXPECT_EQ(Handshake(&twice, "PLAIN"), error::kIllegalSaslState);
   EXPECT_TRUE(twice.ClosedByPeer());
+}
+
+// The client's final SCRAM-SHA-256 message answering `server_first` for `client_first_bare`.
+std::string ScramFinal(const std::string& client_first_bare, const std::string& server_first,
+                       const std::string& password) {
+  namespace scram = security::scram_internal;
+  using security::ScramMechanism;
+  constexpr ScramMechanism m = ScramMechanism::kSha256;
+  const size_t s_at = server_first.find(",s="), i_at = server_first.find(",i=");
+  if (s_at == std::string::npos || i_at == std::string::npos) return "unparsable server-first";
+  const std::string nonce = server_first.substr(2, s_at - 2);
+  const std::string salt =
+      scram::Base64Decode(server_first.substr(s_at + 3, i_at - s_at - 3)).value_or("");
+  const int iterations = std::stoi(server_first.substr(i_at + 3));
+  const std::string without_proof = "c=biws,r=" + nonce;
+  const std::string salted = scram::SaltedPassword(m, password, salt, iterations);
+  const std::string client_key = scram::Hmac(m, salted, "Client Key");
+  const std::string auth = client_first_bare + "," + server_first + "," + without_proof;
+  const std::string sig = scram::Hmac(m, scram::Hash(m, client_key), auth);
+  std::string proof = client_key;
+  for (size_t i = 0; i < proof.size(); ++i) proof[i] ^= sig[i];
+  return without_proof + ",p=" + scram::Base64Encode(proof);
+}
+
+// Bad SASL input fails the connection it came on, and only that one: an exchange begun without
+// a handshake, an oversized token, garbage, a SCRAM exchange cut off half way, and a SCRAM final
+// message replayed onto another connection's exchange.
+TEST_F(KafkaSaslTest, BadSaslInputFailsOnlyItsConnection) {
+  KafkaConn early;
+  ASSERT_TRUE(Connect(&early));
+  EXPECT_EQ(Plain(&early, "alice", "wonderland").first, error::kIllegalSaslState)
+      << "SaslAuthenticate before SaslHandshake";
+  EXPECT_TRUE(early.ClosedByPeer());
+
+  KafkaConn oversized;
+  ASSERT_TRUE(Connect(&oversized));
+  ASSERT_EQ(Handshake(&oversized, "PLAIN"), error::kNone);
+  AuthAnswer big = Authenticate(&oversized, std::string(9000, 'a'));
+  EXPECT_EQ(big.error, error::kSaslAuthenticationFailed);
+  EXPECT_NE(big.message.find("9000 bytes"), std::string::npos) << big.message;
+  EXPECT_TRUE(oversized.ClosedByPeer());
+
+  KafkaConn garbage;
+  ASSERT_TRUE(Connect(&garbage));
+  ASSERT_EQ(Handshake(&garbage, "SCRAM-SHA-256"), error::kNone);
+  EXPECT_EQ(Authenticate(&garbage, "\x16\x03\x01 not scram").error,
+            error::kSaslAuthenticationFailed);
+  EXPECT_TRUE(garbage.ClosedByPeer());
+
+  // A whole SCRAM-SHA-256 exchange over the door, kept to replay its final message.
+  const std::string bare = "n=alice,r=rOprNGfwEbeRWgbNEkqO";
+  KafkaConn scram;
+  ASSERT_TRUE(Connect(&scram));
+  ASSERT_EQ(Handshake(&scram, "SCRAM-SHA-256"), error::kNone);
+  AuthAnswer first = Authenticate(&scram, "n,," + bare);
+  ASSERT_EQ(first.error, error::kNone) << first.message;
+  const std::string final_message = ScramFinal(bare, first.bytes, "wonderland");
+  AuthAnswer last = Authenticate(&scram, final_message);
+  ASSERT_EQ(last.error, error::kNone) << last.message;
+  EXPECT_EQ(last.bytes.rfind("v=", 0), 0u) << "the server's signature: " << last.bytes;
+  EXPECT_EQ(Produce(&scram, "orders"), error::kTopicAuthorizationFailed)
+      << "authenticated as alice, who has no ACL";
+
+  KafkaConn cut;
+  ASSERT_TRUE(Connect(&cut));
+  ASSERT_EQ(Handshake(&cut, "SCRAM-SHA-256"), error::kNone);
+  ASSERT_EQ(Authenticate(&cut, "n,," + bare).error, error::kNone);
+  cut.Close();  // gone after the server's first message
+
+  KafkaConn replay;
+  ASSERT_TRUE(Connect(&replay));
+  ASSERT_EQ(Handshake(&replay, "SCRAM-SHA-256"), error::kNone);
+  AuthAnswer replay_first = Authenticate(&replay, "n,," + bare);
+  ASSERT_EQ(replay_first.error, error::kNone);
+  EXPECT_NE(replay_first.bytes, first.bytes) << "each exchange gets its own server nonce";
+  EXPECT_EQ(Authenticate(&replay, final_message).error, error::kSaslAuthenticationFailed)
+      << "a final message from another exchange";
+  EXPECT_TRUE(replay.ClosedByPeer());
+
+  // None of that touched anyone else: the authenticated connection still works, a new one logs in.
+  std::vector<std::pair<std::string, int16_t>> none = Metadata(&scram, std::nullopt);
+  EXPECT_TRUE(none.empty());
+  KafkaConn fresh;
+  EXPECT_TRUE(Login(&fresh, "alice", "wonderland"));
 }
 
 TEST_F(KafkaSaslTest, AclsDecideWhatAnAuthenticatedPrincipalMayDo) {
