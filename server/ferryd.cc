@@ -1,7 +1,6 @@
 // ferryd: the Ferry broker. Flags and wiring only; the engine is in server/broker/.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
@@ -34,6 +33,7 @@
 #include "server/grpc/admin_service.h"
 #include "server/grpc/broker_service.h"
 #include "server/grpc/engine.h"
+#include "server/grpc/health_service.h"
 #include "server/kafka/server.h"
 #include "server/log.h"
 #include "server/metrics/kafka_metrics.h"
@@ -447,7 +447,9 @@ int Run() {
   metrics::EngineCounters engine_counters;
   grpc_server::BrokerService broker_service(&engine);
   grpc_server::AdminService admin_service(&engine);
-  grpc::EnableDefaultHealthCheckService(true);
+  // Per service as well as overall (""), so a client checking "ferry.v1.Broker" gets an
+  // answer rather than NOT_FOUND; NOT_SERVING until storage has recovered.
+  grpc_server::HealthService health_service({"ferry.v1.Broker", "ferry.v1.Admin"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
@@ -460,6 +462,7 @@ int Run() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&broker_service);
   builder.RegisterService(&admin_service);
+  builder.RegisterService(&health_service);
   // Room for a full batch plus protobuf framing; larger requests get RESOURCE_EXHAUSTED.
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::min<int64_t>(options.max_batch_bytes + (4 << 20), INT32_MAX)));
@@ -471,11 +474,6 @@ int Run() {
     return Fail("start_failed",
                 "gRPC listener (--listen): cannot listen on " + listen + ": " + BindError(listen),
                 1);
-  }
-  // Per service as well as overall (""), so a client checking "ferry.v1.Broker" gets an
-  // answer rather than NOT_FOUND. SetServingStatus(bool) later flips every name set here.
-  for (const char* service : {"", "ferry.v1.Broker", "ferry.v1.Admin"}) {
-    server->GetHealthCheckService()->SetServingStatus(service, false);
   }
 
   std::unique_ptr<metrics::MetricsServer> metrics_server;
@@ -621,7 +619,7 @@ int Run() {
       if (!s.ok()) return fail_start(std::string(s.message()), 1);
     }
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  health_service.SetServing(true);
   log::Event(log::Level::kInfo, "serving",
              {{"grpc_port", std::to_string(port)},
               {"grpc_tls", !security::TlsEnabled(*tls)                          ? "off"
@@ -638,7 +636,7 @@ int Run() {
 
   const absl::Time stop_started = absl::Now();
   log::Event(log::Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  server->GetHealthCheckService()->SetServingStatus(false);
+  health_service.SetServing(false);
   if (metrics_server != nullptr) metrics_server->SetShuttingDown();
   // Kafka connections close first: their in-flight produces finish while the store is open.
   if (kafka_server != nullptr) kafka_server->Stop();
@@ -650,6 +648,8 @@ int Run() {
   // otherwise wait out its whole deadline for idle client connections to acknowledge GOAWAY.
   const absl::Time deadline =
       stop_started + absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_timeout_ms));
+  // Health watchers are sent NOT_SERVING and their streams ended before the server goes.
+  health_service.Shutdown(deadline);
   while (metrics::ActiveRpcCount() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }

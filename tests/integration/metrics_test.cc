@@ -542,6 +542,15 @@ class HealthWatch {
     return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
   }
 
+  std::vector<HealthCheckResponse::ServingStatus> Statuses() {
+    absl::MutexLock lock(&mu_);
+    return statuses_;
+  }
+  grpc::Status EndStatus() {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
   std::string Describe() {
     absl::MutexLock lock(&mu_);
     std::vector<std::string> names;
@@ -588,29 +597,41 @@ TEST(HealthTest, ServingAfterStartUp) {
 
 TEST(HealthTest, WatchSeesNotServingOnSigterm) {
   FerrydProcess ferryd;
-  // ferryd's shutdown does not end Health.Watch streams: gRPC cancels them when the shutdown
-  // deadline passes, so this stream holds the exit up for --shutdown-timeout-ms.
-  ASSERT_TRUE(ferryd.Start({"--shutdown-timeout-ms=1000"}));
+  // A long shutdown deadline: the watches must be ended by ferryd, not by gRPC cancelling
+  // whatever is left when the deadline passes.
+  ASSERT_TRUE(ferryd.Start({"--shutdown-timeout-ms=20000"}));
   auto health = ferryd.health();
-  HealthWatch watch(*health, "");
-  ASSERT_TRUE(watch.WaitUntil([](const auto& statuses, bool) { return !statuses.empty(); },
-                              absl::Seconds(10)))
-      << watch.Describe();
-  ASSERT_TRUE(watch.WaitUntil(
-      [](const auto& statuses, bool) { return statuses.front() == HealthCheckResponse::SERVING; },
-      absl::Seconds(1)))
-      << watch.Describe();
+  HealthWatch whole(*health, "");
+  HealthWatch broker(*health, "ferry.v1.Broker");
+  HealthWatch unknown(*health, "no.such.Service");
+  for (HealthWatch* watch : {&whole, &broker}) {
+    ASSERT_TRUE(watch->WaitUntil(
+        [](const auto& statuses, bool) {
+          return !statuses.empty() && statuses.back() == HealthCheckResponse::SERVING;
+        },
+        absl::Seconds(10)))
+        << watch->Describe();
+  }
+  // A name the server does not serve is watched as SERVICE_UNKNOWN, as the protocol says.
+  ASSERT_TRUE(unknown.WaitUntil([](const auto& statuses, bool) { return !statuses.empty(); },
+                                absl::Seconds(10)))
+      << unknown.Describe();
+  EXPECT_EQ(unknown.Statuses().front(), HealthCheckResponse::SERVICE_UNKNOWN);
 
+  const absl::Time sent = absl::Now();
   ASSERT_EQ(kill(ferryd.pid(), SIGTERM), 0) << std::strerror(errno);
-  EXPECT_TRUE(watch.WaitUntil([](const auto&, bool ended) { return ended; }, absl::Seconds(15)))
-      << watch.Describe();
-  EXPECT_TRUE(watch.WaitUntil(
-      [](const auto& statuses, bool) {
-        return statuses.size() >= 2 && statuses.back() == HealthCheckResponse::NOT_SERVING;
-      },
-      absl::ZeroDuration()))
-      << "the watch must see NOT_SERVING before it ends; " << watch.Describe();
+  for (HealthWatch* watch : {&whole, &broker}) {
+    EXPECT_TRUE(watch->WaitUntil([](const auto&, bool ended) { return ended; }, absl::Seconds(15)))
+        << watch->Describe();
+    EXPECT_EQ(watch->Statuses().back(), HealthCheckResponse::NOT_SERVING)
+        << "the watch must see NOT_SERVING before it ends; " << watch->Describe();
+    EXPECT_EQ(watch->EndStatus().error_code(), grpc::StatusCode::UNAVAILABLE) << watch->Describe();
+  }
+  EXPECT_TRUE(unknown.WaitUntil([](const auto&, bool ended) { return ended; }, absl::Seconds(15)))
+      << unknown.Describe();
   EXPECT_EQ(ferryd.Terminate(), 0);
+  // Ended by the broker, so well inside the 20 s shutdown deadline.
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(10));
 }
 
 // ---- Grafana dashboard -----------------------------------------------------------------------
