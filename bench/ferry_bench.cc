@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -55,12 +56,17 @@ void AtomicMax(std::atomic<int64_t>* a, int64_t v) {
   }
 }
 
+// How every connection of the run talks to the broker (--tls): set by main before any
+// connection is made, read-only afterwards.
+TlsOptions g_tls;
+
 // Each benchmark connection is its own TCP connection, as separate client processes would be.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (!g_tls.server_name.empty()) args.SetSslTargetNameOverride(g_tls.server_name);
+  return grpc::CreateCustomChannel(target, ClientCredentials(g_tls), args);
 }
 
 absl::Status ToStatus(const grpc::Status& s) {
@@ -369,6 +375,7 @@ class ConsumerWorker {
   absl::Status ConsumeLibrary() {
     ConsumerOptions options;
     options.broker = config_.target;
+    options.tls = g_tls;
     options.group = config_.group;
     options.topics = {config_.topic};
     options.offset_reset = OffsetReset::kEarliest;
@@ -598,12 +605,12 @@ double MbPerSec(const Figures& f, int64_t record_size) {
 
 std::string ToJson(const Options& o, const std::string& fsync, const Report& r) {
   std::string out = absl::StrFormat(
-      R"({"system":"ferry","config":{"producers":%d,"consumers":%d,"partitions":%d,)"
-      R"("record_size":%d,"records":%d,"rate":%.0f,"batch_records":%d,"fsync":%s},)"
+      R"({"system":%s,"config":{"producers":%d,"consumers":%d,"partitions":%d,)"
+      R"("record_size":%d,"records":%d,"rate":%.0f,"batch_records":%d,"fsync":%s,"tls":%s},)"
       R"("machine":{"cores":%d,"model":%s})",
-      o.producers, o.mode == "produce" ? 0 : o.consumers, o.partitions, o.record_size, o.records,
-      o.rate, o.batch_records, JsonString(fsync), std::thread::hardware_concurrency(),
-      JsonString(CpuModel()));
+      JsonString(o.tls ? "ferry-tls" : "ferry"), o.producers, o.mode == "produce" ? 0 : o.consumers,
+      o.partitions, o.record_size, o.records, o.rate, o.batch_records, JsonString(fsync),
+      o.tls ? "true" : "false", std::thread::hardware_concurrency(), JsonString(CpuModel()));
   if (r.has_publish) {
     absl::StrAppendFormat(
         &out,
@@ -740,6 +747,14 @@ int Main(int argc, char** argv) {
   const int64_t run_start = SteadyNs();
   const int64_t deadline = run_start + static_cast<int64_t>(o.max_seconds * 1e9);
 
+  // Declared before the broker, so the broker stops before its certificate goes.
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() {
+      if (!path.empty()) std::filesystem::remove_all(path);
+    }
+  } tls_dir_guard;
+  std::string& tls_dir = tls_dir_guard.path;
   BrokerProcess broker;
   std::string target = o.target;
   pid_t broker_pid = static_cast<pid_t>(o.broker_pid);
@@ -750,7 +765,22 @@ int Main(int argc, char** argv) {
     // No Kafka listener: its fixed default port may be taken, and the benchmark does not use it.
     if (FerrydHasFlag(ferryd, "--kafka-listen")) flags.push_back("--kafka-listen=");
     flags.insert(flags.end(), o.ferryd_args.begin(), o.ferryd_args.end());
-    absl::Status s = broker.Start(ferryd, flags, absl::Seconds(30));
+    if (o.tls) {
+      // The certificate lives beside the run: removed with this directory at exit.
+      std::string dir = "/tmp/ferry-bench-tls-XXXXXX";
+      if (mkdtemp(dir.data()) == nullptr) {
+        std::perror("ferry-bench: mkdtemp");
+        return 1;
+      }
+      tls_dir = dir;
+      if (absl::Status s = MakeSelfSignedCertificate(dir, &g_tls); !s.ok()) {
+        std::fprintf(stderr, "ferry-bench: %s\n", std::string(s.message()).c_str());
+        return 1;
+      }
+      flags.push_back("--tls-cert=" + dir + "/cert.pem");
+      flags.push_back("--tls-key=" + dir + "/key.pem");
+    }
+    absl::Status s = broker.Start(ferryd, flags, absl::Seconds(30), g_tls);
     if (!s.ok()) {
       std::fprintf(stderr, "ferry-bench: starting the broker: %s\n",
                    std::string(s.message()).c_str());

@@ -18,10 +18,11 @@ import sys
 
 SYSTEMS = [  # order of the rows; name in the JSON, label, durability as configured
     ("ferry", "Ferry", "fsync before ack (`--fsync=always`, group commit)"),
+    ("ferry-tls", "Ferry over TLS", "as Ferry; gRPC over TLS (`ferry-bench --tls`)"),
     ("nats-jetstream", "NATS JetStream 2.9", "file store, acked before fsync (page cache)"),
     ("redis-streams", "Redis Streams 7.0", "AOF, fsync once a second (`appendfsync everysec`)"),
 ]
-FILE_PREFIX = {"ferry": "ferry", "nats-jetstream": "nats", "redis-streams": "redis"}
+FILE_PREFIX = {"ferry": "ferry", "ferry-tls": "ferry-tls", "nats-jetstream": "nats", "redis-streams": "redis"}
 TABLE_RATE = 200000
 
 
@@ -29,7 +30,7 @@ def load(results):
     """{system: {"produce": [json], "consume": [json], "both": {rate: [json]}}}"""
     runs = {}
     for path in sorted(glob.glob(os.path.join(results, "*.json"))):
-        m = re.match(r"(ferry|nats|redis)-(produce|consume|both)-(?:(\d+)-)?(\d+)\.json$",
+        m = re.match(r"(ferry-tls|ferry|nats|redis)-(produce|consume|both)-(?:(\d+)-)?(\d+)\.json$",
                      os.path.basename(path))
         if not m:
             continue

@@ -12,7 +12,8 @@
 #   BUILD_DIR            where the executables are (default: build)
 #   BENCH_OUT            results: JSON per run, table.md, charts (default: $BUILD_DIR/bench-results)
 #   BENCH_SYSTEMS        default "ferry nats redis"; also "kafka" and "kafka-lz4": Ferry's
-#                        Kafka door through librdkafka (kafka-bench), uncompressed or lz4
+#                        Kafka door through librdkafka (kafka-bench), uncompressed or lz4;
+#                        "ferry-tls": Ferry with every connection over TLS (ferry-bench --tls)
 #   BENCH_RECORDS        default 1000000
 #   BENCH_RATES          default "50000 100000 200000 400000"
 #   BENCH_RATE_SECONDS   default 5
@@ -68,10 +69,13 @@ run_one() {
   local file="$out/$system-$name.json"
   local common=(--record-size="$record_size" --json --quiet)
   case $system in
-    ferry)
+    ferry | ferry-tls)
       # ferry-bench starts (and stops) its own ferryd, with --fsync=always. One partition, as
       # the peers have one stream.
-      "$ferry_bench" "${common[@]}" --fsync=always --partitions=1 "${ferryd_args[@]}" "$@" >"$file"
+      local tls=()
+      if [ "$system" = ferry-tls ]; then tls=(--tls); fi
+      "$ferry_bench" "${common[@]}" --fsync=always --partitions=1 "${tls[@]}" "${ferryd_args[@]}" \
+        "$@" >"$file"
       ;;
     nats | redis)
       peer_start "$system"
@@ -94,7 +98,7 @@ run_one() {
 
 for system in $systems; do
   case $system in
-    ferry)
+    ferry | ferry-tls)
       if [ ! -x "$ferry_bench" ]; then
         log "SKIPPING Ferry: $ferry_bench is not built (cmake --build $build --target ferry-bench)"
         continue
@@ -102,7 +106,7 @@ for system in $systems; do
       ;;
     nats | redis | kafka | kafka-lz4) ;;
     *)
-      echo "bench: unknown system '$system' (ferry, nats, redis, kafka, kafka-lz4)" >&2
+      echo "bench: unknown system '$system' (ferry, ferry-tls, nats, redis, kafka, kafka-lz4)" >&2
       exit 2
       ;;
   esac

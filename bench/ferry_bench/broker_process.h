@@ -8,12 +8,15 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ferry/tls.h"
+#include "grpcpp/security/credentials.h"
 
 namespace ferry::bench {
 
@@ -28,8 +31,16 @@ absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid);
 // CPU seconds (user + system) of this process so far.
 double SelfCpuSeconds();
 
+// Plaintext, or TLS trusting `tls.ca_pem` when `tls.enabled`.
+std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const TlsOptions& tls);
+
 // Waits until the gRPC health service at `target` answers SERVING, or fails at `deadline`.
-absl::Status AwaitServing(const std::string& target, absl::Time deadline);
+absl::Status AwaitServing(const std::string& target, absl::Time deadline,
+                          const TlsOptions& tls = {});
+
+// A self-signed certificate for 127.0.0.1 and localhost made with the openssl tool in `dir`
+// (cert.pem, key.pem): ferryd serves it, and `tls` trusts it as its CA.
+absl::Status MakeSelfSignedCertificate(const std::string& dir, TlsOptions* tls);
 
 class BrokerProcess {
  public:
@@ -41,7 +52,7 @@ class BrokerProcess {
   // Starts `ferryd` with `flags` added and waits until it is SERVING (or fails with the tail
   // of its log in the message).
   absl::Status Start(const std::string& ferryd, const std::vector<std::string>& flags,
-                     absl::Duration timeout);
+                     absl::Duration timeout, const TlsOptions& tls = {});
   // SIGTERM, then SIGKILL after `timeout`. Returns an error when it did not exit with code 0.
   absl::Status Stop(absl::Duration timeout = absl::Seconds(10));
 

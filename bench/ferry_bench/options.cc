@@ -118,6 +118,10 @@ const std::vector<Flag>& Flags() {
        "kernel and faults them in again, which costs the client 2-4x CPU per record (measured). "
        "Default on; --nomalloc-tuning shows an untuned application.",
        [](const std::string& v, Options* o) { return SetBool(v, &o->malloc_tuning); }},
+      {"tls", "",
+       "Over TLS: the broker started serves a self-signed certificate made with openssl for "
+       "this run, and every connection verifies it.",
+       [](const std::string& v, Options* o) { return SetBool(v, &o->tls); }},
       {"json", "", "Print exactly one JSON object to stdout (the human table goes to stderr).",
        [](const std::string& v, Options* o) { return SetBool(v, &o->json); }},
       {"quiet", "", "No progress line (and with --json, no human table either).",
@@ -186,6 +190,9 @@ absl::Status Check(const Options& o) {
   if (o.broker_pid < 0) return bad("broker-pid", "must be a pid");
   if (o.broker_pid > 0 && o.target.empty()) {
     return bad("broker-pid", "only with --target (a broker started here is measured anyway)");
+  }
+  if (!o.target.empty() && o.tls) {
+    return bad("tls", "only for a broker ferry-bench starts (it makes the certificate)");
   }
   if (!o.target.empty() && (!o.ferryd.empty() || !o.ferryd_args.empty())) {
     return bad("target", "--ferryd and --ferryd-arg start a broker; with --target none starts");

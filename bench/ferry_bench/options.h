@@ -35,6 +35,7 @@ struct Options {
   std::string target;
   int64_t broker_pid = 0;
   std::string topic;
+  bool tls = false;  // serve and connect over TLS (a broker started here)
   bool malloc_tuning = true;
   bool json = false;
   bool quiet = false;

@@ -27,6 +27,10 @@ def check_latency(obj, where):
         sys.exit(f"FAIL: {where} percentiles out of order: {obj}")
 
 
+def cfg_tls(doc):
+    return doc["config"].get("tls", False)
+
+
 def check_run(bench, mode, extra):
     proc = run(bench, f"--mode={mode}", f"--records={RECORDS}", "--json", "--quiet",
                "--partitions=3", "--consumers=2", "--batch-records=500", "--fsync=never",
@@ -45,7 +49,9 @@ def check_run(bench, mode, extra):
     want |= {"broker"}
     if set(doc) != want:
         sys.exit(f"FAIL: --mode={mode}: top-level keys {sorted(doc)}, expected {sorted(want)}")
-    assert doc["system"] == "ferry"
+    tls = "--tls" in extra
+    if doc["system"] != ("ferry-tls" if tls else "ferry") or cfg_tls(doc) != tls:
+        sys.exit(f"FAIL: --mode={mode} {extra}: system {doc['system']}, config {doc['config']}")
     cfg = doc["config"]
     for key in ("producers", "consumers", "partitions", "record_size", "records", "rate",
                 "batch_records", "fsync"):
@@ -78,11 +84,12 @@ def check_run(bench, mode, extra):
 def main():
     bench = sys.argv[1]
     help_text = run(bench, "--help").stdout
-    for flag in ("--mode", "--records", "--rate", "--json", "--target", "--fsync"):
+    for flag in ("--mode", "--records", "--rate", "--json", "--target", "--fsync", "--tls"):
         if flag not in help_text:
             sys.exit(f"FAIL: --help does not document {flag}")
     for bad in (["--records=-1"], ["--mode=sideways"], ["--bogus"], ["--record-size=abc"],
-                ["--target=10.0.0.1:9092"], ["--records=5", "--duration=3"]):
+                ["--target=10.0.0.1:9092"], ["--records=5", "--duration=3"],
+                ["--tls", "--target=127.0.0.1:1"]):
         proc = run(bench, *bad, expect_code=2)
         if not proc.stderr.strip():
             sys.exit(f"FAIL: {bad} printed no message")
@@ -90,6 +97,8 @@ def main():
     check_run(bench, "consume", [])
     check_run(bench, "consume", ["--consumer-client=raw"])
     check_run(bench, "both", ["--rate=20000", "--keys=100"])
+    # Every connection over TLS, to a broker with a certificate made for the run.
+    check_run(bench, "both", ["--tls"])
     print("PASS")
 
 
